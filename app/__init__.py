@@ -1,0 +1,70 @@
+"""Consulta: a stakeholder consultation platform. `create_app` is the only way to build the app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import Settings
+
+
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
+    """Build the Flask app from the environment, with `overrides` (settings or Flask keys) on top."""
+    settings = Settings.from_env()
+    if overrides:
+        settings = settings.replace(**dict(overrides))
+    settings.check()
+
+    app = Flask(__name__, instance_path=settings.instance_path)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.flask_config())
+    app.config["SETTINGS"] = settings
+    app.config["CELERY"] = celery_settings(settings)
+
+    from app import cli, errors, templating, web
+    from app.extensions import celery_init_app
+
+    web.register_logging(app)
+    web.register_extensions(app)
+    web.register_blueprints(app)
+    web.register_request_hooks(app)
+    templating.register_template_filters(app)
+    errors.register_error_handlers(app)
+    cli.register_commands(app)
+    celery_init_app(app)
+    return app
+
+
+# A hard limit well below the broker's visibility timeout, so a slow task is never handed to a
+# second worker while the first is still running it.
+TASK_HARD_TIME_LIMIT = 30 * 60
+BROKER_VISIBILITY_TIMEOUT = 2 * TASK_HARD_TIME_LIMIT
+
+
+def celery_settings(settings: Settings) -> dict[str, object]:
+    return {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT},
+        # Job state lives in the database; the broker only carries wake-ups.
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_time_limit": TASK_HARD_TIME_LIMIT,
+        "task_soft_time_limit": TASK_HARD_TIME_LIMIT - 60,
+        "task_default_queue": settings.extra.get("CELERY_QUEUE", "consulta"),
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
+            "reconcile-reports": {
+                "task": "worker.reports.reconcile_reports",
+                "schedule": 60.0,
+            },
+        },
+    }

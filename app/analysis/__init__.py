@@ -1,0 +1,1 @@
+"""Pure analysis functions over plain data: no Flask, no database session."""

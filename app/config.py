@@ -1,0 +1,144 @@
+"""Typed settings, read from environment variables only and parsed in this one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+INSECURE_DEV_KEY = "dev-insecure-key-change-me"  # noqa: S105 - refused in production below
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | production | test
+    secret_key: str = INSECURE_DEV_KEY
+    database_url: str = ""
+    redis_url: str = ""
+    broker_url: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+    instance_path: str = str(PROJECT_ROOT / "instance")
+    mail_server: str = "localhost"
+    mail_port: int = 8025
+    mail_use_tls: bool = False
+    mail_username: str = ""
+    mail_password: str = ""
+    mail_sender: str = "Consulta <no-reply@consulta.local>"
+    demo_mode: bool = False
+    log_level: str = "INFO"
+    max_upload_mb: int = 50
+    ratelimit_storage_url: str = ""
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(f"CONSULTA_{name}", env.get(name, default))
+
+        instance = get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
+        settings = cls(
+            env=get("CONSULTA_ENV", get("ENV", "development")) or "development",
+            secret_key=get("SECRET_KEY", INSECURE_DEV_KEY),
+            database_url=get("DATABASE_URL", ""),
+            redis_url=get("REDIS_URL", ""),
+            broker_url=get("BROKER_URL", ""),
+            base_url=get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            instance_path=instance,
+            mail_server=get("MAIL_SERVER", "localhost"),
+            mail_port=int(get("MAIL_PORT", "8025")),
+            mail_use_tls=_bool(get("MAIL_USE_TLS", "false")),
+            mail_username=get("MAIL_USERNAME", ""),
+            mail_password=get("MAIL_PASSWORD", ""),
+            mail_sender=get("MAIL_SENDER", "Consulta <no-reply@consulta.local>"),
+            demo_mode=_bool(get("DEMO_MODE", "false")),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
+            ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
+        )
+        return settings.resolved()
+
+    def replace(self, **changes: object) -> Settings:
+        known = {f.name for f in fields(self)}
+        values = asdict(self)
+        extra = dict(values.pop("extra"))
+        for key, value in changes.items():
+            if key in known:
+                values[key] = value
+            else:
+                extra[key] = value
+        return Settings(**values, extra=extra).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill the embedded defaults: SQLite under instance/, a SQLite-backed broker."""
+        values = asdict(self)
+        instance = Path(self.instance_path)
+        if not self.database_url:
+            values["database_url"] = f"sqlite:///{instance / 'consulta.sqlite'}"
+        if not self.broker_url:
+            values["broker_url"] = self.redis_url or f"sqla+sqlite:///{instance / 'broker.sqlite'}"
+        if not self.ratelimit_storage_url:
+            values["ratelimit_storage_url"] = self.redis_url or "memory://"
+        return Settings(**values)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def check(self) -> None:
+        """Refuse to run production on placeholder secrets or the embedded database."""
+        if not self.is_production:
+            return
+        if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:
+            raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters")
+        if self.database_url.startswith("sqlite") or not self.database_url:
+            raise ConfigError("DATABASE_URL must name a PostgreSQL database in production")
+        if self.demo_mode:
+            raise ConfigError("DEMO_MODE must not be enabled in production")
+
+    def flask_config(self) -> dict[str, object]:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(self.database_url),
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.is_production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.is_production,
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024,
+            "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+            "BABEL_DEFAULT_LOCALE": "en",
+            "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "PREFERRED_URL_SCHEME": "https" if self.is_production else "http",
+            "TESTING": self.env == "test",
+            **self.extra,
+        }
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the common postgres:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

@@ -1,0 +1,1 @@
+"""Public pages: consultations, items, published feedback and tallies."""

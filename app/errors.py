@@ -1,0 +1,102 @@
+"""One place that turns HTTP and domain errors into pages (or JSON under /api/)."""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
+from app.services.errors import DomainError
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
+        "text/html"
+    ]
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        413: _("Too large"),
+        429: _("Too many requests"),
+        500: _("Something went wrong"),
+        503: _("Service unavailable"),
+    }
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood. Please go back and try again."),
+        403: _("You do not have permission to do this."),
+        404: _("We could not find that page."),
+        405: _("That action is not available here."),
+        409: _("Someone else changed this at the same time. Reload and try again."),
+        413: _("The upload is larger than allowed."),
+        429: _("Too many attempts. Please wait a little and try again."),
+        500: _("An unexpected error happened. It has been logged."),
+        503: _("The service is temporarily unavailable."),
+    }
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):  # noqa: ANN201
+    if wants_json():
+        body: dict[str, object] = {"error": {"code": code, "message": message}}
+        if field:
+            body["error"]["field"] = field  # type: ignore[index]
+        body["request_id"] = g.get("request_id")
+        return jsonify(body), status
+    title = _titles().get(status, _("Error"))
+    return (
+        render_template(
+            "errors/error.html",
+            status=status,
+            title=title,
+            message=message,
+            request_id=g.get("request_id"),
+        ),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):  # noqa: ANN202
+        message = _("Your form expired or was sent from elsewhere. Please submit it again.")
+        return error_response(400, "csrf_failed", message)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):  # noqa: ANN202
+        db.session.rollback()
+        return error_response(error.status_code, error.code, error.message, error.field)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # noqa: ANN202
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = error_response(status, code, _messages().get(status, error.description or ""))
+        if status == 429 and error.get_response().headers.get("Retry-After"):
+            body, status = response
+            return body, status, {"Retry-After": error.get_response().headers["Retry-After"]}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):  # noqa: ANN202
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        db.session.rollback()
+        app.logger.exception("unhandled error: %s", error)
+        return error_response(500, "internal_error", _messages()[500])
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):  # noqa: ANN202
+        app.logger.error("internal server error: %s", error.original_exception or error)
+        return error_response(500, "internal_error", _messages()[500])

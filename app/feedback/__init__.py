@@ -1,0 +1,1 @@
+"""Organisations' structured feedback on items."""

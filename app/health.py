@@ -1,0 +1,47 @@
+"""Liveness and readiness probes for load balancers and compose health checks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from app.extensions import csrf, db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # noqa: ANN201
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():  # noqa: ANN201
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    ready = all(checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return jsonify(body), 200 if ready else 503
+
+
+def _database_ok() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        current_app.logger.warning("readiness: database unreachable", exc_info=True)
+        db.session.rollback()
+        return False
+
+
+def _broker_ok() -> bool:
+    celery_app = current_app.extensions["celery"]
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return True
+    except Exception:
+        current_app.logger.warning("readiness: broker unreachable", exc_info=True)
+        return False
+
+
+csrf.exempt(bp)

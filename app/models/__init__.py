@@ -1,0 +1,66 @@
+"""The domain model, one module per aggregate; importing this registers every table."""
+
+from app.models.audit import AuditEvent
+from app.models.consultation import (
+    LOCALES,
+    Consultation,
+    ConsultationState,
+    Item,
+    ItemKind,
+    ItemVersion,
+    localized,
+)
+from app.models.council_response import CouncilResponse, Decision
+from app.models.feedback import (
+    Attachment,
+    Attribution,
+    CosignState,
+    Disclosure,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackRevision,
+    FeedbackState,
+    Stance,
+)
+from app.models.invitation import Invitation
+from app.models.moderation import FlagKind, ModerationFlag, ModerationNote, Redaction
+from app.models.notification import Notification, NotificationStatus
+from app.models.organization import Organization, OrganizationType, VerificationState
+from app.models.report import Report, ReportStatus
+from app.models.user import ApiToken, Role, User
+
+__all__ = [
+    "LOCALES",
+    "ApiToken",
+    "Attachment",
+    "Attribution",
+    "AuditEvent",
+    "Consultation",
+    "ConsultationState",
+    "CosignState",
+    "CouncilResponse",
+    "Decision",
+    "Disclosure",
+    "Feedback",
+    "FeedbackCosigner",
+    "FeedbackRevision",
+    "FeedbackState",
+    "FlagKind",
+    "Invitation",
+    "Item",
+    "ItemKind",
+    "ItemVersion",
+    "ModerationFlag",
+    "ModerationNote",
+    "Notification",
+    "NotificationStatus",
+    "Organization",
+    "OrganizationType",
+    "Redaction",
+    "Report",
+    "ReportStatus",
+    "Role",
+    "Stance",
+    "User",
+    "localized",
+]

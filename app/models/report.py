@@ -1,0 +1,54 @@
+"""Council reports: a job row (the source of truth for the worker) and its result."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import UTCDateTime, str_enum, utcnow
+
+
+class ReportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Report(db.Model):
+    __tablename__ = "reports"
+    __table_args__ = (
+        # Asking twice for the same snapshot returns the same report.
+        UniqueConstraint("scope", "snapshot_key"),
+        Index("ix_reports_status_lease_until", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(60))  # "item:12" or "consultation:3"
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultations.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    snapshot_key: Mapped[str] = mapped_column(String(64))  # sha256 of feedback ids + revisions
+    status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "report_status"), default=ReportStatus.QUEUED
+    )
+    stage: Mapped[str] = mapped_column(String(40), default="queued")
+    percent: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # format -> storage key
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    consultation = relationship("Consultation")
+    item = relationship("Item")

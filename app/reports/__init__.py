@@ -1,0 +1,1 @@
+"""Council reports: request, progress, result."""

@@ -1,0 +1,61 @@
+"""Council pages for requesting reports and watching them compile."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.auth.forms import EmptyForm
+from app.services import reports
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.get("/")
+@login_required
+def index():  # noqa: ANN201
+    return render_template("reports/index.html", reports=reports.list_reports(current_user.id))
+
+
+@bp.post("/items/<int:item_id>")
+@login_required
+def request_for_item(item_id: int):  # noqa: ANN201
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("reports.index"))
+    report = reports.request_item_report(current_user.id, item_id)
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.get("/<int:report_id>")
+@login_required
+def show(report_id: int):  # noqa: ANN201
+    report = reports.get_report(current_user.id, report_id)
+    return render_template("reports/show.html", report=report)
+
+
+@bp.get("/<int:report_id>/status")
+@login_required
+def status(report_id: int):  # noqa: ANN201
+    report = reports.get_report(current_user.id, report_id)
+    return jsonify(
+        id=report.id,
+        status=report.status.value,
+        stage=report.stage,
+        stage_label=stage_label(report.stage),
+        percent=report.percent,
+        error=report.error,
+    )
+
+
+def stage_label(stage: str) -> str:
+    labels = {
+        "queued": _("Waiting for a worker"),
+        "loading": _("Loading submissions"),
+        "counting": _("Counting stances and priorities"),
+        "summarising": _("Summarising"),
+        "retrying": _("Retrying after an error"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+    }
+    return labels.get(stage, stage)

@@ -1,0 +1,1 @@
+"""The domain services: transactions, permission checks and state transitions."""

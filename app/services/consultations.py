@@ -1,0 +1,67 @@
+"""Reading consultations and items, as a visitor sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app.analysis.tally import Tally, tally
+from app.extensions import db
+from app.models import Consultation, Feedback, FeedbackState, Item, ItemVersion
+from app.services.errors import NotFound
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: Item
+    version: ItemVersion
+
+
+def list_consultations() -> list[Consultation]:
+    return list(db.session.scalars(select(Consultation).order_by(Consultation.opens_at.desc())))
+
+
+def get_consultation(slug: str) -> Consultation:
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    if consultation is None:
+        raise NotFound("No such consultation.")
+    return consultation
+
+
+def items_with_current_versions(consultation_id: int) -> list[ItemView]:
+    rows = db.session.execute(
+        select(Item, ItemVersion)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Item.consultation_id == consultation_id)
+        .order_by(Item.position)
+    )
+    return [ItemView(item, version) for item, version in rows]
+
+
+def get_item(slug: str, code: str) -> ItemView:
+    row = db.session.execute(
+        select(Item, ItemVersion)
+        .join(Consultation, Consultation.id == Item.consultation_id)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Consultation.slug == slug, Item.code == code)
+    ).first()
+    if row is None:
+        raise NotFound("No such item.")
+    return ItemView(row[0], row[1])
+
+
+def published_tally(item_id: int) -> Tally:
+    """The public tally of one item: published feedback only, counted in SQL."""
+    rows = db.session.execute(
+        select(Feedback.stance, Feedback.priority, func.count())
+        .where(Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+        .group_by(Feedback.stance, Feedback.priority)
+    )
+    return tally((stance.value if stance else None, priority, n) for stance, priority, n in rows)

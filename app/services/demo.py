@@ -1,0 +1,194 @@
+"""Demo accounts, organisations and feedback in every state, for `make run` only."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Feedback,
+    FeedbackRevision,
+    FeedbackState,
+    Item,
+    Organization,
+    OrganizationType,
+    Role,
+    Stance,
+    User,
+    VerificationState,
+)
+from app.models.base import utcnow
+from app.services.accounts import create_user
+from app.services.feedback import snapshot
+
+DEMO_PASSWORD = "consulta-demo"  # noqa: S105 - documented demo credential, demo mode only
+DEMO_ORGANIZATION = "Northern Corridor Migrant Support Network"
+
+DEMO_ACCOUNTS = (
+    ("stakeholder@example.org", "Sam Stakeholder", Role.STAKEHOLDER, False),
+    ("lead@example.org", "Lee Lead", Role.STAKEHOLDER, True),
+    ("moderator@example.org", "Mo Moderator", Role.MODERATOR, False),
+    ("council@example.org", "Cam Council", Role.COUNCIL, False),
+    ("admin@example.org", "Ada Admin", Role.ADMIN, False),
+)
+
+# (name, type, country, verification, locale, [(item code, state, stance, priority, comment)])
+OTHER_ORGANIZATIONS = (
+    (
+        "Red Fronteriza de Acogida",
+        OrganizationType.FAITH_BASED,
+        "MX",
+        VerificationState.VERIFIED,
+        "es",
+        [
+            ("P4", FeedbackState.PUBLISHED, Stance.SUPPORT, 5,
+             "Los albergues del sur de México necesitan capacidad de asilo real, no solo promesas."),
+            ("P6", FeedbackState.SUBMITTED, Stance.OPPOSE, 4,
+             "Los retornos solo pueden ser voluntarios si existe una alternativa segura y legal."),
+        ],
+    ),
+    (
+        "Coalition québécoise pour l'accueil",
+        OrganizationType.NGO,
+        "CA",
+        VerificationState.VERIFIED,
+        "fr",
+        [
+            ("P4", FeedbackState.PUBLISHED, Stance.SUPPORT_WITH_AMENDMENTS, 4,
+             "La réinstallation doit s'accompagner d'un parrainage privé mieux financé."),
+            ("P2", FeedbackState.REJECTED, Stance.SUPPORT, 2, "Voir notre site."),
+        ],
+    ),
+    (
+        "Central American Workers' Rights Centre",
+        OrganizationType.WORKERS,
+        "SV",
+        VerificationState.VERIFIED,
+        "en",
+        [
+            ("P2", FeedbackState.PUBLISHED, Stance.SUPPORT_WITH_AMENDMENTS, 5,
+             "Seasonal visas must be portable between employers so workers can leave abuse."),
+            ("P5", FeedbackState.CHANGES_REQUESTED, Stance.SUPPORT, 3,
+             "Please call our coordinator on +1 555 0100 for the full evidence."),
+        ],
+    ),
+    (
+        "Diaspora Futures Collective",
+        OrganizationType.MIGRANT_LED,
+        "US",
+        VerificationState.PENDING,
+        "en",
+        [
+            ("P3", FeedbackState.SUBMITTED, Stance.NEUTRAL, 3,
+             "Root-cause funding should reach local organisations, not only large contractors."),
+            ("P1", FeedbackState.WITHDRAWN, Stance.SUPPORT, 2, "Withdrawn while we consult members."),
+            ("P6", FeedbackState.DRAFT, Stance.OPPOSE, 4, "Draft: returns and reintegration."),
+        ],
+    ),
+)
+
+
+def seed_demo_data() -> dict[str, int]:
+    """Create what is missing; running it again changes nothing."""
+    created = {"users": 0, "organizations": 0, "feedback": 0}
+    demo_org = _organization(
+        DEMO_ORGANIZATION, OrganizationType.NGO, "US", VerificationState.VERIFIED, created
+    )
+    for email, name, role, is_lead in DEMO_ACCOUNTS:
+        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+            in_org = role is Role.STAKEHOLDER
+            create_user(
+                email, name, DEMO_PASSWORD, role=role,
+                organization=demo_org if in_org else None, is_lead=is_lead,
+            )
+            created["users"] += 1
+
+    items = {item.code: item for item in db.session.scalars(select(Item))}
+    for index, (name, kind, country, verification, locale, entries) in enumerate(
+        OTHER_ORGANIZATIONS, start=1
+    ):
+        organization = _organization(name, kind, country, verification, created)
+        author = _member(organization, f"member{index}@demo.example.org", locale, created)
+        for code, state, stance, priority, comment in entries:
+            item = items.get(code)
+            if item is None or _has_feedback(organization.id, item.id):
+                continue
+            _add_feedback(item, organization, author, state, stance, priority, comment, locale)
+            created["feedback"] += 1
+    db.session.commit()
+    return created
+
+
+def _organization(name, kind, country, verification, created) -> Organization:  # noqa: ANN001
+    organization = db.session.scalar(select(Organization).where(Organization.name == name))
+    if organization is None:
+        organization = Organization(
+            name=name, type=kind, country=country, verification=verification,
+            verified_at=utcnow() if verification is VerificationState.VERIFIED else None,
+        )
+        db.session.add(organization)
+        db.session.flush()
+        created["organizations"] += 1
+    return organization
+
+
+def _member(organization: Organization, email: str, locale: str, created) -> User:  # noqa: ANN001
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = create_user(
+            email, f"Member of {organization.name}", secrets.token_urlsafe(24),
+            organization=organization, is_lead=True, locale=locale,
+        )
+        created["users"] += 1
+    return user
+
+
+def _has_feedback(organization_id: int, item_id: int) -> bool:
+    return db.session.scalar(
+        select(Feedback.id).where(
+            Feedback.organization_id == organization_id, Feedback.item_id == item_id
+        )
+    ) is not None
+
+
+def _add_feedback(item, organization, author, state, stance, priority, comment, locale) -> None:  # noqa: ANN001, PLR0913
+    now = utcnow()
+    submitted = state is not FeedbackState.DRAFT
+    feedback = Feedback(
+        reference="FB-" + secrets.token_hex(4).upper(),
+        item_id=item.id,
+        item_version_id=next(v.id for v in item.versions if v.number == item.current_version),
+        organization_id=organization.id,
+        author_id=author.id,
+        submitted_by_id=author.id if submitted else None,
+        state=state,
+        stance=stance,
+        priority=priority,
+        comment=comment,
+        language=locale,
+        affected_populations=[],
+        countries=[organization.country],
+        evidence_links=[],
+        submitted_at=now - timedelta(days=2) if submitted else None,
+        published_at=now - timedelta(days=1) if state is FeedbackState.PUBLISHED else None,
+        moderated_at=now - timedelta(days=1) if state in _MODERATED else None,
+        moderation_reason=_REASONS.get(state),
+    )
+    db.session.add(feedback)
+    db.session.flush()
+    if submitted:
+        db.session.add(
+            FeedbackRevision(
+                feedback_id=feedback.id, number=1, author_id=author.id, snapshot=snapshot(feedback)
+            )
+        )
+
+
+_MODERATED = (FeedbackState.PUBLISHED, FeedbackState.REJECTED, FeedbackState.CHANGES_REQUESTED)
+_REASONS = {
+    FeedbackState.REJECTED: "Off-topic: the comment points to a website instead of answering.",
+    FeedbackState.CHANGES_REQUESTED: "Please remove the phone number from the public comment.",
+}

@@ -1,0 +1,26 @@
+// Polls a running report's status and updates the progress bar; reloads when it finishes.
+(function () {
+  "use strict";
+  var section = document.getElementById("report-progress");
+  if (!section) { return; }
+  var url = section.getAttribute("data-status-url");
+  var bar = document.getElementById("progress-bar");
+  var stage = document.getElementById("progress-stage");
+
+  function poll() {
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        bar.value = data.percent;
+        bar.textContent = data.percent + "%";
+        stage.textContent = data.stage_label;
+        if (data.status === "done" || data.status === "failed") {
+          window.location.reload();
+        } else {
+          window.setTimeout(poll, 1000);
+        }
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 500);
+}());

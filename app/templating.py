@@ -1,0 +1,66 @@
+"""Jinja filters: localised dates, sanitised Markdown, and labels for domain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import markdown as markdown_lib
+import nh3
+from flask import Flask
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "h3", "h4", "br", "code"}
+
+
+def render_markdown(text: str) -> Markup:
+    html = markdown_lib.markdown(text or "", extensions=["sane_lists"])
+    return Markup(nh3.clean(html, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow"))  # noqa: S704 - sanitised by nh3
+
+
+def stance_label(value: str) -> str:
+    return {
+        "support": _("Support"),
+        "support_with_amendments": _("Support with amendments"),
+        "neutral": _("Neutral"),
+        "oppose": _("Oppose"),
+    }.get(value, value)
+
+
+def state_label(value: str) -> str:
+    return {
+        "draft": _("Draft"),
+        "submitted": _("Submitted, awaiting review"),
+        "published": _("Published"),
+        "rejected": _("Rejected"),
+        "changes_requested": _("Changes requested"),
+        "withdrawn": _("Withdrawn"),
+    }.get(value, value)
+
+
+def report_status_label(value: str) -> str:
+    return {
+        "queued": _("Queued"),
+        "running": _("Running"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+    }.get(value, value)
+
+
+def register_template_filters(app: Flask) -> None:
+    from app.reports.views import stage_label
+
+    app.add_template_filter(render_markdown, "markdown")
+    app.add_template_filter(stance_label, "stance_label")
+    app.add_template_filter(state_label, "state_label")
+    app.add_template_filter(report_status_label, "report_status_label")
+    app.add_template_filter(stage_label, "report_stage_label")
+    app.add_template_filter(
+        lambda value: format_date(value, "medium") if isinstance(value, datetime) else "",
+        "format_date_medium",
+    )
+    app.add_template_filter(
+        lambda value: format_datetime(value, "medium") if isinstance(value, datetime) else "",
+        "format_datetime_medium",
+    )

@@ -1,0 +1,1 @@
+"""The Celery worker: the Flask app bound to Celery, and thin tasks over the services."""

@@ -1,0 +1,25 @@
+"""Report tasks: thin wrappers over app.services.reports."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from sqlalchemy.exc import OperationalError
+
+from app.services import reports
+
+
+@shared_task(
+    name="worker.reports.compile_report",
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_backoff_max=120,
+    max_retries=reports.MAX_ATTEMPTS,
+)
+def compile_report(self, report_id: int) -> bool:  # noqa: ANN001
+    return reports.compile_report(report_id)
+
+
+@shared_task(name="worker.reports.reconcile_reports", time_limit=120)
+def reconcile_reports() -> int:
+    return len(reports.reconcile_reports())
