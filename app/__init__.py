@@ -15,6 +15,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     settings = Settings.from_env()
     if overrides:
         settings = settings.replace(**dict(overrides))
+    settings = settings.resolved()
     settings.check()
 
     app = Flask(__name__, instance_path=settings.instance_path)
@@ -47,7 +48,7 @@ def celery_settings(settings: Settings) -> dict[str, object]:
     return {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT},
+        "broker_transport_options": _transport_options(settings.broker_url),
         # Job state lives in the database; the broker only carries wake-ups.
         "task_ignore_result": True,
         "result_backend": None,
@@ -59,7 +60,7 @@ def celery_settings(settings: Settings) -> dict[str, object]:
         "result_accept_content": ["json"],
         "task_time_limit": TASK_HARD_TIME_LIMIT,
         "task_soft_time_limit": TASK_HARD_TIME_LIMIT - 60,
-        "task_default_queue": settings.extra.get("CELERY_QUEUE", "consulta"),
+        "task_default_queue": settings.celery_queue,
         "worker_hijack_root_logger": False,
         "beat_schedule": {
             "reconcile-reports": {
@@ -68,3 +69,10 @@ def celery_settings(settings: Settings) -> dict[str, object]:
             },
         },
     }
+
+
+def _transport_options(broker_url: str) -> dict[str, object]:
+    if broker_url.startswith(("redis://", "rediss://")):
+        return {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+    # The embedded SQLite transport hands these options to create_engine.
+    return {}

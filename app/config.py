@@ -38,6 +38,7 @@ class Settings:
     log_level: str = "INFO"
     max_upload_mb: int = 50
     ratelimit_storage_url: str = ""
+    celery_queue: str = "consulta"
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -66,8 +67,9 @@ class Settings:
             log_level=get("LOG_LEVEL", "INFO").upper(),
             max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
+            celery_queue=get("CELERY_QUEUE", "consulta"),
         )
-        return settings.resolved()
+        return settings
 
     def replace(self, **changes: object) -> Settings:
         known = {f.name for f in fields(self)}
@@ -78,10 +80,10 @@ class Settings:
                 values[key] = value
             else:
                 extra[key] = value
-        return Settings(**values, extra=extra).resolved()
+        return Settings(**values, extra=extra)
 
     def resolved(self) -> Settings:
-        """Fill the embedded defaults: SQLite under instance/, a SQLite-backed broker."""
+        """Fill what was left empty with the embedded defaults: SQLite files under instance/."""
         values = asdict(self)
         instance = Path(self.instance_path)
         if not self.database_url:
@@ -104,6 +106,8 @@ class Settings:
             raise ConfigError("SECRET_KEY must be set to a random value of 32+ characters")
         if self.database_url.startswith("sqlite") or not self.database_url:
             raise ConfigError("DATABASE_URL must name a PostgreSQL database in production")
+        if not self.redis_url:
+            raise ConfigError("REDIS_URL must name the Redis broker in production")
         if self.demo_mode:
             raise ConfigError("DEMO_MODE must not be enabled in production")
 

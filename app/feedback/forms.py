@@ -3,17 +3,18 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
 from app.models import Stance
 
 
-def stance_choices() -> list[tuple[str, str]]:
+def stance_choices() -> list[SelectChoice]:
     return [
-        (Stance.SUPPORT.value, _l("Support")),
-        (Stance.SUPPORT_WITH_AMENDMENTS.value, _l("Support with amendments")),
-        (Stance.NEUTRAL.value, _l("Neutral")),
-        (Stance.OPPOSE.value, _l("Oppose")),
+        SelectChoice(Stance.SUPPORT.value, _l("Support")),
+        SelectChoice(Stance.SUPPORT_WITH_AMENDMENTS.value, _l("Support with amendments")),
+        SelectChoice(Stance.NEUTRAL.value, _l("Neutral")),
+        SelectChoice(Stance.OPPOSE.value, _l("Oppose")),
     ]
 
 

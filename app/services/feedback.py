@@ -76,11 +76,13 @@ def save_feedback(
     if consultation.state_at(utcnow()) is not ConsultationState.OPEN:
         raise InvalidState(_("This consultation is not open for feedback."))
 
+    version_id = _current_version_id(item)
     feedback = feedback_of_organization(user.organization_id, item_id)
     if feedback is None:
         feedback = Feedback(
             reference=_new_reference(),
             item_id=item.id,
+            item_version_id=version_id,
             organization_id=user.organization_id,
             author_id=user.id,
             state=FeedbackState.DRAFT,
@@ -103,7 +105,7 @@ def save_feedback(
             raise InvalidState(_("This feedback can no longer be edited."))
 
     before = {"state": feedback.state}
-    feedback.item_version_id = _current_version_id(item)
+    feedback.item_version_id = version_id
     feedback.stance = data.stance
     feedback.priority = data.priority
     feedback.comment = data.comment.strip()

@@ -30,7 +30,9 @@ def _send_pending(session: Session) -> None:
         try:
             app.extensions["celery"].send_task(task_name, args=args)
         except Exception:  # broker down: the reconciler re-sends from the database
-            app.logger.warning("could not enqueue %s%r; the reconciler will retry", task_name, args)
+            app.logger.warning(
+                "could not enqueue %s%r; the reconciler will retry", task_name, args, exc_info=True
+            )
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,0 +1,245 @@
+"""Fixtures: a fresh PostgreSQL database, a Redis db, a real Celery worker process, HTTP helpers.
+
+Under CI=true a missing service fails the run; elsewhere the tests that need it are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+
+PROJECT = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI") == "true"
+PG_ADMIN_URL = os.environ.get("CONSULTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_TEST_URL = os.environ.get("CONSULTA_TEST_REDIS", "redis://127.0.0.1:6379/13")
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+DEMO_PASSWORD = "consulta-demo"
+
+
+def service_missing(name: str, error: Exception) -> None:
+    message = f"{name} is not reachable: {error}"
+    if CI:
+        pytest.fail(message + " (CI=true: nothing may be skipped)")
+    pytest.skip(message)
+
+
+# --- services -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for this run, dropped at the end."""
+    name = f"consulta_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        service_missing("PostgreSQL", error)
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing("Redis", error)
+    client.flushdb()
+    return REDIS_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def queue_name() -> str:
+    # A queue of our own, so a stray worker elsewhere on this Redis never takes our jobs.
+    return f"consulta-test-{secrets.token_hex(4)}"
+
+
+def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str) -> dict:
+    return {
+        "env": "test",
+        "secret_key": "test-" + secrets.token_hex(16),
+        "database_url": database_url,
+        "redis_url": redis_url or "",
+        "broker_url": "",
+        "instance_path": str(tmp),
+        "celery_queue": queue,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+def migrate_to_head(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(PROJECT / "migrations"))
+
+
+# --- the PostgreSQL + Redis application ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def app(pg_url: str, redis_url: str, queue_name: str, tmp_path_factory) -> Iterator[Flask]:
+    application = create_app(
+        app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
+    )
+    migrate_to_head(application)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test that uses the PostgreSQL app starts from empty tables."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def seeded(app: Flask) -> Flask:
+    """Seeded consultations plus demo accounts and feedback."""
+    from app.services.content import seed_content
+    from app.services.demo import seed_demo_data
+
+    with app.app_context():
+        seed_content()
+        seed_demo_data()
+    return app
+
+
+# --- a real Celery worker process ------------------------------------------------------------
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+                "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+                "-Q", env["CONSULTA_CELERY_QUEUE"],
+            ],
+            cwd=PROJECT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()}")
+            if " ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSULTA_")},
+        "CONSULTA_ENV": "test",
+        "CONSULTA_SECRET_KEY": settings["secret_key"],
+        "CONSULTA_DATABASE_URL": settings["database_url"],
+        "CONSULTA_REDIS_URL": settings["redis_url"],
+        "CONSULTA_INSTANCE_PATH": settings["instance_path"],
+        "CONSULTA_CELERY_QUEUE": settings["celery_queue"],
+        "PYTHONUNBUFFERED": "1",
+    }
+    worker = WorkerProcess(env, log_path)
+    worker.wait_ready()
+    return worker
+
+
+@pytest.fixture(scope="session")
+def celery_worker(app: Flask, tmp_path_factory) -> Iterator[WorkerProcess]:
+    settings = app.config["SETTINGS"]
+    worker = start_worker(
+        {
+            "secret_key": settings.secret_key,
+            "database_url": settings.database_url,
+            "redis_url": settings.redis_url,
+            "instance_path": settings.instance_path,
+            "celery_queue": settings.celery_queue,
+        },
+        tmp_path_factory.mktemp("worker") / "worker.log",
+    )
+    yield worker
+    worker.stop()
+
+
+# --- HTTP helpers ----------------------------------------------------------------------------
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def submit_form(client: FlaskClient, page: str, action: str | None = None, **fields: object):
+    """GET `page`, take its CSRF token and POST `fields` to `action` (default: the page)."""
+    html = client.get(page).get_data(as_text=True)
+    return client.post(action or page, data={"csrf_token": csrf_token(html), **fields})
+
+
+@pytest.fixture
+def login() -> Callable[[FlaskClient, str], None]:
+    def sign_in(client: FlaskClient, email: str, password: str = DEMO_PASSWORD) -> None:
+        response = submit_form(client, "/auth/login", email=email, password=password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    return sign_in
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
