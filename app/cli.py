@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -33,6 +33,8 @@ def seed() -> None:
 @click.command("demo-data")
 def demo_data() -> None:
     """Create the demo accounts, organisations and feedback (idempotent)."""
+    if current_app.config["SETTINGS"].is_production:
+        raise click.ClickException("demo data is never loaded in production")
     created = demo.seed_demo_data()
     click.echo(", ".join(f"{n} {kind} created" for kind, n in created.items()))
 

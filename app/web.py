@@ -27,11 +27,11 @@ class RequestIdFilter(logging.Filter):
 
 def register_logging(app: Flask) -> None:
     handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
     )
     app.logger.handlers[:] = [handler]
+    app.logger.addFilter(RequestIdFilter())  # on the logger, so every handler sees the id
     app.logger.setLevel(app.config["SETTINGS"].log_level)
     app.logger.propagate = False
 

@@ -84,7 +84,8 @@ def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str
         "broker_url": "",
         "instance_path": str(tmp),
         "celery_queue": queue,
-        "RATELIMIT_ENABLED": False,
+        # Flask-Limiter keeps one storage per process, whichever app initialised it last.
+        "ratelimit_storage_url": "memory://",
     }
 
 
@@ -121,6 +122,16 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _reset_rate_limits() -> Iterator[None]:
+    """Throttling stays on in tests; each test starts with fresh counters."""
+    yield
+    from app.extensions import limiter
+
+    if getattr(limiter, "_storage", None) is not None:
+        limiter.reset()
 
 
 @pytest.fixture

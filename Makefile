@@ -1,0 +1,52 @@
+# Consulta: `make run` serves the platform with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export CONSULTA_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: install translations messages chromium run test lint format clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,dev]"
+	touch $@
+
+install: $(VENV)/.installed translations
+
+# Compiled catalogues (.mo) are build output; the .po files are the source.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d app/translations 2>&1 | tail -n 2
+
+# Re-extract UI strings after changing templates or code, then translate the new entries.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
+
+# Browser tests drive Debian's Chromium (no browser download is possible here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+
+run: install
+	$(BIN)/flask --app app db upgrade
+	$(BIN)/flask --app app seed
+	CONSULTA_DEMO_MODE=true $(BIN)/flask --app app demo-data
+	PORT=$(PORT) BIN=$(BIN) scripts/run-embedded
+
+test: install chromium
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
