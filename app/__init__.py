@@ -11,7 +11,7 @@ from app.config import Settings
 
 
 def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
-    """Build the Flask app from the environment, with `overrides` (settings or Flask keys) on top."""
+    """Build the app from the environment, with `overrides` (settings or Flask keys) on top."""
     settings = Settings.from_env()
     if overrides:
         settings = settings.replace(**dict(overrides))

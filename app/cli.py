@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -18,6 +19,7 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed() -> None:
     """Load the seeded consultations from app/content (idempotent)."""
     outcome = content.seed_content()
@@ -31,6 +33,7 @@ def seed() -> None:
 
 
 @click.command("demo-data")
+@with_appcontext
 def demo_data() -> None:
     """Create the demo accounts, organisations and feedback (idempotent)."""
     if current_app.config["SETTINGS"].is_production:
@@ -40,6 +43,7 @@ def demo_data() -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value)
@@ -68,6 +72,7 @@ def create_user(
 
 
 @click.command("compile-report")
+@with_appcontext
 @click.option("--consultation", "slug", required=True, help="Consultation slug.")
 @click.option("--item", "code", required=True, help="Item code, e.g. P1.")
 @click.option("--user", "email", default=None, help="Council member or admin asking for it.")

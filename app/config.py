@@ -29,7 +29,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     instance_path: str = str(PROJECT_ROOT / "instance")
     mail_server: str = "localhost"
-    mail_port: int = 8025
+    mail_port: int = 1025
     mail_use_tls: bool = False
     mail_username: str = ""
     mail_password: str = ""
@@ -50,7 +50,8 @@ class Settings:
 
         instance = get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
         settings = cls(
-            env=get("CONSULTA_ENV", get("ENV", "development")) or "development",
+            # Only the prefixed name: a bare ENV is set by some shells for their start-up file.
+            env=env.get("CONSULTA_ENV", "development") or "development",
             secret_key=get("SECRET_KEY", INSECURE_DEV_KEY),
             database_url=get("DATABASE_URL", ""),
             redis_url=get("REDIS_URL", ""),
@@ -58,7 +59,7 @@ class Settings:
             base_url=get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             instance_path=instance,
             mail_server=get("MAIL_SERVER", "localhost"),
-            mail_port=int(get("MAIL_PORT", "8025")),
+            mail_port=int(get("MAIL_PORT", "1025")),
             mail_use_tls=_bool(get("MAIL_USE_TLS", "false")),
             mail_username=get("MAIL_USERNAME", ""),
             mail_password=get("MAIL_PASSWORD", ""),
@@ -78,8 +79,10 @@ class Settings:
         for key, value in changes.items():
             if key in known:
                 values[key] = value
-            else:
+            elif key.isupper():  # a Flask config key, passed through as given
                 extra[key] = value
+            else:
+                raise ConfigError(f"unknown setting {key!r}")
         return Settings(**values, extra=extra)
 
     def resolved(self) -> Settings:

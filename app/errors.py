@@ -10,13 +10,15 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.extensions import db
 from app.services.errors import DomainError
 
+
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes[
-        "text/html"
-    ]
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def _titles() -> dict[int, str]:

@@ -160,9 +160,18 @@ class WorkerProcess:
         self._log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
-                sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-                "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO",
-                "-Q", env["CONSULTA_CELERY_QUEUE"],
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+                "-Q",
+                env["CONSULTA_CELERY_QUEUE"],
             ],
             cwd=PROJECT,
             env=env,

@@ -20,8 +20,12 @@ def run_thin_path(make_client, login) -> dict:  # noqa: ANN001
     pledge = stakeholder.get(ITEM).get_data(as_text=True)
     assert "Regional compact" in pledge
     response = submit_form(
-        stakeholder, f"{ITEM}/feedback",
-        stance="support", priority="5", comment=COMMENT, submit="Submit feedback",
+        stakeholder,
+        f"{ITEM}/feedback",
+        stance="support",
+        priority="5",
+        comment=COMMENT,
+        submit="Submit feedback",
     )
     assert response.status_code == 302
     assert "Submitted, awaiting review" in stakeholder.get(ITEM).get_data(as_text=True)
@@ -49,9 +53,7 @@ def run_thin_path(make_client, login) -> dict:  # noqa: ANN001
     login(council, "council@example.org")
     item_page = council.get(ITEM).get_data(as_text=True)
     item_id = re.search(r"/reports/items/(\d+)", item_page).group(1)
-    response = council.post(
-        f"/reports/items/{item_id}", data={"csrf_token": csrf_token(item_page)}
-    )
+    response = council.post(f"/reports/items/{item_id}", data={"csrf_token": csrf_token(item_page)})
     assert response.status_code == 302
     report_url = response.headers["Location"]
     first_view = council.get(report_url).get_data(as_text=True)

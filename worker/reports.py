@@ -20,6 +20,6 @@ def compile_report(self, report_id: int) -> bool:  # noqa: ANN001
     return reports.compile_report(report_id)
 
 
-@shared_task(name="worker.reports.reconcile_reports", time_limit=120)
+@shared_task(name="worker.reports.reconcile_reports", time_limit=120, soft_time_limit=110)
 def reconcile_reports() -> int:
     return len(reports.reconcile_reports())

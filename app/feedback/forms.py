@@ -19,8 +19,9 @@ def stance_choices() -> list[SelectChoice]:
 
 
 class FeedbackForm(FlaskForm):
-    stance = RadioField(_l("Your organisation's stance"), choices=stance_choices(),
-                        validators=[Optional()])
+    stance = RadioField(
+        _l("Your organisation's stance"), choices=stance_choices(), validators=[Optional()]
+    )
     priority = IntegerField(
         _l("Priority (1 = low, 5 = highest)"),
         validators=[Optional(), NumberRange(min=1, max=5)],
@@ -40,5 +41,3 @@ class FeedbackForm(FlaskForm):
             self.priority.errors = [*self.priority.errors, _l("Give a priority from 1 to 5.")]
             ok = False
         return ok
-
-

@@ -45,8 +45,10 @@ def edit(slug: str, code: str):  # noqa: ANN201
             else:
                 if submitting:
                     flash(
-                        _("Thank you. Your feedback was submitted with reference %(ref)s.",
-                          ref=saved.reference),
+                        _(
+                            "Thank you. Your feedback was submitted with reference %(ref)s.",
+                            ref=saved.reference,
+                        ),
                         "success",
                     )
                     return redirect(url_for("consultations.item", slug=slug, code=code))

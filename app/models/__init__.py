@@ -62,5 +62,6 @@ __all__ = [
     "Role",
     "Stance",
     "User",
+    "VerificationState",
     "localized",
 ]

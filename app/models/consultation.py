@@ -47,7 +47,10 @@ class Consultation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     items = relationship(
-        "Item", back_populates="consultation", order_by="Item.position", cascade="all, delete-orphan"
+        "Item",
+        back_populates="consultation",
+        order_by="Item.position",
+        cascade="all, delete-orphan",
     )
 
     def state_at(self, moment: datetime) -> ConsultationState:

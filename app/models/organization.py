@@ -52,7 +52,9 @@ class Organization(db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    members = relationship("User", back_populates="organization", foreign_keys="User.organization_id")
+    members = relationship(
+        "User", back_populates="organization", foreign_keys="User.organization_id"
+    )
 
     @property
     def is_verified(self) -> bool:

@@ -11,6 +11,7 @@ class PublishForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = TextAreaField(_l("Reason given to the organisation"),
-                           validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(
+        _l("Reason given to the organisation"), validators=[DataRequired(), Length(max=2000)]
+    )
     submit = SubmitField(_l("Reject"))

@@ -44,10 +44,22 @@ OTHER_ORGANIZATIONS = (
         VerificationState.VERIFIED,
         "es",
         [
-            ("P4", FeedbackState.PUBLISHED, Stance.SUPPORT, 5,
-             "Los albergues del sur de México necesitan capacidad de asilo real, no solo promesas."),
-            ("P6", FeedbackState.SUBMITTED, Stance.OPPOSE, 4,
-             "Los retornos solo pueden ser voluntarios si existe una alternativa segura y legal."),
+            (
+                "P4",
+                FeedbackState.PUBLISHED,
+                Stance.SUPPORT,
+                5,
+                "Los albergues del sur de México necesitan capacidad de asilo real, "
+                "no solo promesas.",
+            ),
+            (
+                "P6",
+                FeedbackState.SUBMITTED,
+                Stance.OPPOSE,
+                4,
+                "Los retornos solo pueden ser voluntarios si existe una alternativa "
+                "segura y legal.",
+            ),
         ],
     ),
     (
@@ -57,8 +69,13 @@ OTHER_ORGANIZATIONS = (
         VerificationState.VERIFIED,
         "fr",
         [
-            ("P4", FeedbackState.PUBLISHED, Stance.SUPPORT_WITH_AMENDMENTS, 4,
-             "La réinstallation doit s'accompagner d'un parrainage privé mieux financé."),
+            (
+                "P4",
+                FeedbackState.PUBLISHED,
+                Stance.SUPPORT_WITH_AMENDMENTS,
+                4,
+                "La réinstallation doit s'accompagner d'un parrainage privé mieux financé.",
+            ),
             ("P2", FeedbackState.REJECTED, Stance.SUPPORT, 2, "Voir notre site."),
         ],
     ),
@@ -69,10 +86,20 @@ OTHER_ORGANIZATIONS = (
         VerificationState.VERIFIED,
         "en",
         [
-            ("P2", FeedbackState.PUBLISHED, Stance.SUPPORT_WITH_AMENDMENTS, 5,
-             "Seasonal visas must be portable between employers so workers can leave abuse."),
-            ("P5", FeedbackState.CHANGES_REQUESTED, Stance.SUPPORT, 3,
-             "Please call our coordinator on +1 555 0100 for the full evidence."),
+            (
+                "P2",
+                FeedbackState.PUBLISHED,
+                Stance.SUPPORT_WITH_AMENDMENTS,
+                5,
+                "Seasonal visas must be portable between employers so workers can leave abuse.",
+            ),
+            (
+                "P5",
+                FeedbackState.CHANGES_REQUESTED,
+                Stance.SUPPORT,
+                3,
+                "Please call our coordinator on +1 555 0100 for the full evidence.",
+            ),
         ],
     ),
     (
@@ -82,9 +109,20 @@ OTHER_ORGANIZATIONS = (
         VerificationState.PENDING,
         "en",
         [
-            ("P3", FeedbackState.SUBMITTED, Stance.NEUTRAL, 3,
-             "Root-cause funding should reach local organisations, not only large contractors."),
-            ("P1", FeedbackState.WITHDRAWN, Stance.SUPPORT, 2, "Withdrawn while we consult members."),
+            (
+                "P3",
+                FeedbackState.SUBMITTED,
+                Stance.NEUTRAL,
+                3,
+                "Root-cause funding should reach local organisations, not only large contractors.",
+            ),
+            (
+                "P1",
+                FeedbackState.WITHDRAWN,
+                Stance.SUPPORT,
+                2,
+                "Withdrawn while we consult members.",
+            ),
             ("P6", FeedbackState.DRAFT, Stance.OPPOSE, 4, "Draft: returns and reintegration."),
         ],
     ),
@@ -101,8 +139,12 @@ def seed_demo_data() -> dict[str, int]:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
             in_org = role is Role.STAKEHOLDER
             create_user(
-                email, name, DEMO_PASSWORD, role=role,
-                organization=demo_org if in_org else None, is_lead=is_lead,
+                email,
+                name,
+                DEMO_PASSWORD,
+                role=role,
+                organization=demo_org if in_org else None,
+                is_lead=is_lead,
             )
             created["users"] += 1
 
@@ -126,7 +168,10 @@ def _organization(name, kind, country, verification, created) -> Organization:  
     organization = db.session.scalar(select(Organization).where(Organization.name == name))
     if organization is None:
         organization = Organization(
-            name=name, type=kind, country=country, verification=verification,
+            name=name,
+            type=kind,
+            country=country,
+            verification=verification,
             verified_at=utcnow() if verification is VerificationState.VERIFIED else None,
         )
         db.session.add(organization)
@@ -139,19 +184,26 @@ def _member(organization: Organization, email: str, locale: str, created) -> Use
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         user = create_user(
-            email, f"Member of {organization.name}", secrets.token_urlsafe(24),
-            organization=organization, is_lead=True, locale=locale,
+            email,
+            f"Member of {organization.name}",
+            secrets.token_urlsafe(24),
+            organization=organization,
+            is_lead=True,
+            locale=locale,
         )
         created["users"] += 1
     return user
 
 
 def _has_feedback(organization_id: int, item_id: int) -> bool:
-    return db.session.scalar(
-        select(Feedback.id).where(
-            Feedback.organization_id == organization_id, Feedback.item_id == item_id
+    return (
+        db.session.scalar(
+            select(Feedback.id).where(
+                Feedback.organization_id == organization_id, Feedback.item_id == item_id
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def _add_feedback(item, organization, author, state, stance, priority, comment, locale) -> None:  # noqa: ANN001, PLR0913

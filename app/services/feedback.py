@@ -97,8 +97,10 @@ def save_feedback(
     else:
         if lock_version is not None and lock_version != feedback.lock_version:
             raise Conflict(
-                _("A colleague saved this feedback after you opened it. Your text is kept below;"
-                  " review their changes and save again."),
+                _(
+                    "A colleague saved this feedback after you opened it. Your text is kept below;"
+                    " review their changes and save again."
+                ),
                 field="lock_version",
             )
         if feedback.state not in EDITABLE_STATES:
@@ -119,7 +121,11 @@ def save_feedback(
         db.session.flush()
         _add_revision(feedback, user.id)
         audit.record(
-            user.id, "feedback.submit", "feedback", feedback.id, before=before,
+            user.id,
+            "feedback.submit",
+            "feedback",
+            feedback.id,
+            before=before,
             after={"state": feedback.state},
         )
     else:

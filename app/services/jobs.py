@@ -17,7 +17,9 @@ def enqueue_after_commit(task_name: str, *args: object) -> None:
     The database row is the job; if this send is lost (broker down), the periodic reconciler
     sends it again, and every task is idempotent.
     """
-    db.session().info.setdefault(_PENDING, []).append((task_name, list(args)))
+    session = db.session()
+    session.connection()  # the job belongs to a transaction, so its rollback can drop it
+    session.info.setdefault(_PENDING, []).append((task_name, list(args)))
 
 
 @event.listens_for(Session, "after_commit")
@@ -35,6 +37,8 @@ def _send_pending(session: Session) -> None:
             )
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: object) -> None:
+    # Fires on every rollback() call, even before any SQL ran; a savepoint keeps the outer jobs.
+    if not getattr(previous_transaction, "nested", False):
+        session.info.pop(_PENDING, None)

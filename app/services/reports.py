@@ -143,7 +143,8 @@ def reconcile_reports() -> list[int]:
         db.session.scalars(
             select(Report.id).where(
                 or_(
-                    (Report.status == ReportStatus.QUEUED) & (Report.created_at < now - REQUEUE_AFTER),
+                    (Report.status == ReportStatus.QUEUED)
+                    & (Report.created_at < now - REQUEUE_AFTER),
                     (Report.status == ReportStatus.RUNNING) & (Report.lease_until < now),
                 )
             )

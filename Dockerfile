@@ -1,0 +1,44 @@
+# One image for every Python service of docker-compose.yml: web (gunicorn, the default CMD),
+# worker and beat (Celery, command overridden in compose) and the one-shot migrate service.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# An unprivileged user with a fixed uid/gid, so volume ownership is predictable.
+RUN groupadd --system --gid 10001 consulta \
+ && useradd --system --uid 10001 --gid consulta --home-dir /app --shell /usr/sbin/nologin consulta
+
+WORKDIR /app
+
+# The whole repository (minus what .dockerignore excludes): app/, worker/, migrations/, ...
+# Every entry point (gunicorn, `flask --app app`, `celery -A worker.celery_app`) runs from /app,
+# and `flask db upgrade` finds migrations/ relative to it.
+COPY . .
+
+# Compile the message catalogues before installing, so the installed package carries the .mo
+# files too. Babel is the same one flask-babel pulls in; it provides `pybabel`.
+RUN pip install "babel>=2.15,<3" \
+ && if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+        pybabel compile -f -d app/translations; \
+    fi \
+ && pip install . \
+ && rm -rf build ./*.egg-info \
+ && mkdir -p /app/instance \
+ && chown -R consulta:consulta /app/instance
+
+ENV CONSULTA_ENV=production \
+    INSTANCE_PATH=/app/instance
+
+USER consulta
+
+EXPOSE 5000
+
+# Liveness of the web process. compose overrides it for worker and beat (no HTTP server there)
+# and turns it off for the one-shot migrate service.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:5000/healthz', timeout=4).status == 200 else 1)"]
+
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "3", "--access-logfile", "-", "app:create_app()"]

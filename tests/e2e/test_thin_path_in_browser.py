@@ -1,0 +1,103 @@
+"""The thin path as people do it in Chromium, with axe-core checking every page on the way."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
+
+ITEM = "/c/leaders-summit-2021-migration/items/P2"
+COMMENT = "Seasonal visas should let workers change employer without losing status."
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def assert_accessible(page: Page) -> None:
+    results = Axe().run(page, options=WCAG_AA)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/auth/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("consulta-demo")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_worker):
+    base = live_server
+    page.goto(base + "/")
+    assert_accessible(page)
+
+    sign_in(page, base, "stakeholder@example.org")
+    page.goto(base + ITEM)
+    assert_accessible(page)
+    page.get_by_role("link", name="Give feedback on P2").click()
+    assert_accessible(page)
+
+    # An incomplete submission comes back with an error summary and the text kept.
+    page.get_by_label("Comment").fill(COMMENT)
+    page.get_by_role("button", name="Submit feedback").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
+    expect(page.get_by_label("Comment")).to_have_value(COMMENT)
+    assert_accessible(page)
+
+    page.get_by_label("Support with amendments").check()
+    page.get_by_label(re.compile("Priority")).fill("4")
+    page.get_by_role("button", name="Submit feedback").click()
+    expect(page.get_by_text("Your feedback was submitted with reference")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, base, "moderator@example.org")
+    page.goto(base + "/moderation/")
+    assert_accessible(page)
+    entry = page.locator("article.queue-entry").filter(has_text=COMMENT)
+    entry.get_by_role("button", name=re.compile("^Publish")).click()
+    expect(page.get_by_text("Published.")).to_be_visible()
+    sign_out(page)
+
+    page.goto(base + ITEM)
+    expect(page.get_by_text(COMMENT)).to_be_visible()
+    expect(page.locator('td[data-stance="support_with_amendments"]')).to_have_text("2")
+
+    sign_in(page, base, "council@example.org")
+    page.goto(base + ITEM)
+    page.get_by_role("button", name="Compile a report on P2").click()
+    expect(page.get_by_role("heading", name=re.compile("Report #"))).to_be_visible()
+    assert_accessible(page)
+    # The progress view polls and reloads; the finished report shows the counts.
+    expect(page.locator('td[data-stance="support_with_amendments"]')).to_have_text(
+        "2", timeout=30_000
+    )
+    expect(page.locator('td[data-priority="4"]')).to_have_text("1")
+    assert_accessible(page)
+
+
+def test_skip_link_is_the_first_tab_stop(live_server, page):
+    page.goto(live_server + "/")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused.strip() == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "content"
+
+
+def test_pages_are_served_in_spanish_when_chosen(live_server, page):
+    page.goto(live_server + "/auth/login")
+    page.get_by_label("Language").select_option("es")
+    page.get_by_role("button", name="Change").click()
+    expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    assert page.evaluate("document.documentElement.lang") == "es"
+    assert_accessible(page)

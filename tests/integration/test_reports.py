@@ -1,0 +1,148 @@
+"""Report jobs: one report per snapshot, exactly one compilation, lost wake-ups re-sent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Item, Report, ReportStatus, Stance, User
+from app.models.base import utcnow
+from app.services import feedback, reports
+from app.services.errors import Forbidden
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.postgres]
+
+
+def _ids(app):
+    with app.app_context():
+        council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
+        stakeholder = db.session.scalar(
+            select(User.id).where(User.email == "stakeholder@example.org")
+        )
+        item = db.session.scalar(select(Item.id).where(Item.code == "P3"))
+    return council, stakeholder, item
+
+
+def _submit(stakeholder_id: int, item_id: int, stance: Stance = Stance.SUPPORT) -> None:
+    existing = feedback.feedback_of_organization(
+        db.session.get(User, stakeholder_id).organization_id, item_id
+    )
+    feedback.save_feedback(
+        stakeholder_id,
+        item_id,
+        feedback.FeedbackInput(stance, 3, "text"),
+        submit=True,
+        lock_version=existing.lock_version if existing else None,
+    )
+
+
+def _unsent_report(item_id: int, council_id: int, **values) -> int:
+    """A job row recorded without a wake-up, so no worker of this session races the test."""
+    report = Report(
+        scope=reports.item_scope(item_id),
+        consultation_id=1,
+        item_id=item_id,
+        snapshot_key=reports.snapshot_key(item_id),
+        requested_by_id=council_id,
+        files={},
+        **values,
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report.id
+
+
+def test_same_snapshot_gives_the_same_report(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        first = reports.request_item_report(council, item).id
+        second = reports.request_item_report(council, item).id
+        assert first == second
+        assert db.session.scalar(select(db.func.count()).select_from(Report)) == 1
+
+
+def test_a_new_submission_gives_a_new_snapshot(seeded):
+    council, stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        first = reports.request_item_report(council, item)
+        _submit(stakeholder, item)
+        second = reports.request_item_report(council, item)
+        assert second.id != first.id
+        assert second.snapshot_key != first.snapshot_key
+
+
+def test_only_council_and_admins_may_request_reports(seeded):
+    _council, stakeholder, item = _ids(seeded)
+    with seeded.test_request_context(), pytest.raises(Forbidden):
+        reports.request_item_report(stakeholder, item)
+
+
+def test_compiling_twice_produces_one_result(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(item, council)
+        assert reports.compile_report(report_id) is True
+        assert reports.compile_report(report_id) is False  # a duplicate message does no harm
+        report = db.session.get(Report, report_id)
+        assert report.status is ReportStatus.DONE
+        assert report.attempts == 1
+        # Demo data has one submitted (neutral) position on P3.
+        assert report.result["tally"]["stances"]["neutral"] == 1
+
+
+def test_a_run_whose_worker_died_is_taken_over_after_its_lease(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(
+            item,
+            council,
+            status=ReportStatus.RUNNING,
+            attempts=1,
+            lease_until=utcnow() + timedelta(minutes=1),
+        )
+        assert reports.compile_report(report_id) is False  # the lease still holds
+        db.session.execute(
+            update(Report)
+            .where(Report.id == report_id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        assert reports.compile_report(report_id) is True
+        assert db.session.get(Report, report_id).attempts == 2
+
+
+def test_exhausted_attempts_end_as_failed(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(
+            item,
+            council,
+            status=ReportStatus.RUNNING,
+            attempts=reports.MAX_ATTEMPTS,
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+        reports.reconcile_reports()
+        report = db.session.get(Report, report_id)
+        assert report.status is ReportStatus.FAILED
+        assert report.error
+
+
+@pytest.mark.worker
+@pytest.mark.redis
+def test_reconciler_resends_a_lost_wake_up_and_the_worker_compiles_it(seeded, celery_worker):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        # Record a job as if its message had been lost: a queued row, never sent.
+        report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
+        assert reports.reconcile_reports() == [report_id]
+
+        def finished() -> bool:
+            db.session.expire_all()
+            return db.session.get(Report, report_id).status is ReportStatus.DONE
+
+        wait_for(finished, timeout=30)
+        assert db.session.get(Report, report_id).attempts == 1

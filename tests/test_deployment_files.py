@@ -1,0 +1,386 @@
+"""The deployment files (Dockerfile, docker-compose.yml, .env.example) agree with the code.
+
+These checks are structural and need no Docker engine: the compose file is parsed with PyYAML,
+and the settings names are taken from `Settings.from_env` itself by handing it a mapping that
+records every key it looks up. When the `docker compose` CLI plugin is installed, the compose file
+is also validated with `docker compose config` (which needs no engine either).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.config import ConfigError, Settings
+
+PROJECT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = PROJECT / "docker-compose.yml"
+DOCKERFILE = PROJECT / "Dockerfile"
+DOCKERIGNORE = PROJECT / ".dockerignore"
+ENV_EXAMPLE = PROJECT / ".env.example"
+
+APP_SERVICES = {"web", "worker", "beat", "migrate"}
+ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "mailcatcher"}
+LONG_RUNNING = ALL_SERVICES - {"migrate"}
+
+# How the app's environment setting is spelled in deployment files. Settings.from_env also falls
+# back to a bare `ENV`, but that name is generic (POSIX shells use it for their startup file), so
+# the deployment files deliberately never use or advertise it.
+ENV_NAME = "CONSULTA_ENV"
+UNADVERTISED = {"ENV"}
+# Named in .env.example only as a commented-out line: its default depends on where the project
+# lives, and the Docker image sets it itself.
+OPTIONAL_IN_ENV_EXAMPLE = {"INSTANCE_PATH"}
+
+STRONG_KEY = "k" * 48
+
+
+class RecordingEnv(dict):
+    """A mapping that remembers every key looked up through `get`."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[str] = []
+
+    def get(self, key, default=None):  # noqa: ANN001, ANN201 - dict.get signature
+        self.seen.append(key)
+        return super().get(key, default)
+
+
+def recorded_keys() -> set[str]:
+    env = RecordingEnv()
+    Settings.from_env(env)
+    return set(env.seen)
+
+
+def setting_names() -> set[str]:
+    """Plain setting names: every name N that is read both as N and as CONSULTA_N."""
+    keys = recorded_keys()
+    return {key for key in keys if f"CONSULTA_{key}" in keys}
+
+
+def load_compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def app_env_block() -> dict[str, str]:
+    compose = load_compose()
+    block = compose["x-app-env"]
+    assert isinstance(block, dict), "x-app-env must be a mapping of NAME: value"
+    return {str(name): str(value) for name, value in block.items()}
+
+
+def service_env(service: dict) -> dict[str, str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return {str(name): str(value) for name, value in environment.items()}
+
+
+def interpolate(value: str, variables: dict[str, str]) -> str:
+    """Enough of compose's ${VAR}, ${VAR:-default} and ${VAR:?error} for these files."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3)
+        current = variables.get(name, "")
+        if operator == ":-":
+            return current or argument
+        if operator == ":?":
+            if not current:
+                raise KeyError(f"{name}: {argument}")
+            return current
+        return current
+
+    return re.sub(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}", substitute, value.replace("$$", "\0")).replace(
+        "\0", "$"
+    )
+
+
+def parse_env_file(text: str) -> tuple[dict[str, str], set[str]]:
+    """Assignments of a dotenv file, and the names that appear only in commented-out lines."""
+    active: dict[str, str] = {}
+    commented: set[str] = set()
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            match = re.match(r"#\s*([A-Z][A-Z0-9_]*)=", stripped)
+            if match:
+                commented.add(match.group(1))
+            continue
+        name, separator, value = stripped.partition("=")
+        assert separator, f"not a NAME=value line in .env.example: {line!r}"
+        assert re.fullmatch(r"[A-Z][A-Z0-9_]*", name), f"bad variable name {name!r}"
+        assert name not in active, f"{name} is assigned twice in .env.example"
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        active[name] = value
+    return active, commented - set(active)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with backslash continuations joined and comments dropped."""
+    logical: list[str] = []
+    current = ""
+    for raw in DOCKERFILE.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not current and (not line or line.startswith("#")):
+            continue
+        if line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        logical.append(current + line)
+        current = ""
+    assert not current, "the Dockerfile ends inside a continued line"
+    pairs = []
+    for line in logical:
+        instruction, _, arguments = line.partition(" ")
+        pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+def instruction_args(name: str) -> list[str]:
+    return [
+        arguments for instruction, arguments in dockerfile_instructions() if instruction == name
+    ]
+
+
+def command_text(command: object) -> str:
+    return command if isinstance(command, str) else " ".join(map(str, command))
+
+
+# --- docker-compose.yml -----------------------------------------------------------------------
+
+
+def test_compose_has_exactly_the_planned_services() -> None:
+    compose = load_compose()
+    assert "version" not in compose, "compose spec files carry no top-level version"
+    assert set(compose["services"]) == ALL_SERVICES
+
+
+def test_python_services_share_one_image_built_from_the_project() -> None:
+    services = load_compose()["services"]
+    contexts = set()
+    images = set()
+    for name in APP_SERVICES:
+        build = services[name].get("build")
+        assert build is not None, f"{name} must be built from the project"
+        context = build if isinstance(build, str) else build.get("context", ".")
+        dockerfile = (
+            "Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile")
+        )
+        contexts.add(((PROJECT / context).resolve(), dockerfile))
+        images.add(services[name].get("image"))
+    assert contexts == {(PROJECT, "Dockerfile")}
+    assert len(images) == 1, f"the Python services must tag one image, not {images}"
+    assert "command" not in services["web"], "web runs the image's default CMD (gunicorn)"
+
+
+def test_redis_is_durable_and_never_evicts() -> None:
+    redis = load_compose()["services"]["redis"]
+    command = command_text(redis["command"])
+    assert "--appendonly yes" in command
+    assert "--maxmemory-policy noeviction" in command
+    assert any(str(volume).endswith(":/data") for volume in redis.get("volumes", []))
+
+
+def test_postgres_matches_the_database_url() -> None:
+    postgres = load_compose()["services"]["postgres"]
+    env = service_env(postgres)
+    assert env["POSTGRES_DB"] == "consulta"
+    assert env["POSTGRES_USER"] == "consulta"
+    password = interpolate(env["POSTGRES_PASSWORD"], {"POSTGRES_PASSWORD": "s3cret"})
+    url = interpolate(
+        app_env_block()["DATABASE_URL"], {"POSTGRES_PASSWORD": "s3cret", "SECRET_KEY": "x"}
+    )
+    assert url == f"postgresql://consulta:{password}@postgres:5432/consulta"
+    assert any("/var/lib/postgresql/data" in str(v) for v in postgres.get("volumes", []))
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    services = load_compose()["services"]
+    for name in LONG_RUNNING:
+        healthcheck = services[name].get("healthcheck")
+        assert healthcheck, f"{name} has no healthcheck"
+        assert not healthcheck.get("disable"), f"{name} has its healthcheck disabled"
+        assert healthcheck.get("test"), f"{name} healthcheck has no test"
+    assert "pg_isready" in command_text(services["postgres"]["healthcheck"]["test"])
+    assert "redis-cli ping" in command_text(services["redis"]["healthcheck"]["test"])
+    assert "/readyz" in command_text(services["web"]["healthcheck"]["test"])
+    worker_check = command_text(services["worker"]["healthcheck"]["test"])
+    assert "worker.celery_app inspect ping" in worker_check
+
+
+def test_services_start_in_order() -> None:
+    services = load_compose()["services"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["migrate"]["restart"] == "no"
+    for name in ("web", "worker", "beat"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        assert depends["redis"]["condition"] == "service_healthy", name
+    assert services["web"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "5000:5000" in [str(port) for port in services["web"]["ports"]]
+
+
+def test_migrate_upgrades_the_schema_then_seeds(tmp_path: Path) -> None:
+    command = command_text(load_compose()["services"]["migrate"]["command"])
+    assert command == 'sh -c "flask --app app db upgrade && flask --app app seed"'
+    # Both commands exist on the app, and `db` uses the migrations/ copied into the image.
+    from app import create_app
+
+    application = create_app({"env": "test", "instance_path": str(tmp_path)})
+    assert {"db", "seed"} <= set(application.cli.commands)
+    assert Path(application.extensions["migrate"].directory) == PROJECT / "migrations"
+    assert (PROJECT / "migrations" / "env.py").is_file()
+
+
+def test_celery_services_name_the_real_entry_point() -> None:
+    services = load_compose()["services"]
+    worker = shlex.split(command_text(services["worker"]["command"]))
+    beat = shlex.split(command_text(services["beat"]["command"]))
+    assert worker[:4] == ["celery", "-A", "worker.celery_app", "worker"]
+    assert beat[:4] == ["celery", "-A", "worker.celery_app", "beat"]
+    entry_point = PROJECT / "worker" / "celery_app.py"
+    assert entry_point.is_file()
+    assert re.search(r"^celery\s*=", entry_point.read_text(encoding="utf-8"), re.MULTILINE), (
+        "worker/celery_app.py must define the module-level `celery` app"
+    )
+
+
+def test_app_services_all_use_the_shared_environment() -> None:
+    services = load_compose()["services"]
+    shared = app_env_block()
+    for name in APP_SERVICES:
+        assert service_env(services[name]) == shared, f"{name} does not use x-app-env"
+
+
+def test_compose_environment_names_are_read_by_the_app() -> None:
+    names = set(app_env_block())
+    read = recorded_keys()
+    assert names <= read, f"compose sets variables the app never reads: {sorted(names - read)}"
+    prefixed = {name for name in names if name.startswith("CONSULTA_")} - {ENV_NAME}
+    assert not prefixed, f"use plain names in compose: {sorted(prefixed)}"
+    assert not names & UNADVERTISED
+
+
+def test_compose_environment_is_a_valid_production_configuration() -> None:
+    variables = {"SECRET_KEY": STRONG_KEY}
+    env = {name: interpolate(value, variables) for name, value in app_env_block().items()}
+    settings = Settings.from_env(env).resolved()
+    settings.check()  # raises ConfigError on an unsafe production setup
+    assert settings.is_production
+    assert settings.database_url.startswith("postgresql://")
+    assert settings.broker_url == settings.redis_url == "redis://redis:6379/0"
+    assert settings.ratelimit_storage_url == settings.redis_url
+    assert settings.mail_server == "mailcatcher"
+    assert settings.mail_port == 1025
+    assert settings.base_url == "http://localhost:5000"
+
+
+def test_compose_refuses_to_run_without_a_secret_key() -> None:
+    with pytest.raises(KeyError, match="SECRET_KEY"):
+        interpolate(app_env_block()["SECRET_KEY"], {})
+
+
+# --- .env.example -----------------------------------------------------------------------------
+
+
+def test_env_example_names_every_setting_and_nothing_else() -> None:
+    active, commented = parse_env_file(ENV_EXAMPLE.read_text(encoding="utf-8"))
+    expected = setting_names() - UNADVERTISED - OPTIONAL_IN_ENV_EXAMPLE
+    assert expected, "no settings recorded from Settings.from_env"
+    missing = expected - set(active)
+    assert not missing, f".env.example lacks {sorted(missing)}"
+    unknown = set(active) - recorded_keys()
+    assert not unknown, f".env.example sets variables the app never reads: {sorted(unknown)}"
+    assert not set(active) & UNADVERTISED
+    for name in OPTIONAL_IN_ENV_EXAMPLE:
+        assert name in active or name in commented, f".env.example does not mention {name}"
+
+
+def test_env_example_documents_each_setting_with_a_comment() -> None:
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        if line and not line.startswith("#"):
+            assert index > 0 and lines[index - 1].startswith("#"), f"no comment above {line!r}"
+
+
+def test_env_example_values_parse_but_never_pass_as_production_secrets() -> None:
+    active, _ = parse_env_file(ENV_EXAMPLE.read_text(encoding="utf-8"))
+    settings = Settings.from_env(active).resolved()  # every value has the right type
+    assert settings.secret_key == "", "SECRET_KEY must stay a placeholder in .env.example"
+    assert not settings.demo_mode
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        settings.check()
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in text
+
+
+# --- Dockerfile and .dockerignore -------------------------------------------------------------
+
+
+def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
+    froms = instruction_args("FROM")
+    assert froms and froms[0].startswith("python:3.11-slim")
+    users = instruction_args("USER")
+    assert users, "the image must switch to an unprivileged USER"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    cmd = instruction_args("CMD")
+    assert len(cmd) == 1
+    argv = yaml.safe_load(cmd[0])  # exec form is a JSON array
+    assert argv[0] == "gunicorn"
+    assert argv[-1] == "app:create_app()"
+    assert "0.0.0.0:5000" in argv
+    assert "5000" in " ".join(instruction_args("EXPOSE")).split()
+    assert any("CONSULTA_ENV=production" in env for env in instruction_args("ENV"))
+
+
+def test_dockerfile_has_a_healthcheck_on_healthz() -> None:
+    healthchecks = instruction_args("HEALTHCHECK")
+    assert len(healthchecks) == 1
+    assert "http://127.0.0.1:5000/healthz" in healthchecks[0]
+    assert "urllib" in healthchecks[0]
+
+
+def test_dockerfile_installs_the_whole_project_and_compiles_translations() -> None:
+    copies = instruction_args("COPY")
+    assert ". ." in copies, "the whole project (app/, worker/, migrations/) must be copied"
+    # gunicorn, `flask --app app` and `celery -A` all import `app` from the working directory,
+    # whose migrations/ is what app/web.py hands to Flask-Migrate.
+    assert instruction_args("WORKDIR") == ["/app"]
+    runs = " ".join(instruction_args("RUN"))
+    assert "pip install ." in runs
+    assert "pybabel compile -f -d app/translations" in runs
+    assert "if ls app/translations/*/LC_MESSAGES/*.po" in runs
+    assert "|| true" not in runs
+    # Compiled before `pip install .`, so the installed package carries the .mo files as well.
+    assert runs.index("pybabel compile") < runs.index("pip install .")
+
+
+def test_dockerignore_keeps_local_state_out_but_not_the_code() -> None:
+    patterns = {
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    required = {
+        ".venv",
+        "instance",
+        ".git",
+        "__pycache__",
+        "*.egg-info",
+        ".pytest_cache",
+        ".ruff_cache",
+        "bench/results",
+    }
+    assert required <= patterns
+    for needed in ("app", "worker", "migrations", "pyproject.toml"):
+        assert needed not in patterns and f"{needed}/" not in patterns
