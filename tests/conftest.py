@@ -5,6 +5,7 @@ Under CI=true a missing service fails the run; elsewhere the tests that need it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -42,20 +43,28 @@ def service_missing(name: str, error: Exception) -> None:
 # --- services -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database for this run, dropped at the end."""
-    name = f"consulta_test_{secrets.token_hex(4)}"
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "consulta_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped on exit."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     try:
         admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         service_missing("PostgreSQL", error)
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """The run's PostgreSQL database."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

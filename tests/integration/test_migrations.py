@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -18,7 +16,7 @@ from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import PG_ADMIN_URL, PROJECT, app_settings, service_missing
+from tests.conftest import PROJECT, app_settings, fresh_pg_database
 
 MIGRATIONS = str(PROJECT / "migrations")
 APP_TABLES = {table.name for table in db.metadata.sorted_tables}
@@ -37,16 +35,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A PostgreSQL database of this test's own, so migrations start from nothing."""
-    name = f"consulta_migrations_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        service_missing("PostgreSQL", error)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database("consulta_migrations") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -124,14 +124,11 @@ def test_passwords_are_stored_as_argon2id(seeded):
 
 
 def test_sign_in_ignores_an_offsite_next(seeded, client):
-    page = client.get("/auth/login?next=//evil.example.com/x").get_data(as_text=True)
-    response = client.post(
+    response = submit_form(
+        client,
         "/auth/login?next=//evil.example.com/x",
-        data={
-            "csrf_token": csrf_token(page),
-            "email": "stakeholder@example.org",
-            "password": "consulta-demo",
-        },
+        email="stakeholder@example.org",
+        password="consulta-demo",
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
@@ -139,14 +136,11 @@ def test_sign_in_ignores_an_offsite_next(seeded, client):
 
 def test_sign_in_follows_a_local_next(seeded, client):
     target = "/c/leaders-summit-2021-migration"
-    page = client.get(f"/auth/login?next={target}").get_data(as_text=True)
-    response = client.post(
+    response = submit_form(
+        client,
         f"/auth/login?next={target}",
-        data={
-            "csrf_token": csrf_token(page),
-            "email": "STAKEHOLDER@example.org",
-            "password": "consulta-demo",
-        },
+        email="STAKEHOLDER@example.org",
+        password="consulta-demo",
     )
     assert response.headers["Location"] == target
 
@@ -162,14 +156,8 @@ def test_wrong_password_keeps_the_email_and_says_so(seeded, client):
 
 
 def test_session_cookie_is_httponly_and_samesite(seeded, client, login):
-    page = client.get("/auth/login").get_data(as_text=True)
-    response = client.post(
-        "/auth/login",
-        data={
-            "csrf_token": csrf_token(page),
-            "email": "stakeholder@example.org",
-            "password": "consulta-demo",
-        },
+    response = submit_form(
+        client, "/auth/login", email="stakeholder@example.org", password="consulta-demo"
     )
     cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "HttpOnly" in cookie
