@@ -36,8 +36,11 @@ def seed() -> None:
 @with_appcontext
 def demo_data() -> None:
     """Create the demo accounts, organisations and feedback (idempotent)."""
-    if current_app.config["SETTINGS"].is_production:
-        raise click.ClickException("demo data is never loaded in production")
+    settings = current_app.config["SETTINGS"]
+    if settings.is_production or not settings.demo_mode:
+        raise click.ClickException(
+            "demo data is loaded only with DEMO_MODE=true, never in production"
+        )
     created = demo.seed_demo_data()
     click.echo(", ".join(f"{n} {kind} created" for kind, n in created.items()))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 INSECURE_DEV_KEY = "dev-insecure-key-change-me"  # noqa: S105 - refused in production below
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production", "test")
 
 
 class ConfigError(RuntimeError):
@@ -102,7 +103,9 @@ class Settings:
         return self.env == "production"
 
     def check(self) -> None:
-        """Refuse to run production on placeholder secrets or the embedded database."""
+        """Refuse unknown environments, and production on placeholders or the embedded database."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"CONSULTA_ENV must be one of {', '.join(ENVIRONMENTS)}")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:

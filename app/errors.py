@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, render_template_string, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -57,16 +58,22 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
         body["request_id"] = g.get("request_id")
         return jsonify(body), status
     title = _titles().get(status, _("Error"))
-    return (
-        render_template(
-            "errors/error.html",
-            status=status,
-            title=title,
-            message=message,
-            request_id=g.get("request_id"),
-        ),
-        status,
-    )
+    context = {"status": status, "title": title, "message": message}
+    try:
+        page = render_template("errors/error.html", request_id=g.get("request_id"), **context)
+    except Exception:  # the layout needs the database (current user); never fail the error page
+        current_app.logger.exception("error page could not be rendered")
+        db.session.rollback()
+        page = render_template_string(MINIMAL_ERROR_PAGE, request_id=g.get("request_id"), **context)
+    return page, status
+
+
+MINIMAL_ERROR_PAGE = """<!doctype html>
+<html lang="{{ request.accept_languages.best_match(['en', 'es', 'fr']) or 'en' }}">
+<head><meta charset="utf-8"><title>{{ title }} · Consulta</title></head>
+<body><main><h1>{{ title }}</h1><p>{{ message }}</p>
+{% if request_id %}<p>{{ request_id }}</p>{% endif %}
+<p><a href="/">Consulta</a></p></main></body></html>"""
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -89,6 +96,12 @@ def register_error_handlers(app: Flask) -> None:
             body, status = response
             return body, status, {"Retry-After": error.get_response().headers["Retry-After"]}
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):  # noqa: ANN202
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error)
+        return error_response(503, "service_unavailable", _messages()[503])
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # noqa: ANN202

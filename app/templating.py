@@ -48,9 +48,20 @@ def report_status_label(value: str) -> str:
     }.get(value, value)
 
 
-def register_template_filters(app: Flask) -> None:
-    from app.reports.views import stage_label
+def stage_label(stage: str) -> str:
+    labels = {
+        "queued": _("Waiting for a worker"),
+        "loading": _("Loading submissions"),
+        "counting": _("Counting stances and priorities"),
+        "summarising": _("Summarising"),
+        "retrying": _("Retrying after an error"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+    }
+    return labels.get(stage, stage)
 
+
+def register_template_filters(app: Flask) -> None:
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(stance_label, "stance_label")
     app.add_template_filter(state_label, "state_label")

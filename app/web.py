@@ -9,6 +9,7 @@ import uuid
 from flask import Flask, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models import LOCALES
@@ -70,8 +71,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
 
 
 def select_locale() -> str:
-    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+            return current_user.locale
+    except SQLAlchemyError:  # the database is down: still answer, in the visitor's language
+        db.session.rollback()
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,10 +21,12 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from app import create_app
 from app.extensions import db
+from app.models import Consultation
+from app.models.base import utcnow
 
 PROJECT = Path(__file__).resolve().parent.parent
 CI = os.environ.get("CI") == "true"
@@ -156,8 +159,20 @@ def seeded(app: Flask) -> Flask:
 
     with app.app_context():
         seed_content()
+        open_every_consultation()
         seed_demo_data()
     return app
+
+
+def open_every_consultation() -> None:
+    """Tests must not depend on today's date: every consultation is open now, for 30 days."""
+    now = utcnow()
+    db.session.execute(
+        update(Consultation).values(
+            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30)
+        )
+    )
+    db.session.commit()
 
 
 # --- a real Celery worker process ------------------------------------------------------------
@@ -175,7 +190,9 @@ class WorkerProcess:
                 "-A",
                 "worker.celery_app",
                 "worker",
-                "--pool=solo",
+                # The pool that production runs: a forked child with its own connections.
+                "--pool=prefork",
+                "--concurrency=1",
                 "--without-gossip",
                 "--without-mingle",
                 "--loglevel=INFO",
@@ -249,10 +266,24 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+HIDDEN_INPUT = re.compile(r"<input\b[^>]*>")
+ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page, as a browser would send them back."""
+    fields = {}
+    for tag in HIDDEN_INPUT.findall(html):
+        attributes = dict(ATTRIBUTE.findall(tag))
+        if attributes.get("type") == "hidden" and "name" in attributes:
+            fields.setdefault(attributes["name"], attributes.get("value", ""))
+    return fields
+
+
 def submit_form(client: FlaskClient, page: str, action: str | None = None, **fields: object):
-    """GET `page`, take its CSRF token and POST `fields` to `action` (default: the page)."""
+    """GET `page` and POST `fields` with its hidden inputs (CSRF token, lock version, ...)."""
     html = client.get(page).get_data(as_text=True)
-    return client.post(action or page, data={"csrf_token": csrf_token(html), **fields})
+    return client.post(action or page, data={**hidden_fields(html), **fields})
 
 
 @pytest.fixture

@@ -230,3 +230,14 @@ def test_uppercase_override_lands_in_flask_config(tmp_path: Path):
 def test_a_mistyped_lowercase_override_is_refused(tmp_path: Path):
     with pytest.raises(ConfigError, match="databse_url"):
         create_app({"instance_path": str(tmp_path), "databse_url": "sqlite://"})
+
+
+@pytest.mark.parametrize("name", ["prod", "Production", "staging"])
+def test_an_unknown_environment_name_is_refused(name: str):
+    with pytest.raises(ConfigError, match="CONSULTA_ENV"):
+        Settings.from_env({"CONSULTA_ENV": name}).resolved().check()
+
+
+def test_a_bare_env_variable_does_not_choose_the_environment():
+    settings = Settings.from_env({"ENV": "production"})
+    assert settings.env == "development"

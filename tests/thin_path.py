@@ -36,8 +36,10 @@ def run_thin_path(make_client, login) -> dict:  # noqa: ANN001
     assert COMMENT in queue
     after_comment = queue[queue.index(COMMENT) :]
     feedback_id = re.search(r"/moderation/(\d+)/publish", after_comment).group(1)
+    seen_version = re.search(r'name="lock_version" value="(\d+)"', after_comment).group(1)
     response = moderator.post(
-        f"/moderation/{feedback_id}/publish", data={"csrf_token": csrf_token(queue)}
+        f"/moderation/{feedback_id}/publish",
+        data={"csrf_token": csrf_token(queue), "lock_version": seen_version},
     )
     assert response.status_code == 302
     assert COMMENT not in moderator.get("/moderation/").get_data(as_text=True)

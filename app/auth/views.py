@@ -23,7 +23,10 @@ def safe_next(target: str | None) -> str | None:
     """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
     return target if not parts.scheme and not parts.netloc else None
 
 

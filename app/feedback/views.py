@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -21,39 +21,40 @@ def edit(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
     existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
     form = FeedbackForm()
-    if not form.is_submitted() and existing is not None:
-        form.stance.data = existing.stance.value if existing.stance else None
-        form.priority.data = existing.priority
-        form.comment.data = existing.comment
-        form.lock_version.data = str(existing.lock_version)
+    if not form.is_submitted():
+        form.lock_version.data = str(existing.lock_version if existing else 0)
+        if existing is not None:
+            form.stance.data = existing.stance.value if existing.stance else None
+            form.priority.data = existing.priority
+            form.comment.data = existing.comment
 
+    status, theirs = 200, None
     if form.validate_on_submit():
         submitting = bool(form.submit.data)
         if not submitting or form.validate_for_submission():
-            data = feedback.FeedbackInput(
-                stance=Stance(form.stance.data) if form.stance.data else None,
-                priority=form.priority.data,
-                comment=form.comment.data or "",
-            )
-            lock = int(form.lock_version.data) if form.lock_version.data else None
             try:
                 saved = feedback.save_feedback(
-                    current_user.id, view.item.id, data, submit=submitting, lock_version=lock
+                    current_user.id,
+                    view.item.id,
+                    _input_from(form),
+                    submit=submitting,
+                    lock_version=_lock_version(form.lock_version.data),
                 )
-            except (Conflict, InvalidState, Forbidden) as error:
-                flash(error.message, "error")  # re-render below, keeping what was typed
+            except Conflict as error:
+                # Keep what this person typed and show what the colleague saved beside it.
+                flash(error.message, "error")
+                status = 409
+                theirs = feedback.feedback_of_organization(
+                    current_user.organization_id, view.item.id
+                )
+                form.lock_version.data = str(theirs.lock_version if theirs else 0)
+            except (InvalidState, Forbidden) as error:
+                flash(error.message, "error")
+                status = error.status_code
             else:
-                if submitting:
-                    flash(
-                        _(
-                            "Thank you. Your feedback was submitted with reference %(ref)s.",
-                            ref=saved.reference,
-                        ),
-                        "success",
-                    )
-                    return redirect(url_for("consultations.item", slug=slug, code=code))
-                flash(_("Draft saved."), "success")
-                return redirect(url_for("feedback.edit", slug=slug, code=code))
+                return _after_save(saved, submitting, slug, code)
+    if form.errors:
+        status = 422
 
     return render_template(
         "feedback/edit.html",
@@ -62,5 +63,34 @@ def edit(slug: str, code: str):  # noqa: ANN201
         version=view.version,
         consultation=view.item.consultation,
         existing=existing,
+        theirs=theirs,
         state=view.item.consultation.state_at(utcnow()),
-    ), (200 if not form.errors else 422)
+    ), status
+
+
+def _input_from(form: FeedbackForm) -> feedback.FeedbackInput:
+    return feedback.FeedbackInput(
+        stance=Stance(form.stance.data) if form.stance.data else None,
+        priority=form.priority.data,
+        comment=form.comment.data or "",
+    )
+
+
+def _lock_version(raw: str | None) -> int:
+    if not raw or not raw.isdigit():
+        abort(400)
+    return int(raw)
+
+
+def _after_save(saved, submitting: bool, slug: str, code: str):  # noqa: ANN001, ANN202
+    if submitting:
+        flash(
+            _(
+                "Thank you. Your feedback was submitted with reference %(ref)s.",
+                ref=saved.reference,
+            ),
+            "success",
+        )
+        return redirect(url_for("consultations.item", slug=slug, code=code))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for("feedback.edit", slug=slug, code=code))

@@ -42,6 +42,8 @@ class Report(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a wake-up was last sent; the reconciler re-sends only after REQUEUE_AFTER.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)

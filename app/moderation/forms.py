@@ -2,16 +2,17 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import IntegerField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 
-class PublishForm(FlaskForm):
-    submit = SubmitField(_l("Publish"))
+class DecisionForm(FlaskForm):
+    """Carries the version of the text the moderator read."""
+
+    lock_version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
 
 
-class RejectForm(FlaskForm):
-    reason = TextAreaField(
+class RejectForm(DecisionForm):
+    reason = StringField(
         _l("Reason given to the organisation"), validators=[DataRequired(), Length(max=2000)]
     )
-    submit = SubmitField(_l("Reject"))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.forms import EmptyForm
 from app.services import reports
+from app.templating import stage_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -46,16 +46,3 @@ def status(report_id: int):  # noqa: ANN201
         percent=report.percent,
         error=report.error,
     )
-
-
-def stage_label(stage: str) -> str:
-    labels = {
-        "queued": _("Waiting for a worker"),
-        "loading": _("Loading submissions"),
-        "counting": _("Counting stances and priorities"),
-        "summarising": _("Summarising"),
-        "retrying": _("Retrying after an error"),
-        "done": _("Done"),
-        "failed": _("Failed"),
-    }
-    return labels.get(stage, stage)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -13,8 +15,12 @@ from app.services import audit
 from app.services.errors import Conflict
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths cost the same argon2 work.
-_DUMMY_HASH = _hasher.hash("consulta-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths cost the same argon2 work."""
+    return _hasher.hash("consulta-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -24,7 +30,7 @@ def hash_password(password: str) -> str:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None; rehashes when parameters changed."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user else _DUMMY_HASH
+    stored = user.password_hash if user else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
@@ -45,7 +51,7 @@ def load_session_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not version.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.session_version != int(version):
+    if user is None or not user.active or user.session_version != int(version):
         return None
     return user
 

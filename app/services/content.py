@@ -63,11 +63,15 @@ def _seed_consultation(document: dict, report: SeedReport) -> None:
     values = {
         "title": document["title"],
         "summary": {k: v.strip() for k, v in document["summary"].items()},
-        "opens_at": _utc(document["opens_at"]),
-        "closes_at": _utc(document["closes_at"]),
     }
     if consultation is None:
-        consultation = Consultation(slug=document["slug"], **values)
+        # The file gives the first comment window; after that, admins own the dates.
+        consultation = Consultation(
+            slug=document["slug"],
+            opens_at=_utc(document["opens_at"]),
+            closes_at=_utc(document["closes_at"]),
+            **values,
+        )
         db.session.add(consultation)
         db.session.flush()
         report.consultations_created += 1

@@ -9,6 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Consultation,
+    ConsultationState,
     Feedback,
     FeedbackRevision,
     FeedbackState,
@@ -22,7 +24,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.accounts import create_user
-from app.services.feedback import snapshot
+from app.services.feedback import new_reference, snapshot
 
 DEMO_PASSWORD = "consulta-demo"  # noqa: S105 - documented demo credential, demo mode only
 DEMO_ORGANIZATION = "Northern Corridor Migrant Support Network"
@@ -129,9 +131,13 @@ OTHER_ORGANIZATIONS = (
 )
 
 
+DEMO_WINDOW = timedelta(days=90)
+
+
 def seed_demo_data() -> dict[str, int]:
-    """Create what is missing; running it again changes nothing."""
+    """Create what is missing; running it again changes nothing but reopening closed windows."""
     created = {"users": 0, "organizations": 0, "feedback": 0}
+    _keep_consultations_open()
     demo_org = _organization(
         DEMO_ORGANIZATION, OrganizationType.NGO, "US", VerificationState.VERIFIED, created
     )
@@ -162,6 +168,16 @@ def seed_demo_data() -> dict[str, int]:
             created["feedback"] += 1
     db.session.commit()
     return created
+
+
+def _keep_consultations_open() -> None:
+    # A demo is for trying the forms: a consultation whose file dates have passed reopens.
+    now = utcnow()
+    for consultation in db.session.scalars(select(Consultation)):
+        if consultation.state_at(now) is not ConsultationState.OPEN:
+            consultation.opens_at = min(consultation.opens_at, now - timedelta(days=1))
+            consultation.closes_at = now + DEMO_WINDOW
+            consultation.state_override = None
 
 
 def _organization(name, kind, country, verification, created) -> Organization:  # noqa: ANN001
@@ -210,7 +226,7 @@ def _add_feedback(item, organization, author, state, stance, priority, comment, 
     now = utcnow()
     submitted = state is not FeedbackState.DRAFT
     feedback = Feedback(
-        reference="FB-" + secrets.token_hex(4).upper(),
+        reference=new_reference(),
         item_id=item.id,
         item_version_id=next(v.id for v in item.versions if v.number == item.current_version),
         organization_id=organization.id,

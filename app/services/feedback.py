@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
@@ -27,6 +29,7 @@ from app.services import audit
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
+# Submitted feedback may be replaced by a new submission (a new revision) while it awaits review.
 EDITABLE_STATES = (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED, FeedbackState.SUBMITTED)
 
 
@@ -63,9 +66,12 @@ def save_feedback(
     data: FeedbackInput,
     *,
     submit: bool,
-    lock_version: int | None,
+    lock_version: int,
 ) -> Feedback:
-    """Save the organisation's draft, or submit it; refuses stale edits and closed windows."""
+    """Save the organisation's draft, or submit it; refuses stale edits and closed windows.
+
+    `lock_version` is the version the writer last saw: 0 when they saw no feedback at all.
+    """
     user = acting_user(user_id, Role.STAKEHOLDER)
     if user.organization_id is None:
         raise Forbidden(_("You need to belong to an organisation to give feedback."))
@@ -76,62 +82,70 @@ def save_feedback(
     if consultation.state_at(utcnow()) is not ConsultationState.OPEN:
         raise InvalidState(_("This consultation is not open for feedback."))
 
-    version_id = _current_version_id(item)
     feedback = feedback_of_organization(user.organization_id, item_id)
+    if (feedback.lock_version if feedback else 0) != lock_version:
+        raise _stale_edit()
     if feedback is None:
-        feedback = Feedback(
-            reference=_new_reference(),
-            item_id=item.id,
-            item_version_id=version_id,
-            organization_id=user.organization_id,
-            author_id=user.id,
-            state=FeedbackState.DRAFT,
-            affected_populations=[],
-            countries=[],
-            evidence_links=[],
-            comment_disclosure=Disclosure.PUBLIC,
-            amendment_disclosure=Disclosure.PUBLIC,
-            attribution=Attribution.NAMED,
+        feedback = _new_feedback(item, user.organization_id, user.id)
+    elif feedback.state not in EDITABLE_STATES:
+        raise InvalidState(_("This feedback can no longer be edited."))
+    elif feedback.state is FeedbackState.SUBMITTED and not submit:
+        raise InvalidState(
+            _("This feedback is already submitted: submit your changes to replace it.")
         )
-        db.session.add(feedback)
-    else:
-        if lock_version is not None and lock_version != feedback.lock_version:
-            raise Conflict(
-                _(
-                    "A colleague saved this feedback after you opened it. Your text is kept below;"
-                    " review their changes and save again."
-                ),
-                field="lock_version",
-            )
-        if feedback.state not in EDITABLE_STATES:
-            raise InvalidState(_("This feedback can no longer be edited."))
 
     before = {"state": feedback.state}
-    feedback.item_version_id = version_id
+    feedback.item_version_id = _current_version_id(item)
     feedback.stance = data.stance
     feedback.priority = data.priority
     feedback.comment = data.comment.strip()
-
     if submit:
         if data.stance is None or data.priority is None:
             raise InvalidState(_("Choose a stance and a priority before submitting."))
         feedback.state = FeedbackState.SUBMITTED
         feedback.submitted_at = utcnow()
         feedback.submitted_by_id = user.id
+    try:
         db.session.flush()
+    except (StaleDataError, IntegrityError) as error:  # a colleague saved at the same moment
+        db.session.rollback()
+        raise _stale_edit() from error
+    if submit:
         _add_revision(feedback, user.id)
-        audit.record(
-            user.id,
-            "feedback.submit",
-            "feedback",
-            feedback.id,
-            before=before,
-            after={"state": feedback.state},
-        )
-    else:
-        db.session.flush()
-        audit.record(user.id, "feedback.save_draft", "feedback", feedback.id)
+    action = "feedback.submit" if submit else "feedback.save_draft"
+    audit.record(
+        user.id, action, "feedback", feedback.id, before=before, after={"state": feedback.state}
+    )
     db.session.commit()
+    return feedback
+
+
+def _stale_edit() -> Conflict:
+    return Conflict(
+        _(
+            "A colleague saved this feedback after you opened it. Your text is kept below,"
+            " next to theirs; review both and save again."
+        ),
+        field="lock_version",
+    )
+
+
+def _new_feedback(item: Item, organization_id: int, author_id: int) -> Feedback:
+    feedback = Feedback(
+        reference=new_reference(),
+        item_id=item.id,
+        item_version_id=_current_version_id(item),
+        organization_id=organization_id,
+        author_id=author_id,
+        state=FeedbackState.DRAFT,
+        affected_populations=[],
+        countries=[],
+        evidence_links=[],
+        comment_disclosure=Disclosure.PUBLIC,
+        amendment_disclosure=Disclosure.PUBLIC,
+        attribution=Attribution.NAMED,
+    )
+    db.session.add(feedback)
     return feedback
 
 
@@ -181,5 +195,6 @@ def _current_version_id(item: Item) -> int:
     return next(v.id for v in item.versions if v.number == item.current_version)
 
 
-def _new_reference() -> str:
-    return "FB-" + secrets.token_hex(4).upper()
+def new_reference() -> str:
+    """A receipt reference; 64 random bits, so a million submissions never collide in practice."""
+    return "FB-" + secrets.token_hex(8).upper()

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 
 _PENDING = "consulta_pending_tasks"
+# A web request must not hang on a broker outage: try briefly, then leave it to the reconciler.
+SEND_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 def enqueue_after_commit(task_name: str, *args: object) -> None:
@@ -30,7 +32,7 @@ def _send_pending(session: Session) -> None:
     app = current_app._get_current_object()
     for task_name, args in pending:
         try:
-            app.extensions["celery"].send_task(task_name, args=args)
+            app.extensions["celery"].send_task(task_name, args=args, retry_policy=SEND_RETRY)
         except Exception:  # broker down: the reconciler re-sends from the database
             app.logger.warning(
                 "could not enqueue %s%r; the reconciler will retry", task_name, args, exc_info=True

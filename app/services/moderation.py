@@ -22,6 +22,7 @@ MODERATORS = (Role.MODERATOR, Role.ADMIN)
 class QueueEntry:
     id: int
     reference: str
+    lock_version: int
     item_code: str
     organization: str
     stance: str | None
@@ -39,6 +40,7 @@ def review_queue(
         select(
             Feedback.id,
             Feedback.reference,
+            Feedback.lock_version,
             Item.code,
             Organization.name,
             Feedback.stance,
@@ -58,6 +60,7 @@ def review_queue(
         QueueEntry(
             id=row.id,
             reference=row.reference,
+            lock_version=row.lock_version,
             item_code=row.code,
             organization=row.name,
             stance=row.stance.value if row.stance else None,
@@ -69,15 +72,22 @@ def review_queue(
     ]
 
 
-def publish_feedback(user_id: int, feedback_id: int) -> None:
-    _decide(user_id, feedback_id, FeedbackState.PUBLISHED, reason=None)
+def publish_feedback(user_id: int, feedback_id: int, seen_version: int) -> None:
+    """Publish the text the moderator saw (`seen_version`), never a newer one."""
+    _decide(user_id, feedback_id, seen_version, FeedbackState.PUBLISHED, reason=None)
 
 
-def reject_feedback(user_id: int, feedback_id: int, reason: str) -> None:
-    _decide(user_id, feedback_id, FeedbackState.REJECTED, reason=reason)
+def reject_feedback(user_id: int, feedback_id: int, seen_version: int, reason: str) -> None:
+    _decide(user_id, feedback_id, seen_version, FeedbackState.REJECTED, reason=reason)
 
 
-def _decide(user_id: int, feedback_id: int, new_state: FeedbackState, reason: str | None) -> None:
+def _decide(
+    user_id: int,
+    feedback_id: int,
+    seen_version: int,
+    new_state: FeedbackState,
+    reason: str | None,
+) -> None:
     moderator = acting_user(user_id, *MODERATORS)
     if db.session.get(Feedback, feedback_id) is None:
         raise NotFound(_("No such feedback."))
@@ -91,16 +101,26 @@ def _decide(user_id: int, feedback_id: int, new_state: FeedbackState, reason: st
     }
     if new_state is FeedbackState.PUBLISHED:
         values["published_at"] = now
-    # A conditional UPDATE: of two moderators deciding at once, exactly one wins.
+    # A conditional UPDATE: of two moderators deciding at once exactly one wins, and a text
+    # replaced since the moderator read it is not decided on unseen.
     result = db.session.execute(
         update(Feedback)
-        .where(Feedback.id == feedback_id, Feedback.state == FeedbackState.SUBMITTED)
+        .where(
+            Feedback.id == feedback_id,
+            Feedback.state == FeedbackState.SUBMITTED,
+            Feedback.lock_version == seen_version,
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.rollback()
-        raise Conflict(_("This submission has already been decided by another moderator."))
+        raise Conflict(
+            _(
+                "This submission was decided by another moderator or changed since you read it."
+                " Review it again."
+            )
+        )
     audit.record(
         moderator.id,
         f"feedback.{new_state.value}",

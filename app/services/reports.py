@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.analysis.tally import tally
 from app.extensions import db
@@ -23,6 +24,8 @@ READERS = (Role.COUNCIL, Role.ADMIN)
 # Feedback that a council report covers: everything submitted for review or published.
 COUNTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
 MAX_ATTEMPTS = 3
+# A running job renews its lease at every stage; a worker that died stops renewing, and after
+# the lease the job is taken over. Every stage must finish well within one lease.
 LEASE = timedelta(minutes=5)
 # A queued job whose wake-up has not arrived after this long is sent again.
 REQUEUE_AFTER = timedelta(seconds=30)
@@ -73,6 +76,7 @@ def request_item_report(user_id: int, item_id: int) -> Report:
         db.session.rollback()
         return _find(scope, key)
     audit.record(user.id, "report.request", "report", report.id, after={"scope": scope})
+    report.enqueued_at = utcnow()
     enqueue_after_commit(COMPILE_TASK, report.id)
     db.session.commit()
     return report
@@ -88,7 +92,13 @@ def get_report(user_id: int, report_id: int) -> Report:
 
 def list_reports(user_id: int, limit: int = 50) -> list[Report]:
     acting_user(user_id, *READERS)
-    return list(db.session.scalars(select(Report).order_by(Report.id.desc()).limit(limit)))
+    query = (
+        select(Report)
+        .options(joinedload(Report.item), joinedload(Report.consultation))
+        .order_by(Report.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
 
 
 def compile_report(report_id: int) -> bool:
@@ -139,17 +149,21 @@ def reconcile_reports() -> list[int]:
         )
         .values(status=ReportStatus.FAILED, stage="failed", error="worker lost too many times")
     )
+    waiting_too_long = or_(Report.enqueued_at.is_(None), Report.enqueued_at < now - REQUEUE_AFTER)
     stale = list(
         db.session.scalars(
             select(Report.id).where(
                 or_(
-                    (Report.status == ReportStatus.QUEUED)
-                    & (Report.created_at < now - REQUEUE_AFTER),
-                    (Report.status == ReportStatus.RUNNING) & (Report.lease_until < now),
+                    (Report.status == ReportStatus.QUEUED) & waiting_too_long,
+                    (Report.status == ReportStatus.RUNNING)
+                    & (Report.lease_until < now)
+                    & waiting_too_long,
                 )
             )
         )
     )
+    if stale:
+        db.session.execute(update(Report).where(Report.id.in_(stale)).values(enqueued_at=now))
     for report_id in stale:
         enqueue_after_commit(COMPILE_TASK, report_id)
     db.session.commit()
@@ -203,6 +217,7 @@ def _record_failure(report_id: int, exc: Exception) -> None:
     exhausted = report.attempts >= MAX_ATTEMPTS
     report.status = ReportStatus.FAILED if exhausted else ReportStatus.QUEUED
     report.stage = "failed" if exhausted else "retrying"
-    report.error = f"{type(exc).__name__}: {exc}"[:2000]
+    # The council sees the kind of failure; the details go to the worker's log.
+    report.error = type(exc).__name__
     report.lease_until = None
     db.session.commit()

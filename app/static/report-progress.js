@@ -7,20 +7,28 @@
   var bar = document.getElementById("progress-bar");
   var stage = document.getElementById("progress-stage");
 
+  function show(data) {
+    bar.value = data.percent;
+    bar.textContent = data.percent + "%";
+    stage.textContent = data.stage_label;
+    if (data.status === "done" || data.status === "failed") {
+      window.location.reload();
+    } else {
+      window.setTimeout(poll, 1000);
+    }
+  }
+
   function poll() {
     fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
-      .then(function (data) {
-        bar.value = data.percent;
-        bar.textContent = data.percent + "%";
-        stage.textContent = data.stage_label;
-        if (data.status === "done" || data.status === "failed") {
+      .then(function (response) {
+        if (!response.ok) {
+          // Signed out or no longer allowed: the reloaded page says so; stop polling.
           window.location.reload();
-        } else {
-          window.setTimeout(poll, 1000);
+          return null;
         }
+        return response.json().then(show);
       })
-      .catch(function () { window.setTimeout(poll, 3000); });
+      .catch(function () { window.setTimeout(poll, 3000); });  // a network blip: try again
   }
   window.setTimeout(poll, 500);
 }());

@@ -205,6 +205,7 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('enqueued_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('requested_by_id', sa.Integer(), nullable=True),
     sa.Column('is_public', sa.Boolean(), nullable=False),
     sa.Column('result', sa.JSON(), nullable=True),

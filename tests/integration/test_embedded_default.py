@@ -10,7 +10,7 @@ from app import create_app
 from app.extensions import db
 from app.services.content import seed_content
 from app.services.demo import seed_demo_data
-from tests.conftest import app_settings, migrate_to_head, start_worker
+from tests.conftest import app_settings, migrate_to_head, open_every_consultation, start_worker
 from tests.thin_path import run_thin_path
 
 pytestmark = [pytest.mark.worker]
@@ -25,6 +25,7 @@ def embedded_app(tmp_path):
     migrate_to_head(application)
     with application.app_context():
         seed_content()
+        open_every_consultation()
         seed_demo_data()
     resolved = application.config["SETTINGS"]
     worker = start_worker(

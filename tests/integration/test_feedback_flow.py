@@ -63,31 +63,86 @@ def test_draft_is_saved_then_submitted_with_a_revision(seeded, client, login):
         assert [r.snapshot["comment"] for r in revisions] == ["Final words"]
 
 
-def test_a_colleagues_later_save_is_not_overwritten(seeded, client, login, app):
+def lock_version_of(page: str) -> str:
+    return re.search(r'name="lock_version"[^>]*value="(\d+)"', page)[1]
+
+
+def post_form(client, page: str, **fields):
+    """POST to the feedback form with the CSRF token and lock version of an earlier `page`."""
+    data = {"csrf_token": csrf_token(page), "lock_version": lock_version_of(page), **fields}
+    return client.post(FORM, data=data)
+
+
+def test_a_colleagues_later_save_is_not_overwritten(seeded, login, app):
     first, second = app.test_client(), app.test_client()
     login(first, "stakeholder@example.org")
     login(second, "lead@example.org")
     submit_form(first, FORM, stance="support", comment="Version A", save="Save")
     stale_page = second.get(FORM).get_data(as_text=True)
     submit_form(first, FORM, stance="support", comment="Version B", save="Save")
-    response = second.post(
-        FORM,
-        data={
-            "csrf_token": csrf_token(stale_page),
-            "stance": "oppose",
-            "comment": "Version C",
-            "lock_version": re.search(r'name="lock_version"[^>]*value="(\d+)"', stale_page)[1],
-            "save": "Save",
-        },
-    )
+
+    response = post_form(second, stale_page, stance="oppose", comment="Version C", save="Save")
     page = response.get_data(as_text=True)
+    assert response.status_code == 409
     assert "A colleague saved this feedback" in page
-    assert "Version C" in page  # the second colleague's text is kept on screen
+    assert "Version C" in page  # the second colleague's text stays in the form
+    assert "Version B" in page  # and the first colleague's is shown beside it
     with seeded.app_context():
         stored = db.session.scalar(
             select(Feedback.comment).where(Feedback.comment.like("Version%"))
         )
         assert stored == "Version B"
+
+    # Having seen both, the second colleague can save on purpose.
+    response = post_form(second, page, stance="oppose", comment="Version C", save="Save")
+    assert response.status_code == 302
+    with seeded.app_context():
+        stored = db.session.scalar(
+            select(Feedback.comment).where(Feedback.comment.like("Version%"))
+        )
+        assert stored == "Version C"
+
+
+def test_two_colleagues_starting_from_an_empty_form_do_not_overwrite(seeded, login, app):
+    first, second = app.test_client(), app.test_client()
+    login(first, "stakeholder@example.org")
+    login(second, "lead@example.org")
+    empty_first = first.get(FORM).get_data(as_text=True)
+    empty_second = second.get(FORM).get_data(as_text=True)
+    assert post_form(first, empty_first, comment="Mine first", save="Save").status_code == 302
+    response = post_form(second, empty_second, comment="Mine second", save="Save")
+    assert response.status_code == 409
+    with seeded.app_context():
+        assert db.session.scalar(
+            select(Feedback.comment).where(Feedback.comment.like("Mine%"))
+        ) == ("Mine first")
+
+
+def test_a_malformed_lock_version_is_a_400_not_a_crash(seeded, client, login):
+    login(client, "stakeholder@example.org")
+    page = client.get(FORM).get_data(as_text=True)
+    response = client.post(
+        FORM,
+        data={"csrf_token": csrf_token(page), "lock_version": "abc", "comment": "x", "save": "S"},
+    )
+    assert response.status_code == 400
+
+
+def test_submitted_feedback_is_replaced_only_by_a_new_submission(seeded, client, login):
+    login(client, "stakeholder@example.org")
+    submit_form(client, FORM, stance="support", priority="3", comment="Submitted", submit="Submit")
+    page = client.get(FORM).get_data(as_text=True)
+    response = post_form(client, page, stance="support", priority="3", comment="Sneaky", save="S")
+    assert response.status_code == 409
+    assert "submit your changes" in response.get_data(as_text=True)
+    response = post_form(client, page, stance="oppose", priority="4", comment="Second", submit="S")
+    assert response.status_code == 302
+    with seeded.app_context():
+        fb = db.session.scalar(select(Feedback).where(Feedback.comment == "Second"))
+        numbers = db.session.scalars(
+            select(FeedbackRevision.number).where(FeedbackRevision.feedback_id == fb.id)
+        ).all()
+        assert sorted(numbers) == [1, 2]
 
 
 def test_closed_consultation_refuses_feedback(seeded, client, login):
@@ -112,13 +167,18 @@ def test_two_moderators_cannot_both_decide(seeded, app, login):
     login(second, "admin@example.org")
     page = first.get("/moderation/").get_data(as_text=True)
     token_b = csrf_token(second.get("/moderation/").get_data(as_text=True))
-    published = first.post(f"/moderation/{fb_id}/publish", data={"csrf_token": csrf_token(page)})
+    version = queue_version(page, fb_id)
+    published = first.post(
+        f"/moderation/{fb_id}/publish",
+        data={"csrf_token": csrf_token(page), "lock_version": version},
+    )
     assert published.status_code == 302
     response = second.post(
-        f"/moderation/{fb_id}/reject", data={"csrf_token": token_b, "reason": "dup"}
+        f"/moderation/{fb_id}/reject",
+        data={"csrf_token": token_b, "lock_version": version, "reason": "dup"},
     )
     assert response.status_code == 409
-    assert "already been decided" in response.get_data(as_text=True)
+    assert "decided by another moderator" in response.get_data(as_text=True)
     with seeded.app_context():
         assert db.session.get(Feedback, fb_id).state is FeedbackState.PUBLISHED
 
@@ -127,3 +187,39 @@ def test_moderator_has_no_feedback_form(seeded, client, login):
     login(client, "moderator@example.org")
     page = client.get(FORM).get_data(as_text=True)
     assert "Only members of an organisation can give feedback." in page
+
+
+def queue_version(queue_page: str, feedback_id: int) -> str:
+    after = queue_page[queue_page.index(f"/moderation/{feedback_id}/publish") :]
+    return re.search(r'name="lock_version" value="(\d+)"', after)[1]
+
+
+def test_a_text_changed_after_the_moderator_read_it_is_not_published(seeded, app, login):
+    author, moderator = app.test_client(), app.test_client()
+    login(author, "stakeholder@example.org")
+    login(moderator, "moderator@example.org")
+    submit_form(author, FORM, stance="support", priority="3", comment="Reviewed", submit="Submit")
+    queue = moderator.get("/moderation/").get_data(as_text=True)
+    with seeded.app_context():
+        fb_id = db.session.scalar(select(Feedback.id).where(Feedback.comment == "Reviewed"))
+    form = author.get(FORM).get_data(as_text=True)
+    post_form(author, form, stance="support", priority="3", comment="Swapped", submit="S")
+
+    response = moderator.post(
+        f"/moderation/{fb_id}/publish",
+        data={"csrf_token": csrf_token(queue), "lock_version": queue_version(queue, fb_id)},
+    )
+    assert response.status_code == 409
+    with seeded.app_context():
+        assert db.session.get(Feedback, fb_id).state is FeedbackState.SUBMITTED
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "2026-01-01T00:00:00_abc", "x_99999999999999999999"])
+def test_a_malformed_queue_cursor_is_a_400(seeded, client, login, cursor):
+    login(client, "moderator@example.org")
+    assert client.get(f"/moderation/?after={cursor}").status_code == 400
+
+
+def test_a_cursor_without_time_zone_is_read_as_utc(seeded, client, login):
+    login(client, "moderator@example.org")
+    assert client.get("/moderation/?after=2026-01-01T00:00:00_1").status_code == 200

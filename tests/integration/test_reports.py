@@ -36,7 +36,7 @@ def _submit(stakeholder_id: int, item_id: int, stance: Stance = Stance.SUPPORT) 
         item_id,
         feedback.FeedbackInput(stance, 3, "text"),
         submit=True,
-        lock_version=existing.lock_version if existing else None,
+        lock_version=existing.lock_version if existing else 0,
     )
 
 
@@ -146,3 +146,21 @@ def test_reconciler_resends_a_lost_wake_up_and_the_worker_compiles_it(seeded, ce
 
         wait_for(finished, timeout=30)
         assert db.session.get(Report, report_id).attempts == 1
+
+
+def test_the_reconciler_does_not_resend_a_job_it_just_sent(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
+        assert reports.reconcile_reports() == [report_id]
+        assert reports.reconcile_reports() == []  # sent moments ago: wait before sending again
+
+
+def test_a_report_without_a_result_shows_a_message_not_an_error(seeded, client, login):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(item, council, status=ReportStatus.DONE)
+    login(client, "council@example.org")
+    response = client.get(f"/reports/{report_id}")
+    assert response.status_code == 200
+    assert "could not be compiled" in response.get_data(as_text=True)

@@ -191,9 +191,36 @@ def test_visitor_is_sent_to_sign_in_for_the_feedback_form(seeded, client):
     assert "/auth/login" in response.headers["Location"]
 
 
-def test_council_cannot_request_reports_without_the_role(seeded, client, login):
+def test_a_stakeholder_cannot_request_reports(seeded, client, login):
     login(client, "stakeholder@example.org")
     page = client.get("/c/leaders-summit-2021-migration/items/P1").get_data(as_text=True)
     response = client.post("/reports/items/1", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 403
     assert re.search(r"role does not allow", response.get_data(as_text=True))
+
+
+def test_a_database_outage_is_a_503_page_not_a_crash(redis_url, tmp_path):
+    broken = create_app(
+        app_settings(tmp_path, "postgresql://nobody@127.0.0.1:1/none", redis_url, "q")
+    )
+    response = broken.test_client().get("/")
+    assert response.status_code == 503
+    assert "temporarily unavailable" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["/\t/[x", "/\t/evil.example.com", "https://evil.example.com"])
+def test_a_malformed_or_offsite_next_is_replaced_by_the_home_page(client, target):
+    page = client.get("/auth/login").get_data(as_text=True)
+    response = client.post(
+        "/auth/locale", data={"csrf_token": csrf_token(page), "locale": "fr", "next": target}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_demo_data_is_refused_outside_demo_mode(app):
+    result = app.test_cli_runner().invoke(args=["demo-data"])
+    assert result.exit_code != 0
+    assert "DEMO_MODE" in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0

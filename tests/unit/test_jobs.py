@@ -15,7 +15,7 @@ class RecordingCelery:
         self.sent: list[tuple[str, list]] = []
         self.fail = fail
 
-    def send_task(self, name: str, args: list) -> None:
+    def send_task(self, name: str, args: list, **_options: object) -> None:
         if self.fail:
             raise ConnectionError("broker down")
         self.sent.append((name, args))
@@ -48,7 +48,16 @@ def test_task_is_dropped_on_rollback(sqlite_app):
 
 
 def test_broker_down_does_not_break_the_commit(sqlite_app):
+    from flask_migrate import upgrade
+
+    from app.models import Organization
+    from tests.conftest import PROJECT
+
     sqlite_app.extensions["celery"] = RecordingCelery(fail=True)
     with sqlite_app.app_context():
+        upgrade(directory=str(PROJECT / "migrations"))
+        db.session.add(Organization(name="Kept", country="MX"))
         enqueue_after_commit("worker.reports.compile_report", 7)
         db.session.commit()  # no exception: the reconciler re-sends from the database
+        db.session.remove()
+        assert db.session.scalar(db.select(Organization.name)) == "Kept"
