@@ -19,6 +19,11 @@ def render_markdown(text: str) -> Markup:
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow"))  # noqa: S704 - sanitised by nh3
 
 
+def text_lang(texts: dict[str, str] | None, locale: str) -> str:
+    """The language a localised text is shown in: the reader's, or English as the fallback."""
+    return locale if (texts or {}).get(locale) else "en"
+
+
 def stance_label(value: str) -> str:
     return {
         "support": _("Support"),
@@ -63,6 +68,7 @@ def stage_label(stage: str) -> str:
 
 def register_template_filters(app: Flask) -> None:
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_global(text_lang, "text_lang")
     app.add_template_filter(stance_label, "stance_label")
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(report_status_label, "report_status_label")

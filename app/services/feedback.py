@@ -47,6 +47,7 @@ class PublicFeedback:
     stance: Stance | None
     priority: int | None
     comment: str | None  # None when the comment is for the council only
+    language: str | None
     published_at: object
 
 
@@ -164,6 +165,7 @@ def published_feedback(item_id: int, limit: int = 50) -> list[PublicFeedback]:
             stance=fb.stance,
             priority=fb.priority,
             comment=fb.comment if fb.comment_disclosure is Disclosure.PUBLIC else None,
+            language=fb.language,
             published_at=fb.published_at,
         )
         for fb, name in rows

@@ -224,3 +224,9 @@ def test_demo_data_is_refused_outside_demo_mode(app):
     assert "DEMO_MODE" in result.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
+
+
+def test_published_comments_carry_their_language(seeded, client):
+    page = client.get("/c/leaders-summit-2021-migration/items/P4").get_data(as_text=True)
+    assert 'lang="es">Los albergues del sur de México' in page
+    assert 'lang="fr">La réinstallation' in page
