@@ -67,6 +67,10 @@ def celery_settings(settings: Settings) -> dict[str, object]:
                 "task": "worker.reports.reconcile_reports",
                 "schedule": 60.0,
             },
+            "reconcile-notifications": {
+                "task": "worker.notifications.reconcile_notifications",
+                "schedule": 60.0,
+            },
         },
     }
 

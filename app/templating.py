@@ -44,6 +44,14 @@ def state_label(value: str) -> str:
     }.get(value, value)
 
 
+def verification_label(value: str) -> str:
+    return {
+        "pending": _("Waiting for verification"),
+        "verified": _("Verified"),
+        "rejected": _("Not verified"),
+    }.get(value, value)
+
+
 def report_status_label(value: str) -> str:
     return {
         "queued": _("Queued"),
@@ -72,6 +80,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(stance_label, "stance_label")
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(report_status_label, "report_status_label")
+    app.add_template_filter(verification_label, "verification_label")
     app.add_template_filter(stage_label, "report_stage_label")
     app.add_template_filter(
         lambda value: format_date(value, "medium") if isinstance(value, datetime) else "",

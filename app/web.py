@@ -83,20 +83,26 @@ def select_locale() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.account.views import bp as account_bp
+    from app.admin.views import bp as admin_bp
     from app.auth.views import bp as auth_bp
     from app.consultations.views import bp as consultations_bp
     from app.feedback.views import bp as feedback_bp
     from app.health import bp as health_bp
     from app.moderation.views import bp as moderation_bp
+    from app.organizations.views import bp as organizations_bp
     from app.reports.views import bp as reports_bp
 
     for blueprint in (
         health_bp,
         auth_bp,
+        account_bp,
+        organizations_bp,
         consultations_bp,
         feedback_bp,
         moderation_bp,
         reports_bp,
+        admin_bp,
     ):
         app.register_blueprint(blueprint)
 

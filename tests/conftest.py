@@ -9,16 +9,22 @@ import contextlib
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 import redis
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text, update
@@ -87,6 +93,58 @@ def queue_name() -> str:
     return f"consulta-test-{secrets.token_hex(4)}"
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class MailCatcher:
+    """A real SMTP server on loopback that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: N802 - aiosmtpd API
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def wait_for(self, to: str, subject_part: str = "", timeout: float = 30) -> EmailMessage:
+        """The first message to `to` (whose subject contains `subject_part`), waiting for it."""
+
+        def find() -> EmailMessage | None:
+            for message in self.messages:
+                if message["To"] == to and subject_part in message["Subject"]:
+                    return message
+            return None
+
+        return wait_for(find, timeout=timeout)
+
+    @staticmethod
+    def link_in(message: EmailMessage) -> str:
+        """The path of the first link in the message body (the host is the configured BASE_URL)."""
+        body = message.get_body(preferencelist=("plain",)).get_content()
+        url = re.search(r"https?://\S+", body).group(0)
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    catcher = MailCatcher()
+    catcher.start()
+    yield catcher
+    catcher.stop()
+
+
 def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str) -> dict:
     return {
         "env": "test",
@@ -112,10 +170,11 @@ def migrate_to_head(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(pg_url: str, redis_url: str, queue_name: str, tmp_path_factory) -> Iterator[Flask]:
-    application = create_app(
-        app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
-    )
+def app(
+    pg_url: str, redis_url: str, queue_name: str, mail_catcher: MailCatcher, tmp_path_factory
+) -> Iterator[Flask]:
+    settings = app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
+    application = create_app({**settings, "mail_port": mail_catcher.port})
     migrate_to_head(application)
     yield application
     with application.app_context():
@@ -233,6 +292,8 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
         "CONSULTA_REDIS_URL": settings["redis_url"],
         "CONSULTA_INSTANCE_PATH": settings["instance_path"],
         "CONSULTA_CELERY_QUEUE": settings["celery_queue"],
+        "CONSULTA_MAIL_SERVER": "127.0.0.1",
+        "CONSULTA_MAIL_PORT": str(settings.get("mail_port", 1025)),
         "PYTHONUNBUFFERED": "1",
     }
     worker = WorkerProcess(env, log_path)
@@ -250,6 +311,7 @@ def celery_worker(app: Flask, tmp_path_factory) -> Iterator[WorkerProcess]:
             "redis_url": settings.redis_url,
             "instance_path": settings.instance_path,
             "celery_queue": settings.celery_queue,
+            "mail_port": settings.mail_port,
         },
         tmp_path_factory.mktemp("worker") / "worker.log",
     )

@@ -10,7 +10,8 @@ from app.extensions import db
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
 
-import worker.reports  # noqa: E402,F401 - registers the tasks
+import worker.notifications  # noqa: E402,F401 - registers the tasks
+import worker.reports  # noqa: E402,F401
 
 
 @worker_process_init.connect

@@ -1,22 +1,28 @@
-"""Sign-in and sign-out pages."""
+"""Registration, email confirmation, sign-in and sign-out, password recovery."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.auth.forms import EmptyForm, LoginForm
+from app.auth.forms import (
+    EmptyForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegistrationForm,
+    ResetPasswordForm,
+)
 from app.extensions import limiter
-from app.models import LOCALES, Role
-from app.services import accounts
+from app.models import LOCALES, OrganizationType, Role
+from app.services import accounts, organizations
+from app.services.accounts import REMEMBER_LIFETIME
+from app.services.errors import DomainError
+from app.services.tokens import InvalidToken
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-REMEMBER_FOR = timedelta(days=14)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -30,8 +36,13 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
+def _login_account_key() -> str:
+    return "login-account:" + request.form.get("email", "").strip().lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10/minute;100/hour", methods=["POST"])
+@limiter.limit("10/minute;100/hour", methods=["POST"])  # per client address
+@limiter.limit("10/minute;50/hour", methods=["POST"], key_func=_login_account_key)
 def login():  # noqa: ANN201
     if current_user.is_authenticated:
         return redirect(url_for("consultations.index"))
@@ -40,11 +51,18 @@ def login():  # noqa: ANN201
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             flash(_("The email or password is not right."), "error")
+        elif user.email_confirmed_at is None:
+            accounts.resend_confirmation(user)
+            flash(_("Confirm your email address first: we have sent you a new link."), "error")
         else:
             next_url = safe_next(request.args.get("next"))
             session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
-            remember = form.remember.data and user.role is Role.STAKEHOLDER
-            login_user(user, remember=remember, duration=REMEMBER_FOR)
+            # Staff accounts are never remembered on a device.
+            remember = bool(form.remember.data) and user.role is Role.STAKEHOLDER
+            accounts.start_session(
+                user, remember=remember, user_agent=request.headers.get("User-Agent", "")
+            )
+            login_user(user, remember=remember, duration=REMEMBER_LIFETIME)
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(next_url or url_for("consultations.index"))
     return render_template("auth/login.html", form=form)
@@ -53,12 +71,123 @@ def login():  # noqa: ANN201
 @bp.post("/logout")
 @login_required
 def logout():  # noqa: ANN201
-    form = EmptyForm()
-    if form.validate_on_submit():
+    if EmptyForm().validate_on_submit():
+        accounts.end_session(current_user.session_token)
         logout_user()
         session.clear()
         flash(_("You have signed out."), "success")
     return redirect(url_for("consultations.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20/hour", methods=["POST"])
+def register():  # noqa: ANN201
+    form = RegistrationForm()
+    form.join_organization_id.choices = organizations.joinable_choices()
+    invited_email = None
+    token = request.args.get("invitation") or form.invitation.data
+    if token:
+        try:
+            invited_email = accounts.invitation_email(token)
+        except InvalidToken as error:
+            flash(error.message, "error")
+            return redirect(url_for("auth.register"))
+        form.invitation.data = token
+        form.email.data = invited_email
+    elif not form.is_submitted():
+        form.locale.data = _current_locale()
+
+    if form.validate_on_submit():
+        try:
+            accounts.register(_registration_from(form))
+        except DomainError as error:
+            _attach_error(form, error)
+        else:
+            if invited_email:
+                flash(_("Your account is ready: you can sign in now."), "success")
+                return redirect(url_for("auth.login"))
+            return render_template("auth/check_email.html", email=form.email.data)
+    status = 422 if form.errors else 200
+    return render_template("auth/register.html", form=form, invited=bool(invited_email)), status
+
+
+def _registration_from(form: RegistrationForm) -> accounts.Registration:
+    new_organization = None
+    join_id = None
+    if not form.invitation.data:
+        if form.organization_choice.data == "new":
+            new_organization = accounts.NewOrganization(
+                name=form.organization_name.data,
+                type=OrganizationType(form.organization_type.data),
+                country=form.organization_country.data,
+                website=form.organization_website.data or None,
+            )
+        else:
+            join_id = int(form.join_organization_id.data)
+    return accounts.Registration(
+        email=form.email.data,
+        name=form.name.data,
+        password=form.password.data,
+        locale=form.locale.data if form.locale.data in LOCALES else "en",
+        new_organization=new_organization,
+        join_organization_id=join_id,
+        invitation_token=form.invitation.data or None,
+    )
+
+
+def _attach_error(form, error: DomainError) -> None:  # noqa: ANN001
+    field = getattr(form, error.field or "", None)
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def _current_locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale())
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):  # noqa: ANN201
+    try:
+        accounts.confirm_email(token)
+    except InvalidToken as error:
+        return render_template("auth/token_problem.html", message=error.message), 400
+    flash(_("Your email address is confirmed. You can sign in now."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5/minute;20/hour", methods=["POST"])
+def forgot_password():  # noqa: ANN201
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        # The same answer whether or not the address has an account.
+        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):  # noqa: ANN201
+    try:
+        accounts.check_reset_token(token)
+    except InvalidToken as error:
+        return render_template("auth/token_problem.html", message=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except InvalidToken as error:
+            return render_template("auth/token_problem.html", message=error.message), 400
+        except DomainError as error:
+            _attach_error(form, error)
+        else:
+            flash(_("Your password has been changed. Sign in with the new one."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200
 
 
 @bp.post("/locale")

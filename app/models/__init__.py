@@ -25,15 +25,23 @@ from app.models.feedback import (
 from app.models.invitation import Invitation
 from app.models.moderation import FlagKind, ModerationFlag, ModerationNote, Redaction
 from app.models.notification import Notification, NotificationStatus
-from app.models.organization import Organization, OrganizationType, VerificationState
+from app.models.organization import (
+    ColleagueInvitation,
+    JoinRequest,
+    JoinState,
+    Organization,
+    OrganizationType,
+    VerificationState,
+)
 from app.models.report import Report, ReportStatus
-from app.models.user import ApiToken, Role, User
+from app.models.user import ApiToken, Role, UsedToken, User, UserSession
 
 __all__ = [
     "LOCALES",
     "ApiToken",
     "Attachment",
     "Attribution",
+    "ColleagueInvitation",
     "AuditEvent",
     "Consultation",
     "ConsultationState",
@@ -50,6 +58,8 @@ __all__ = [
     "Item",
     "ItemKind",
     "ItemVersion",
+    "JoinRequest",
+    "JoinState",
     "ModerationFlag",
     "ModerationNote",
     "Notification",
@@ -61,7 +71,9 @@ __all__ = [
     "ReportStatus",
     "Role",
     "Stance",
+    "UsedToken",
     "User",
+    "UserSession",
     "VerificationState",
     "localized",
 ]

@@ -1,20 +1,45 @@
-"""Accounts: password hashing, sign-in, and loading the signed-in user for each request."""
+"""Accounts: passwords, sign-in sessions kept on the server, registration and recovery."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Organization, Role, User
+from app.models import (
+    ColleagueInvitation,
+    JoinRequest,
+    Organization,
+    OrganizationType,
+    Role,
+    User,
+    UserSession,
+    VerificationState,
+)
 from app.models.base import utcnow
-from app.services import audit
-from app.services.errors import Conflict
+from app.services import audit, mail, tokens
+from app.services.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
+from app.services.passwords import password_problems
 
 _hasher = PasswordHasher()
+SESSION_LIFETIME = timedelta(hours=12)
+REMEMBER_LIFETIME = timedelta(days=14)
+CONFIRM_MAX_AGE = 3 * 24 * 3600
+RESET_MAX_AGE = 3600
+INVITATION_LIFETIME = timedelta(days=14)
+
+
+class WeakPassword(DomainError):
+    code = "weak_password"
 
 
 @functools.cache
@@ -27,33 +52,105 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _require_strong(password: str, email: str) -> None:
+    problems = password_problems(password, email)
+    if problems:
+        raise WeakPassword(" ".join(problems), field="password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _link(endpoint: str, **values: object) -> str:
+    # BASE_URL, never the request's Host header: a forged host must not receive reset links.
+    return current_app.config["SETTINGS"].base_url + url_for(endpoint, **values)
+
+
+# --- signing in ------------------------------------------------------------------------------
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None; rehashes when parameters changed."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    stored = user.password_hash if user else _dummy_hash()
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    if not _verify(user.password_hash if user else _dummy_hash(), password):
         return None
     if user is None or not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+def start_session(user: User, *, remember: bool, user_agent: str = "") -> str:
+    """Record a new server-side session and return its secret (kept in the signed cookie)."""
+    token = secrets.token_urlsafe(32)
+    lifetime = REMEMBER_LIFETIME if remember else SESSION_LIFETIME
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            remember=remember,
+            user_agent=user_agent[:200],
+            expires_at=utcnow() + lifetime,
+        )
+    )
     user.last_login_at = utcnow()
     audit.record(user.id, "user.login", "user", user.id)
     db.session.commit()
-    return user
+    user.session_token = token
+    return token
 
 
 def load_session_user(session_id: str) -> User | None:
-    """Flask-Login loader: the id carries the session version, so old sessions stop working."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """Flask-Login loader: `<user id>:<session secret>` of a live, unrevoked session."""
+    user_id, _sep, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
+    row = db.session.execute(
+        select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            UserSession.token_hash == _token_hash(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > utcnow(),
+        )
+    ).first()
+    if row is None or not row.User.active:
         return None
-    return user
+    row.User.session_token = token
+    return row.User
+
+
+def end_session(token: str | None) -> None:
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        db.session.commit()
+
+
+def end_other_sessions(user_id: int, keep_token: str | None = None) -> None:
+    query = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        query = query.where(UserSession.token_hash != _token_hash(keep_token))
+    db.session.execute(query.values(revoked_at=utcnow()))
+
+
+# --- creating accounts -----------------------------------------------------------------------
 
 
 def create_user(
@@ -64,11 +161,12 @@ def create_user(
     organization: Organization | None = None,
     is_lead: bool = False,
     locale: str = "en",
+    confirmed: bool = True,
 ) -> User:
     """Add a user in the caller's transaction; the caller commits."""
     normalised = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == normalised)) is not None:
-        raise Conflict("An account with this email already exists.", field="email")
+        raise Conflict(_("An account with this email already exists."), field="email")
     user = User(
         email=normalised,
         name=name,
@@ -77,7 +175,7 @@ def create_user(
         organization=organization,
         is_lead=is_lead,
         locale=locale,
-        email_confirmed_at=utcnow(),
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     db.session.flush()
@@ -85,8 +183,258 @@ def create_user(
     return user
 
 
-def end_all_sessions(user: User) -> None:
-    user.session_version += 1
+@dataclass(frozen=True)
+class NewOrganization:
+    name: str
+    type: OrganizationType
+    country: str
+    website: str | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    name: str
+    password: str
+    locale: str
+    new_organization: NewOrganization | None = None
+    join_organization_id: int | None = None
+    invitation_token: str | None = None
+
+
+def register(data: Registration) -> None:
+    """Create the account; the answer never tells whether the email was already registered."""
+    email = data.email.strip().lower()
+    _require_strong(data.password, email)
+    invitation = _open_invitation(data.invitation_token, email) if data.invitation_token else None
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        mail.queue_email(
+            "already_registered",
+            existing.email,
+            existing.locale,
+            dedupe_key=f"already-registered:{existing.id}:{utcnow():%Y%m%d%H}",
+            user_id=existing.id,
+            reset_link=_link("auth.forgot_password"),
+        )
+        db.session.commit()
+        return
+
+    if invitation is not None:
+        user = create_user(
+            email,
+            data.name,
+            data.password,
+            organization=invitation.organization,
+            locale=data.locale,
+            confirmed=True,
+        )
+        invitation.accepted_at = utcnow()
+        audit.record(
+            user.id, "organization.join_by_invitation", "organization", invitation.organization_id
+        )
+        db.session.commit()
+        return
+
+    user = create_user(email, data.name, data.password, locale=data.locale, confirmed=False)
+    if data.new_organization is not None:
+        organization = _create_organization(data.new_organization, user)
+        user.organization = organization
+        user.is_lead = True
+    elif data.join_organization_id is not None:
+        _request_to_join(user, data.join_organization_id)
+    else:
+        raise InvalidState(_("Create an organisation or ask to join one."), field="organization")
+    _queue_confirmation(user)
+    db.session.commit()
+
+
+def _create_organization(new: NewOrganization, founder: User) -> Organization:
+    name = new.name.strip()
+    taken = db.session.scalar(
+        select(Organization.id).where(db.func.lower(Organization.name) == name.lower())
+    )
+    if taken is not None:
+        raise Conflict(
+            _("An organisation with this name is already registered: ask to join it instead."),
+            field="organization_name",
+        )
+    organization = Organization(
+        name=name,
+        type=new.type,
+        country=new.country.upper(),
+        website=new.website or None,
+        verification=VerificationState.PENDING,
+    )
+    db.session.add(organization)
+    db.session.flush()
+    audit.record(
+        founder.id, "organization.register", "organization", organization.id, after={"name": name}
+    )
+    return organization
+
+
+def _request_to_join(user: User, organization_id: int) -> None:
+    organization = db.session.get(Organization, organization_id)
+    if organization is None or organization.verification is VerificationState.REJECTED:
+        raise NotFound(_("No such organisation."), field="organization_id")
+    request = JoinRequest(organization_id=organization.id, user_id=user.id)
+    db.session.add(request)
+    db.session.flush()
+    audit.record(user.id, "organization.join_request", "organization", organization.id)
+    leads = db.session.scalars(
+        select(User).where(User.organization_id == organization.id, User.is_lead.is_(True))
+    )
+    for lead in leads:
+        mail.queue_email(
+            "join_request",
+            lead.email,
+            lead.locale,
+            dedupe_key=f"join-request:{request.id}:{lead.id}",
+            user_id=lead.id,
+            applicant=user.name,
+            applicant_email=user.email,
+            organization=organization.name,
+            link=_link("organizations.mine"),
+        )
+
+
+def _queue_confirmation(user: User) -> None:
+    token = tokens.issue("confirm", {"uid": user.id, "email": user.email})
+    mail.queue_email(
+        "confirm_email",
+        user.email,
+        user.locale,
+        dedupe_key=f"confirm:{user.id}:{utcnow():%Y%m%d%H%M}",
+        user_id=user.id,
+        name=user.name,
+        link=_link("auth.confirm_email", token=token),
+    )
+
+
+def resend_confirmation(user: User) -> None:
+    if user.email_confirmed_at is None:
+        _queue_confirmation(user)
+        db.session.commit()
+
+
+def confirm_email(token: str) -> User:
+    payload = tokens.consume("confirm", token, CONFIRM_MAX_AGE)
+    user = db.session.get(User, int(payload["uid"]))
+    if user is None or user.email != payload["email"]:
+        raise tokens.InvalidToken(_("This link is not valid."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        audit.record(user.id, "user.confirm_email", "user", user.id)
+    db.session.commit()
+    return user
+
+
+# --- recovering access -----------------------------------------------------------------------
+
+
+def _password_fingerprint(user: User) -> str:
+    # Changes with the password, so a reset link stops working once it has been used.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; the caller's answer is the same either way."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        return
+    token = tokens.issue("reset", {"uid": user.id, "fp": _password_fingerprint(user)})
+    mail.queue_email(
+        "password_reset",
+        user.email,
+        user.locale,
+        dedupe_key=f"reset:{user.id}:{utcnow():%Y%m%d%H%M}",
+        user_id=user.id,
+        name=user.name,
+        link=_link("auth.reset_password", token=token),
+    )
+    db.session.commit()
+
+
+def check_reset_token(token: str) -> None:
+    """Raise InvalidToken when the link cannot be used (shown before asking for a password)."""
+    payload = tokens.read("reset", token, RESET_MAX_AGE)
+    user = db.session.get(User, int(payload["uid"]))
+    if user is None or _password_fingerprint(user) != payload["fp"]:
+        raise tokens.InvalidToken(_("This link has already been used."))
+
+
+def reset_password(token: str, new_password: str) -> User:
+    payload = tokens.consume("reset", token, RESET_MAX_AGE)
+    user = db.session.get(User, int(payload["uid"]))
+    if user is None or _password_fingerprint(user) != payload["fp"]:
+        raise tokens.InvalidToken(_("This link has already been used."))
+    _require_strong(new_password, user.email)
+    user.password_hash = hash_password(new_password)
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()  # the link proved the address
+    end_other_sessions(user.id)
+    audit.record(user.id, "user.reset_password", "user", user.id)
+    db.session.commit()
+    return user
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+def _open_invitation(token: str, email: str) -> ColleagueInvitation:
+    payload = tokens.consume("invite", token, int(INVITATION_LIFETIME.total_seconds()))
+    invitation = db.session.get(ColleagueInvitation, int(payload["inv"]))
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at < utcnow()
+        or invitation.email != email
+    ):
+        raise tokens.InvalidToken(_("This invitation is not valid for this email address."))
+    return invitation
+
+
+def invitation_email(token: str) -> str:
+    """The address an invitation link was sent to (to pre-fill the registration form)."""
+    payload = tokens.read("invite", token, int(INVITATION_LIFETIME.total_seconds()))
+    return str(payload["email"])
+
+
+def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
+    lead = db.session.get(User, lead_id)
+    if lead is None or not lead.is_lead or lead.organization_id is None:
+        raise Forbidden(_("Only your organisation's lead can invite colleagues."))
+    address = email.strip().lower()
+    invitation = ColleagueInvitation(
+        organization_id=lead.organization_id,
+        email=address,
+        invited_by_id=lead.id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    token = tokens.issue("invite", {"inv": invitation.id, "email": address})
+    mail.queue_email(
+        "colleague_invitation",
+        address,
+        lead.locale,
+        dedupe_key=f"invitation:{invitation.id}",
+        inviter=lead.name,
+        organization=lead.organization.name,
+        link=_link("auth.register", invitation=token),
+    )
+    audit.record(
+        lead.id,
+        "organization.invite",
+        "organization",
+        lead.organization_id,
+        after={"email": address},
+    )
+    db.session.commit()
+    return invitation
+
+
+# --- preferences -----------------------------------------------------------------------------
 
 
 def set_locale(user_id: int, locale: str) -> None:

@@ -1,0 +1,1 @@
+"""An organisation's own page: members, requests to join, colleague invitations."""

@@ -1,0 +1,144 @@
+"""The email outbox: messages are rows written in the caller's transaction, then delivered."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import or_, select, update
+
+from app.extensions import db
+from app.models import Notification, NotificationStatus
+from app.models.base import utcnow
+from app.services.jobs import enqueue_after_commit
+
+DELIVER_TASK = "worker.notifications.deliver_notification"
+MAX_ATTEMPTS = 6
+# An attempt holds the row this long; a worker that died mid-send frees it after that.
+ATTEMPT_LEASE = timedelta(seconds=60)
+RESEND_AFTER = timedelta(minutes=2)
+
+
+def _subjects() -> dict[str, str]:
+    return {
+        "confirm_email": _("Confirm your email address for Consulta"),
+        "already_registered": _("Someone tried to register with your email on Consulta"),
+        "password_reset": _("Reset your Consulta password"),
+        "colleague_invitation": _("You are invited to join your organisation on Consulta"),
+        "join_request": _("Someone asks to join your organisation on Consulta"),
+        "join_decided": _("Your request to join an organisation on Consulta"),
+        "email_change": _("Confirm your new email address for Consulta"),
+    }
+
+
+def queue_email(
+    kind: str,
+    to_email: str,
+    locale: str,
+    *,
+    dedupe_key: str,
+    user_id: int | None = None,
+    **context: object,
+) -> Notification | None:
+    """Write the message in `locale` to the outbox; it is sent after the caller commits.
+
+    The same `dedupe_key` never queues twice (None is returned for the repeat).
+    """
+    existing = db.session.scalar(
+        select(Notification.id).where(Notification.dedupe_key == dedupe_key)
+    )
+    if existing is not None:
+        return None
+    with force_locale(locale):
+        subject = _subjects()[kind]
+        body = render_template(f"email/{kind}.txt", **context)
+    notification = Notification(
+        dedupe_key=dedupe_key,
+        user_id=user_id,
+        to_email=to_email,
+        subject=subject,
+        body_text=body,
+        status=NotificationStatus.PENDING,
+    )
+    db.session.add(notification)
+    db.session.flush()
+    enqueue_after_commit(DELIVER_TASK, notification.id)
+    return notification
+
+
+def deliver_notification(notification_id: int) -> bool:
+    """Send one pending message over SMTP; False when it is not ours to send (now)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.PENDING,
+            or_(
+                Notification.last_attempt_at.is_(None),
+                Notification.last_attempt_at < now - ATTEMPT_LEASE,
+            ),
+        )
+        .values(attempts=Notification.attempts + 1, last_attempt_at=now)
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return False
+    notification = db.session.get(Notification, notification_id)
+    try:
+        _send(notification)
+    except (OSError, smtplib.SMTPException) as error:
+        notification.last_error = f"{type(error).__name__}: {error}"[:2000]
+        notification.last_attempt_at = None  # free for the retry
+        if notification.attempts >= MAX_ATTEMPTS:
+            notification.status = NotificationStatus.FAILED
+        db.session.commit()
+        raise
+    notification.status = NotificationStatus.SENT
+    notification.sent_at = utcnow()
+    notification.last_error = None
+    db.session.commit()
+    return True
+
+
+def reconcile_notifications() -> list[int]:
+    """Re-send wake-ups for messages still pending well after they were written."""
+    now = utcnow()
+    stale = list(
+        db.session.scalars(
+            select(Notification.id).where(
+                Notification.status == NotificationStatus.PENDING,
+                Notification.created_at < now - RESEND_AFTER,
+                or_(
+                    Notification.last_attempt_at.is_(None),
+                    Notification.last_attempt_at < now - RESEND_AFTER,
+                ),
+            )
+        )
+    )
+    for notification_id in stale:
+        enqueue_after_commit(DELIVER_TASK, notification_id)
+    db.session.commit()
+    return stale
+
+
+def _send(notification: Notification) -> None:
+    settings = current_app.config["SETTINGS"]
+    message = EmailMessage()
+    message["From"] = settings.mail_sender
+    message["To"] = notification.to_email
+    message["Subject"] = notification.subject
+    # A stable id: if a retry re-sends after a lost acknowledgement, mail clients merge the two.
+    message["Message-ID"] = make_msgid(idstring=f"n{notification.id}", domain="consulta.local")
+    message.set_content(notification.body_text)
+    with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=15) as smtp:
+        if settings.mail_use_tls:
+            smtp.starttls()
+        if settings.mail_username:
+            smtp.login(settings.mail_username, settings.mail_password)
+        smtp.send_message(message)

@@ -1,0 +1,29 @@
+"""Email delivery tasks: thin wrappers over app.services.mail."""
+
+from __future__ import annotations
+
+import smtplib
+
+from celery import shared_task
+
+from app.services import mail
+
+
+@shared_task(
+    name="worker.notifications.deliver_notification",
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=mail.MAX_ATTEMPTS,
+    time_limit=60,
+    soft_time_limit=50,
+)
+def deliver_notification(notification_id: int) -> bool:
+    return mail.deliver_notification(notification_id)
+
+
+@shared_task(
+    name="worker.notifications.reconcile_notifications", time_limit=120, soft_time_limit=110
+)
+def reconcile_notifications() -> int:
+    return len(mail.reconcile_notifications())
