@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     from app.consultations.views import bp as consultations_bp
     from app.feedback.views import bp as feedback_bp
     from app.health import bp as health_bp
+    from app.moderation.organizations import bp as moderation_organizations_bp
     from app.moderation.views import bp as moderation_bp
     from app.organizations.views import bp as organizations_bp
     from app.reports.views import bp as reports_bp
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
         consultations_bp,
         feedback_bp,
         moderation_bp,
+        moderation_organizations_bp,
         reports_bp,
         admin_bp,
     ):

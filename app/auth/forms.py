@@ -74,9 +74,12 @@ class RegistrationForm(FlaskForm):
             SelectChoice("join", _l("Ask to join an organisation already on Consulta")),
         ],
         default="new",
+        validate_choice=False,  # checked below: not asked of invited colleagues
     )
     organization_name = StringField(_l("Organisation name"), validators=[Length(max=200)])
-    organization_type = SelectField(_l("Type of organisation"), choices=organization_type_choices())
+    organization_type = SelectField(
+        _l("Type of organisation"), choices=organization_type_choices(), validate_choice=False
+    )
     organization_country = StringField(
         _l("Country (two-letter code, e.g. MX)"), validators=[Length(max=2)]
     )
@@ -89,6 +92,14 @@ class RegistrationForm(FlaskForm):
     )
     invitation = HiddenField()
     submit = SubmitField(_l("Create account"))
+
+    def validate_organization_choice(self, field: RadioField) -> None:
+        if not self.invitation.data and field.data not in ("new", "join"):
+            raise ValidationError(_l("Choose whether to register or join an organisation."))
+
+    def validate_organization_type(self, field: SelectField) -> None:
+        if self._creates_organization() and field.data not in {t.value for t in OrganizationType}:
+            raise ValidationError(_l("Choose the type of organisation."))
 
     def validate_organization_name(self, field: StringField) -> None:
         if self._creates_organization() and not (field.data or "").strip():

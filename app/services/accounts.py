@@ -381,23 +381,29 @@ def reset_password(token: str, new_password: str) -> User:
 # --- invitations -----------------------------------------------------------------------------
 
 
+def _usable_invitation(payload: dict[str, object]) -> ColleagueInvitation:
+    invitation = db.session.get(ColleagueInvitation, int(payload["inv"]))
+    if invitation is None or invitation.email != payload["email"]:
+        raise tokens.InvalidToken(_("This link is not valid."))
+    if invitation.accepted_at is not None:
+        raise tokens.InvalidToken(_("This link has already been used."))
+    if invitation.expires_at < utcnow():
+        raise tokens.InvalidToken(_("This link has expired. Ask for a new one."))
+    return invitation
+
+
 def _open_invitation(token: str, email: str) -> ColleagueInvitation:
     payload = tokens.consume("invite", token, int(INVITATION_LIFETIME.total_seconds()))
-    invitation = db.session.get(ColleagueInvitation, int(payload["inv"]))
-    if (
-        invitation is None
-        or invitation.accepted_at is not None
-        or invitation.expires_at < utcnow()
-        or invitation.email != email
-    ):
+    invitation = _usable_invitation(payload)
+    if invitation.email != email:
         raise tokens.InvalidToken(_("This invitation is not valid for this email address."))
     return invitation
 
 
 def invitation_email(token: str) -> str:
-    """The address an invitation link was sent to (to pre-fill the registration form)."""
+    """The address a still-usable invitation link was sent to (to pre-fill the form)."""
     payload = tokens.read("invite", token, int(INVITATION_LIFETIME.total_seconds()))
-    return str(payload["email"])
+    return _usable_invitation(payload).email
 
 
 def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
