@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Consultation, Item, Organization, Role, User
 from app.services import accounts, content, demo, reports
 from app.services.errors import DomainError
+from app.services.passwords import password_problems
 
 
 def register_commands(app: Flask) -> None:
@@ -57,8 +58,9 @@ def create_user(
     email: str, name: str, role: str, organization: str | None, lead: bool, password: str
 ) -> None:
     """Create a user, for example the first admin."""
-    if len(password) < 12:
-        raise click.BadParameter("use at least 12 characters", param_hint="password")
+    problems = password_problems(password, email)
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="password")
     org = None
     if organization:
         org = db.session.scalar(select(Organization).where(Organization.name == organization))

@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
@@ -71,6 +71,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
 
 
 def select_locale() -> str:
+    if not has_request_context():  # CLI and worker: callers choose with force_locale
+        return "en"
     try:
         if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
             return current_user.locale

@@ -1,14 +1,73 @@
-"""Admin pages (being built)."""
+"""Admin pages: the list of users, with their role and whether their account is active."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.admin.forms import ActivationForm, RoleForm, role_choices, role_labels
+from app.models import Role
+from app.services import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZE = 50
+MAX_ID = 2**63 - 1
+
+
+def _after() -> int | None:
+    """The id cursor of the `after` parameter; 400 when malformed."""
+    raw = request.args.get("after", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > MAX_ID:
+        abort(400)
+    return int(raw)
 
 
 @bp.get("/users")
 @login_required
 def users():  # noqa: ANN201
-    return render_template("admin/users.html")
+    search = request.args.get("q", "").strip()
+    found = roles.list_users(current_user.id, search=search, after=_after(), limit=PAGE_SIZE)
+    next_after = found[-1].id if len(found) == PAGE_SIZE else None
+    return render_template(
+        "admin/users.html",
+        users=found,
+        search=search,
+        next_after=next_after,
+        role_choices=role_choices(),
+        list_args=_list_args(),
+    )
+
+
+@bp.post("/users/<int:user_id>/role")
+@login_required
+def change_role(user_id: int):  # noqa: ANN201
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if roles.change_role(current_user.id, user_id, Role(form.role.data)):
+        flash(_("Role changed."), "success")
+    else:
+        flash(
+            _("Nothing changed: the role was already %(role)s.", role=role_labels()[form.role.data])
+        )
+    return redirect(url_for("admin.users", **_list_args()))
+
+
+@bp.post("/users/<int:user_id>/active")
+@login_required
+def set_active(user_id: int):  # noqa: ANN201
+    form = ActivationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = form.active.data == "1"
+    if roles.set_active(current_user.id, user_id, active):
+        flash(_("Account reactivated.") if active else _("Account deactivated."), "success")
+    return redirect(url_for("admin.users", **_list_args()))
+
+
+def _list_args() -> dict[str, str]:
+    """The search and page the admin is on, so that acting on a user brings them back there."""
+    return {key: request.args[key] for key in ("q", "after") if request.args.get(key)}

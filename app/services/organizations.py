@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -121,6 +122,7 @@ def pending_organizations(moderator_id: int) -> list[Organization]:
     return list(
         db.session.scalars(
             select(Organization)
+            .options(selectinload(Organization.members))
             .where(Organization.verification == VerificationState.PENDING)
             .order_by(Organization.created_at)
         )
@@ -132,6 +134,8 @@ def verify_organization(moderator_id: int, organization_id: int, approve: bool) 
     organization = db.session.get(Organization, organization_id)
     if organization is None:
         raise NotFound(_("No such organisation."))
+    if organization.verification is not VerificationState.PENDING:
+        raise Conflict(_("This organisation has already been decided."))
     before = {"verification": organization.verification}
     organization.verification = (
         VerificationState.VERIFIED if approve else VerificationState.REJECTED

@@ -407,3 +407,25 @@ def test_the_confirmation_email_is_delivered_by_the_worker_and_its_link_works(
         ).all()
         assert row.status.value == "sent"
         assert row.attempts == 1
+
+
+@pytest.mark.redis
+def test_throttling_counts_in_redis_so_every_web_process_shares_it(pg_url, redis_url, tmp_path):
+    import redis as redis_client
+
+    from app import create_app
+    from tests.conftest import app_settings
+
+    settings = {
+        **app_settings(tmp_path, pg_url, redis_url, "q"),
+        "ratelimit_storage_url": redis_url,
+    }
+    application = create_app(settings)
+    client = application.test_client()
+    statuses = [
+        submit_form(client, "/auth/login", email="x@example.net", password="wrong").status_code
+        for _ in range(11)
+    ]
+    assert statuses[-1] == 429
+    keys = redis_client.Redis.from_url(redis_url).keys("LIMITS*")
+    assert any(b"login-account:x@example.net" in key for key in keys)
