@@ -1,4 +1,4 @@
-"""The signed-in person's own account: profile, password, email, API tokens, their data, deletion."""
+"""A person's own account: profile, password, email, API tokens, their data, deletion."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from app.models import (
     Item,
     JoinRequest,
     JoinState,
+    Notification,
+    NotificationStatus,
     Organization,
+    Role,
     User,
     UserSession,
 )
@@ -32,7 +35,7 @@ from app.services.passwords import password_problems
 from app.services.permissions import acting_user
 
 EMAIL_CHANGE_MAX_AGE = 3 * 24 * 3600
-API_TOKEN_PREFIX = "cst_"
+API_TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix, not a secret
 DELETED_NAME = "Deleted user"
 
 
@@ -211,7 +214,9 @@ def _iso(value: datetime | None) -> str | None:
 def personal_data(user_id: int) -> dict[str, object]:
     """Everything kept about this person, as plain JSON-ready data; nobody else's."""
     user = acting_user(user_id)
-    organization = db.session.get(Organization, user.organization_id) if user.organization_id else None
+    organization = (
+        db.session.get(Organization, user.organization_id) if user.organization_id else None
+    )
     sessions = db.session.scalars(
         select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at)
     )
@@ -287,6 +292,17 @@ def personal_data(user_id: int) -> dict[str, object]:
     }
 
 
+def _other_active_admins(user_id: int) -> list[int]:
+    # Locked like the admin pages do, so two admins leaving at once cannot both succeed.
+    admins = db.session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN, User.active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return [admin_id for admin_id in admins if admin_id != user_id]
+
+
 def delete_account(user_id: int, current_password: str) -> None:
     """Remove the person's identity; their organisation's positions stay, without their name.
 
@@ -294,16 +310,12 @@ def delete_account(user_id: int, current_password: str) -> None:
     """
     user = acting_user(user_id)
     _reauthenticate(user, current_password)
+    if user.role is Role.ADMIN and not _other_active_admins(user.id):
+        raise Conflict(_("You are the last active admin. Make someone else an admin first."))
     now = utcnow()
+    db.session.execute(update(Feedback).where(Feedback.author_id == user.id).values(author_id=None))
     db.session.execute(
-        update(Feedback)
-        .where(Feedback.author_id == user.id)
-        .values(author_id=None)
-    )
-    db.session.execute(
-        update(Feedback)
-        .where(Feedback.submitted_by_id == user.id)
-        .values(submitted_by_id=None)
+        update(Feedback).where(Feedback.submitted_by_id == user.id).values(submitted_by_id=None)
     )
     db.session.execute(
         update(FeedbackRevision).where(FeedbackRevision.author_id == user.id).values(author_id=None)
@@ -320,9 +332,21 @@ def delete_account(user_id: int, current_password: str) -> None:
         .values(revoked_at=now)
     )
     accounts.end_other_sessions(user.id)  # every session, this one included
+    # The outbox keeps copies of the person's address and name: scrub them too.
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.status == NotificationStatus.PENDING)
+        .values(status=NotificationStatus.FAILED, last_error="recipient deleted the account")
+    )
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id)
+        .values(to_email=f"deleted-{user.id}@deleted.invalid", body_text="")
+    )
     user.name = DELETED_NAME
     user.email = f"deleted-{user.id}@deleted.invalid"
-    user.password_hash = "!deleted"  # not an argon2 hash: no password verifies against it
+    # Not an argon2 hash: no password verifies against it.
+    user.password_hash = "!deleted"  # noqa: S105
     user.active = False
     user.is_lead = False
     user.organization_id = None
