@@ -70,7 +70,9 @@ def _forms(message: Message) -> tuple[str, ...]:
 def test_extraction_finds_template_and_python_strings(extracted: Catalog) -> None:
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extracted if m.id}
     assert "Skip to main content" in ids, "strings in app/templates were not extracted"
-    assert "Keep me signed in on this device" in ids, "lazy_gettext (_l) strings were not extracted"
+    assert "Keep me signed in on this device for 14 days" in ids, (
+        "lazy_gettext (_l) strings were not extracted"
+    )
     assert "Page not found" in ids, "gettext (_) strings in app/*.py were not extracted"
 
 

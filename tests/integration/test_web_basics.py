@@ -230,3 +230,13 @@ def test_published_comments_carry_their_language(seeded, client):
     page = client.get("/c/leaders-summit-2021-migration/items/P4").get_data(as_text=True)
     assert 'lang="es">Los albergues del sur de México' in page
     assert 'lang="fr">La réinstallation' in page
+
+
+def test_a_wrong_csrf_token_is_refused_like_a_missing_one(seeded, client):
+    client.get("/auth/login")
+    response = client.post(
+        "/auth/login",
+        data={"csrf_token": "forged", "email": "lead@example.org", "password": "consulta-demo"},
+    )
+    assert response.status_code == 400
+    assert "Sign out" not in client.get("/").get_data(as_text=True)
