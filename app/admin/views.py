@@ -8,11 +8,11 @@ from flask_login import current_user, login_required
 
 from app.admin.forms import ActivationForm, RoleForm, role_choices, role_labels
 from app.models import Role
+from app.parsing import parse_id
 from app.services import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
-MAX_ID = 2**63 - 1
 
 
 def _after() -> int | None:
@@ -20,9 +20,10 @@ def _after() -> int | None:
     raw = request.args.get("after", "")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_ID:
+    after = parse_id(raw)
+    if after is None:
         abort(400)
-    return int(raw)
+    return after
 
 
 @bp.get("/users")

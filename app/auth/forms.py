@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
 
 from app.models import LOCALES, OrganizationType
+from app.parsing import parse_id
 from app.services.passwords import password_problems
 
 
@@ -113,7 +114,7 @@ class RegistrationForm(FlaskForm):
     def validate_join_organization_id(self, field: SelectField) -> None:
         if self.invitation.data or self.organization_choice.data != "join":
             return
-        if not field.data or not field.data.isdigit():
+        if parse_id(field.data) is None:
             raise ValidationError(_l("Choose the organisation to join."))
 
     def _creates_organization(self) -> bool:

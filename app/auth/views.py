@@ -17,6 +17,7 @@ from app.auth.forms import (
 )
 from app.extensions import limiter
 from app.models import LOCALES, OrganizationType, Role
+from app.parsing import parse_id
 from app.services import accounts, organizations
 from app.services.accounts import REMEMBER_LIFETIME
 from app.services.errors import DomainError
@@ -106,7 +107,7 @@ def register():  # noqa: ANN201
             if invited_email:
                 flash(_("Your account is ready: you can sign in now."), "success")
                 return redirect(url_for("auth.login"))
-            return render_template("auth/check_email.html", email=form.email.data)
+            return _check_email(form.email.data, reset=False)
     status = 422 if form.errors else 200
     return render_template("auth/register.html", form=form, invited=bool(invited_email)), status
 
@@ -123,7 +124,7 @@ def _registration_from(form: RegistrationForm) -> accounts.Registration:
                 website=form.organization_website.data or None,
             )
         else:
-            join_id = int(form.join_organization_id.data)
+            join_id = parse_id(form.join_organization_id.data)
     return accounts.Registration(
         email=form.email.data,
         name=form.name.data,
@@ -149,6 +150,20 @@ def _current_locale() -> str:
     return str(get_locale())
 
 
+def _check_email(email: str, *, reset: bool):  # noqa: ANN202
+    # Redirect after the POST, so reloading the page does not send the form (and a mail) again.
+    session["check_email"] = {"email": email, "reset": reset}
+    return redirect(url_for("auth.check_email"))
+
+
+@bp.get("/check-email")
+def check_email():  # noqa: ANN201
+    sent = session.get("check_email")
+    if not sent:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/check_email.html", email=sent["email"], reset=sent["reset"])
+
+
 @bp.get("/confirm/<token>")
 def confirm_email(token: str):  # noqa: ANN201
     try:
@@ -166,7 +181,7 @@ def forgot_password():  # noqa: ANN201
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         # The same answer whether or not the address has an account.
-        return render_template("auth/check_email.html", email=form.email.data, reset=True)
+        return _check_email(form.email.data, reset=True)
     return render_template("auth/forgot_password.html", form=form)
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from app.feedback.forms import FeedbackForm
 from app.models import Stance
 from app.models.base import utcnow
+from app.parsing import parse_id
 from app.services import consultations, feedback
 from app.services.errors import Conflict, Forbidden, InvalidState
 
@@ -77,9 +78,10 @@ def _input_from(form: FeedbackForm) -> feedback.FeedbackInput:
 
 
 def _lock_version(raw: str | None) -> int:
-    if not raw or not raw.isdigit():
+    version = parse_id(raw)
+    if version is None:
         abort(400)
-    return int(raw)
+    return version
 
 
 def _after_save(saved, submitting: bool, slug: str, code: str):  # noqa: ANN001, ANN202

@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.moderation.forms import DecisionForm, RejectForm
+from app.parsing import parse_id
 from app.services import moderation
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 PAGE_SIZE = 50
-MAX_ID = 2**63 - 1
 
 
 def _cursor() -> tuple[datetime, int] | None:
@@ -26,10 +26,11 @@ def _cursor() -> tuple[datetime, int] | None:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         abort(400)
-    if not ident.isdigit() or int(ident) > MAX_ID:
+    feedback_id = parse_id(ident)
+    if feedback_id is None:
         abort(400)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment, int(ident)
+    return moment, feedback_id
 
 
 @bp.get("/")

@@ -7,8 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth.forms import EmptyForm
+from app.extensions import limiter
 from app.organizations.forms import InviteColleagueForm
 from app.services import accounts, organizations
+from app.services.errors import Conflict
 
 bp = Blueprint("organizations", __name__, url_prefix="/organisation")
 
@@ -25,14 +27,23 @@ def mine():  # noqa: ANN201
     )
 
 
+def _inviter_key() -> str:
+    return f"invite:{current_user.get_id().partition(':')[0]}"
+
+
 @bp.post("/invitations")
 @login_required
+@limiter.limit("30/day", key_func=_inviter_key)  # invitations send mail: no mass mailing
 def invite():  # noqa: ANN201
     form = InviteColleagueForm()
     if form.validate_on_submit():
-        accounts.invite_colleague(current_user.id, form.email.data)
-        flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
-        return redirect(url_for("organizations.mine"))
+        try:
+            accounts.invite_colleague(current_user.id, form.email.data)
+        except Conflict as error:
+            form.email.errors = [*form.email.errors, error.message]
+        else:
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+            return redirect(url_for("organizations.mine"))
     overview = organizations.overview(current_user.id)
     return render_template("organizations/mine.html", overview=overview, invite_form=form), 422
 

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
@@ -26,6 +27,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
+from app.parsing import parse_id
 from app.services import audit, mail, tokens
 from app.services.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
 from app.services.passwords import password_problems
@@ -113,7 +115,7 @@ def start_session(user: User, *, remember: bool, user_agent: str = "") -> str:
 def load_session_user(session_id: str) -> User | None:
     """Flask-Login loader: `<user id>:<session secret>` of a live, unrevoked session."""
     user_id, _sep, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
+    if parse_id(user_id) is None or not token:
         return None
     row = db.session.execute(
         select(User, UserSession)
@@ -127,6 +129,8 @@ def load_session_user(session_id: str) -> User | None:
     ).first()
     if row is None or not row.User.active:
         return None
+    if row.UserSession.remember and row.User.role is not Role.STAKEHOLDER:
+        return None  # staff are never remembered, even if promoted after signing in
     row.User.session_token = token
     return row.User
 
@@ -179,7 +183,7 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
-    audit.record(None, "user.create", "user", user.id, after={"email": normalised, "role": role})
+    audit.record(None, "user.create", "user", user.id, after={"role": role})
     return user
 
 
@@ -203,62 +207,99 @@ class Registration:
 
 
 def register(data: Registration) -> None:
-    """Create the account; the answer never tells whether the email was already registered."""
+    """Create the account; the answer never tells whether the email was already registered.
+
+    Everything that can refuse the form is checked before the address is looked up, and the
+    password is hashed on every path, so neither the answer nor its timing depends on it.
+    """
     email = data.email.strip().lower()
     _require_strong(data.password, email)
+    password_hash = hash_password(data.password)
     invitation = _open_invitation(data.invitation_token, email) if data.invitation_token else None
+    organization = None
+    if invitation is None:
+        if data.new_organization is not None:
+            _require_free_name(data.new_organization.name)
+        elif data.join_organization_id is not None:
+            organization = _joinable(data.join_organization_id)
+        else:
+            raise InvalidState(
+                _("Create an organisation or ask to join one."), field="organization"
+            )
+
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
-        mail.queue_email(
-            "already_registered",
-            existing.email,
-            existing.locale,
-            dedupe_key=f"already-registered:{existing.id}:{utcnow():%Y%m%d%H}",
-            user_id=existing.id,
-            reset_link=_link("auth.forgot_password"),
-        )
-        db.session.commit()
+        _warn_existing_account(existing)
+        return
+    try:
+        user = _add_user(email, data.name, password_hash, data.locale, confirmed=bool(invitation))
+    except IntegrityError:  # the same address registered a moment ago (a double submit)
+        db.session.rollback()
         return
 
     if invitation is not None:
-        user = create_user(
-            email,
-            data.name,
-            data.password,
-            organization=invitation.organization,
-            locale=data.locale,
-            confirmed=True,
-        )
+        user.organization_id = invitation.organization_id
         invitation.accepted_at = utcnow()
         audit.record(
             user.id, "organization.join_by_invitation", "organization", invitation.organization_id
         )
-        db.session.commit()
-        return
-
-    user = create_user(email, data.name, data.password, locale=data.locale, confirmed=False)
-    if data.new_organization is not None:
-        organization = _create_organization(data.new_organization, user)
-        user.organization = organization
+    elif data.new_organization is not None:
+        user.organization = _create_organization(data.new_organization, user)
         user.is_lead = True
-    elif data.join_organization_id is not None:
-        _request_to_join(user, data.join_organization_id)
     else:
-        raise InvalidState(_("Create an organisation or ask to join one."), field="organization")
-    _queue_confirmation(user)
+        _request_to_join(user, organization)
+    if not user.email_confirmed_at:
+        _queue_confirmation(user)
     db.session.commit()
 
 
-def _create_organization(new: NewOrganization, founder: User) -> Organization:
-    name = new.name.strip()
+def _warn_existing_account(existing: User) -> None:
+    mail.queue_email(
+        "already_registered",
+        existing.email,
+        existing.locale,
+        dedupe_key=f"already-registered:{existing.id}:{utcnow():%Y%m%d%H}",
+        user_id=existing.id,
+        reset_link=_link("auth.forgot_password"),
+    )
+    db.session.commit()
+
+
+def _add_user(email: str, name: str, password_hash: str, locale: str, *, confirmed: bool) -> User:
+    user = User(
+        email=email,
+        name=name,
+        password_hash=password_hash,
+        role=Role.STAKEHOLDER,
+        locale=locale,
+        email_confirmed_at=utcnow() if confirmed else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(None, "user.create", "user", user.id, after={"role": user.role})
+    return user
+
+
+def _require_free_name(name: str) -> None:
     taken = db.session.scalar(
-        select(Organization.id).where(db.func.lower(Organization.name) == name.lower())
+        select(Organization.id).where(db.func.lower(Organization.name) == name.strip().lower())
     )
     if taken is not None:
         raise Conflict(
             _("An organisation with this name is already registered: ask to join it instead."),
             field="organization_name",
         )
+
+
+def _joinable(organization_id: int) -> Organization:
+    organization = db.session.get(Organization, organization_id)
+    if organization is None or organization.verification is VerificationState.REJECTED:
+        raise NotFound(_("No such organisation."), field="join_organization_id")
+    return organization
+
+
+def _create_organization(new: NewOrganization, founder: User) -> Organization:
+    name = new.name.strip()
     organization = Organization(
         name=name,
         type=new.type,
@@ -274,10 +315,7 @@ def _create_organization(new: NewOrganization, founder: User) -> Organization:
     return organization
 
 
-def _request_to_join(user: User, organization_id: int) -> None:
-    organization = db.session.get(Organization, organization_id)
-    if organization is None or organization.verification is VerificationState.REJECTED:
-        raise NotFound(_("No such organisation."), field="organization_id")
+def _request_to_join(user: User, organization: Organization) -> None:
     request = JoinRequest(organization_id=organization.id, user_id=user.id)
     db.session.add(request)
     db.session.flush()
@@ -334,8 +372,8 @@ def confirm_email(token: str) -> User:
 
 
 def _password_fingerprint(user: User) -> str:
-    # Changes with the password, so a reset link stops working once it has been used.
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    # Changes with the password or the address, so a reset link dies once used or redirected.
+    return hashlib.sha256(f"{user.password_hash}|{user.email}".encode()).hexdigest()[:16]
 
 
 def request_password_reset(email: str) -> None:
@@ -389,6 +427,16 @@ def _usable_invitation(payload: dict[str, object]) -> ColleagueInvitation:
         raise tokens.InvalidToken(_("This link has already been used."))
     if invitation.expires_at < utcnow():
         raise tokens.InvalidToken(_("This link has expired. Ask for a new one."))
+    inviter = db.session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    still_allowed = (
+        inviter is not None
+        and inviter.active
+        and inviter.is_lead
+        and inviter.organization_id == invitation.organization_id
+        and invitation.organization.verification is not VerificationState.REJECTED
+    )
+    if not still_allowed:
+        raise tokens.InvalidToken(_("This invitation has been withdrawn."))
     return invitation
 
 
@@ -410,7 +458,19 @@ def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
     lead = db.session.get(User, lead_id)
     if lead is None or not lead.is_lead or lead.organization_id is None:
         raise Forbidden(_("Only your organisation's lead can invite colleagues."))
+    if lead.organization.verification is VerificationState.REJECTED:
+        raise Forbidden(_("A rejected organisation cannot invite colleagues."))
     address = email.strip().lower()
+    already = db.session.scalar(
+        select(ColleagueInvitation.id).where(
+            ColleagueInvitation.organization_id == lead.organization_id,
+            ColleagueInvitation.email == address,
+            ColleagueInvitation.accepted_at.is_(None),
+            ColleagueInvitation.expires_at > utcnow(),
+        )
+    )
+    if already is not None:
+        raise Conflict(_("This colleague already has an open invitation."), field="email")
     invitation = ColleagueInvitation(
         organization_id=lead.organization_id,
         email=address,
@@ -434,7 +494,7 @@ def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
         "organization.invite",
         "organization",
         lead.organization_id,
-        after={"email": address},
+        after={"invitation_id": invitation.id},
     )
     db.session.commit()
     return invitation

@@ -62,6 +62,7 @@ def overview(user_id: int) -> OrganizationOverview:
         requests = list(
             db.session.scalars(
                 select(JoinRequest)
+                .options(selectinload(JoinRequest.user))
                 .where(
                     JoinRequest.organization_id == organization.id,
                     JoinRequest.state == JoinState.PENDING,
@@ -136,6 +137,8 @@ def verify_organization(moderator_id: int, organization_id: int, approve: bool) 
         raise NotFound(_("No such organisation."))
     if organization.verification is not VerificationState.PENDING:
         raise Conflict(_("This organisation has already been decided."))
+    if moderator.organization_id == organization.id:
+        raise Forbidden(_("Another moderator must verify your own organisation."))
     before = {"verification": organization.verification}
     organization.verification = (
         VerificationState.VERIFIED if approve else VerificationState.REJECTED

@@ -103,7 +103,8 @@ def request_email_change(user_id: int, current_password: str, new_email: str) ->
         raise InvalidState(_("This is already your email address."), field="new_email")
     if db.session.scalar(select(User.id).where(User.email == address)) is not None:
         return  # nothing to send: the address is someone else's
-    token = tokens.issue("email_change", {"uid": user.id, "email": address})
+    # Bound to the current address: once the email changes, every other pending link dies.
+    token = tokens.issue("email_change", {"uid": user.id, "email": address, "from": user.email})
     mail.queue_email(
         "email_change",
         address,
@@ -121,7 +122,7 @@ def confirm_email_change(token: str) -> User:
     """Use an email-change link (once): the account takes the address it was sent to."""
     payload = tokens.consume("email_change", token, EMAIL_CHANGE_MAX_AGE)
     user = db.session.get(User, int(payload["uid"]))
-    if user is None or not user.active:
+    if user is None or not user.active or user.email != payload.get("from"):
         raise tokens.InvalidToken(_("This link is not valid."))
     address = str(payload["email"])
     taken = db.session.scalar(select(User.id).where(User.email == address, User.id != user.id))

@@ -47,6 +47,8 @@ def change_role(admin_id: int, user_id: int, role: Role) -> bool:
         raise Conflict(_("This is the last active admin. Make someone else an admin first."))
     before = {"role": user.role.value}
     user.role = role
+    # New rights start with a new sign-in (and without a remembered device for staff).
+    accounts.end_other_sessions(user.id)
     audit.record(
         admin.id, "user.role_change", "user", user.id, before=before, after={"role": role.value}
     )

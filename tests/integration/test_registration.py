@@ -38,7 +38,14 @@ def register(client, email: str, **fields):
         "organization_website": "https://example.org",
         **fields,
     }
-    return submit_form(client, "/auth/register", **data)
+    return follow_to_check_email(client, submit_form(client, "/auth/register", **data))
+
+
+def follow_to_check_email(client, response):
+    """A successful form redirects to the "check your email" page (so a reload sends nothing)."""
+    if response.status_code == 302 and response.headers["Location"] == "/auth/check-email":
+        return client.get("/auth/check-email")
+    return response
 
 
 def outbox(app, to: str) -> list[Notification]:
@@ -243,8 +250,12 @@ def test_only_a_lead_may_invite(seeded, client, login):
 
 
 def test_a_password_reset_answers_the_same_for_unknown_addresses(seeded, client):
-    known = submit_form(client, "/auth/forgot-password", email="lead@example.org")
-    unknown = submit_form(client, "/auth/forgot-password", email="nobody@example.net")
+    known = follow_to_check_email(
+        client, submit_form(client, "/auth/forgot-password", email="lead@example.org")
+    )
+    unknown = follow_to_check_email(
+        client, submit_form(client, "/auth/forgot-password", email="nobody@example.net")
+    )
 
     def strip(response) -> str:
         page = response.get_data(as_text=True)
@@ -429,3 +440,106 @@ def test_throttling_counts_in_redis_so_every_web_process_shares_it(pg_url, redis
     assert statuses[-1] == 429
     keys = redis_client.Redis.from_url(redis_url).keys("LIMITS*")
     assert any(b"login-account:x@example.net" in key for key in keys)
+
+
+def test_a_taken_organisation_name_is_refused_whether_or_not_the_email_exists(seeded, app):
+    taken_name = "Northern Corridor Migrant Support Network"
+    pages = []
+    for email in ("lead@example.org", "brand.new@example.net"):
+        response = register(app.test_client(), email, organization_name=taken_name)
+        assert response.status_code == 422
+        pages.append(response.get_data(as_text=True).replace(email, "X"))
+    assert "already registered: ask to join it instead" in pages[0]
+    assert pages[0] == pages[1] or _without_tokens(pages[0]) == _without_tokens(pages[1])
+    assert outbox(seeded, "lead@example.org") == []
+
+
+def _without_tokens(page: str) -> str:
+    return re.sub(r'value="[^"]*"', 'value=""', page)
+
+
+def test_reloading_the_check_email_page_sends_nothing_again(seeded, client):
+    register(client, "rosa@example.net")
+    client.get("/auth/check-email")
+    client.get("/auth/check-email")
+    assert len(outbox(seeded, "rosa@example.net")) == 1
+
+
+@pytest.mark.parametrize("raw", ["²", "99999999999999999999999", "1e3"])
+def test_an_odd_organisation_id_is_a_form_error_not_a_crash(seeded, client, raw):
+    response = register(
+        client,
+        "odd@example.net",
+        organization_choice="join",
+        join_organization_id=raw,
+        organization_name="",
+    )
+    assert response.status_code == 422
+
+
+def test_a_second_open_invitation_to_the_same_colleague_is_refused(seeded, client, login):
+    login(client, "lead@example.org")
+    first = submit_form(
+        client, "/organisation/", "/organisation/invitations", email="c@example.net"
+    )
+    second = submit_form(
+        client, "/organisation/", "/organisation/invitations", email="c@example.net"
+    )
+    assert first.status_code == 302
+    assert second.status_code == 422
+    assert "already has an open invitation" in second.get_data(as_text=True)
+    assert len(outbox(seeded, "c@example.net")) == 1
+
+
+def test_an_invitation_is_withdrawn_when_the_organisation_is_rejected(seeded, app, login):
+    lead = app.test_client()
+    login(lead, "lead@example.org")
+    submit_form(lead, "/organisation/", "/organisation/invitations", email="late@example.net")
+    [invitation] = outbox(seeded, "late@example.net")
+    with seeded.app_context():
+        organization = db.session.scalar(
+            select(Organization).where(Organization.name.like("Northern Corridor%"))
+        )
+        organization.verification = VerificationState.REJECTED
+        db.session.commit()
+    response = app.test_client().get(link_from(invitation.body_text))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/register"
+
+
+def test_a_reset_link_dies_when_the_email_address_changes(seeded, client):
+    submit_form(client, "/auth/forgot-password", email="lead@example.org")
+    [message] = outbox(seeded, "lead@example.org")
+    with seeded.app_context():
+        user = db.session.scalar(select(User).where(User.email == "lead@example.org"))
+        user.email = "lead.moved@example.org"
+        db.session.commit()
+    assert client.get(link_from(message.body_text)).status_code == 400
+
+
+def test_a_role_change_ends_the_persons_sessions(seeded, app, login):
+    from app.models import Role
+    from app.services import roles
+
+    person = app.test_client()
+    login(person, "stakeholder@example.org")
+    with seeded.app_context():
+        admin_id = db.session.scalar(select(User.id).where(User.email == "admin@example.org"))
+        user_id = db.session.scalar(select(User.id).where(User.email == "stakeholder@example.org"))
+        roles.change_role(admin_id, user_id, Role.MODERATOR)
+    assert person.get("/account/").status_code == 302  # sign in again to use the new rights
+
+
+def test_a_moderator_cannot_verify_their_own_organisation(seeded):
+    from app.services import organizations
+    from app.services.errors import Forbidden
+
+    with seeded.app_context():
+        pending = db.session.scalar(
+            select(Organization).where(Organization.verification == VerificationState.PENDING)
+        )
+        moderator = db.session.scalar(select(User).where(User.email == "moderator@example.org"))
+        moderator.organization_id = pending.id
+        db.session.commit()
+        with pytest.raises(Forbidden):
+            organizations.verify_organization(moderator.id, pending.id, approve=True)

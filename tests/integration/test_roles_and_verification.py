@@ -182,6 +182,9 @@ def test_an_admin_may_step_down_once_there_is_another(seeded, client, login):
     assert change_role(client, admin.id, "council").status_code == 302
 
     assert user_by_email(seeded, "admin@example.org").role is Role.COUNCIL
+    # A role change ends the person's sessions; signed in again, the old rights are gone.
+    assert client.get(USERS_PAGE).status_code == 302
+    login(client, "admin@example.org")
     assert client.get(USERS_PAGE).status_code == 403
 
 
