@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
 from app.services import mail
 
 
 @shared_task(
     name="worker.notifications.deliver_notification",
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=mail.MAX_ATTEMPTS,
+    autoretry_for=(OperationalError,),  # the database, not the mail server (see the service)
+    retry_backoff=True,
+    max_retries=5,
     time_limit=60,
     soft_time_limit=50,
 )

@@ -18,7 +18,8 @@ from app.models.base import utcnow
 from app.services.jobs import enqueue_after_commit
 
 DELIVER_TASK = "worker.notifications.deliver_notification"
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 12  # with the growing delays, about a day and a half of trying
+MAX_RETRY_DELAY = timedelta(hours=6)
 # An attempt holds the row this long; a worker that died mid-send frees it after that.
 ATTEMPT_LEASE = timedelta(seconds=60)
 RESEND_AFTER = timedelta(minutes=2)
@@ -72,7 +73,11 @@ def queue_email(
 
 
 def deliver_notification(notification_id: int) -> bool:
-    """Send one pending message over SMTP; False when it is not ours to send (now)."""
+    """Send one pending message over SMTP; False when it is not ours to send or it failed.
+
+    A failure leaves the message pending: the reconciler tries again later, waiting longer
+    after each attempt, so a mail server that is down for hours loses nothing.
+    """
     now = utcnow()
     claimed = db.session.execute(
         update(Notification)
@@ -92,13 +97,16 @@ def deliver_notification(notification_id: int) -> bool:
     notification = db.session.get(Notification, notification_id)
     try:
         _send(notification)
-    except (OSError, smtplib.SMTPException) as error:
+    except Exception as error:  # any failure: record it, never lose the message
+        db.session.rollback()
+        notification = db.session.get(Notification, notification_id)
         notification.last_error = f"{type(error).__name__}: {error}"[:2000]
-        notification.last_attempt_at = None  # free for the retry
-        if notification.attempts >= MAX_ATTEMPTS:
+        permanent = isinstance(error, smtplib.SMTPRecipientsRefused)
+        if permanent or notification.attempts >= MAX_ATTEMPTS:
             notification.status = NotificationStatus.FAILED
         db.session.commit()
-        raise
+        current_app.logger.warning("notification %s not delivered: %s", notification_id, error)
+        return False
     notification.status = NotificationStatus.SENT
     notification.sent_at = utcnow()
     notification.last_error = None
@@ -106,25 +114,32 @@ def deliver_notification(notification_id: int) -> bool:
     return True
 
 
-def reconcile_notifications() -> list[int]:
-    """Re-send wake-ups for messages still pending well after they were written."""
+def retry_delay(attempts: int) -> timedelta:
+    """How long a message waits after its `attempts`-th failed attempt: 1, 2, 4 … minutes, ≤ 6 h."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+
+
+def reconcile_notifications(limit: int = 500) -> list[int]:
+    """Wake-ups for pending messages whose last attempt is old enough, or never came."""
     now = utcnow()
-    stale = list(
-        db.session.scalars(
-            select(Notification.id).where(
-                Notification.status == NotificationStatus.PENDING,
-                Notification.created_at < now - RESEND_AFTER,
-                or_(
-                    Notification.last_attempt_at.is_(None),
-                    Notification.last_attempt_at < now - RESEND_AFTER,
-                ),
-            )
+    candidates = db.session.execute(
+        select(Notification.id, Notification.attempts, Notification.last_attempt_at)
+        .where(
+            Notification.status == NotificationStatus.PENDING,
+            Notification.created_at < now - RESEND_AFTER,
         )
+        .order_by(Notification.id)
+        .limit(limit)
     )
-    for notification_id in stale:
+    due = [
+        notification_id
+        for notification_id, attempts, last_attempt in candidates
+        if last_attempt is None or last_attempt < now - retry_delay(attempts)
+    ]
+    for notification_id in due:
         enqueue_after_commit(DELIVER_TASK, notification_id)
     db.session.commit()
-    return stale
+    return due
 
 
 def _send(notification: Notification) -> None:

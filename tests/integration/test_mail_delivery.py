@@ -1,0 +1,79 @@
+"""The outbox survives a mail server outage: nothing is lost, nothing is sent twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app import create_app
+from app.extensions import db
+from app.models import Notification, NotificationStatus
+from app.models.base import utcnow
+from app.services import accounts, mail
+from tests.conftest import MailCatcher, app_settings, free_port
+
+pytestmark = [pytest.mark.postgres]
+
+
+def test_retry_delays_grow_and_are_capped():
+    delays = [mail.retry_delay(n) for n in range(1, 14)]
+    assert delays[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert delays == sorted(delays)
+    assert max(delays) == mail.MAX_RETRY_DELAY
+
+
+def test_a_message_waits_out_a_mail_outage_and_is_sent_once(seeded, pg_url, tmp_path):
+    closed_port = free_port()  # nothing listens here: the mail server is "down"
+    down = create_app({**app_settings(tmp_path / "a", pg_url, None, "q"), "mail_port": closed_port})
+    with down.test_request_context():
+        accounts.request_password_reset("lead@example.org")
+        notification_id = db.session.scalar(select(Notification.id))
+        assert mail.deliver_notification(notification_id) is False
+        row = db.session.get(Notification, notification_id)
+        assert row.status is NotificationStatus.PENDING
+        assert row.attempts == 1 and "Connection" in row.last_error
+        # Not retried before its delay has passed ...
+        db.session.execute(update(Notification).values(created_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+        assert mail.reconcile_notifications() == []
+
+    catcher = MailCatcher()
+    catcher.start()
+    try:
+        back = create_app(
+            {**app_settings(tmp_path / "b", pg_url, None, "q"), "mail_port": catcher.port}
+        )
+        with back.test_request_context():
+            db.session.execute(
+                update(Notification).values(last_attempt_at=utcnow() - timedelta(minutes=2))
+            )
+            db.session.commit()
+            assert mail.reconcile_notifications() == [notification_id]  # ... but after it
+            assert mail.deliver_notification(notification_id) is True
+            assert mail.deliver_notification(notification_id) is False  # a duplicate wake-up
+            row = db.session.get(Notification, notification_id)
+            assert row.status is NotificationStatus.SENT and row.attempts == 2
+        assert len(catcher.messages) == 1
+        assert catcher.messages[0]["To"] == "lead@example.org"
+    finally:
+        catcher.stop()
+
+
+def test_a_message_is_given_up_only_after_many_attempts(seeded, pg_url, tmp_path):
+    down = create_app({**app_settings(tmp_path, pg_url, None, "q"), "mail_port": free_port()})
+    with down.test_request_context():
+        accounts.request_password_reset("lead@example.org")
+        notification_id = db.session.scalar(select(Notification.id))
+        for attempt in range(1, mail.MAX_ATTEMPTS + 1):
+            db.session.execute(update(Notification).values(last_attempt_at=None))
+            db.session.commit()
+            mail.deliver_notification(notification_id)
+            status = db.session.get(Notification, notification_id).status
+            expected = (
+                NotificationStatus.FAILED
+                if attempt == mail.MAX_ATTEMPTS
+                else (NotificationStatus.PENDING)
+            )
+            assert status is expected
