@@ -349,7 +349,44 @@ def delete_account(user_id: int, current_password: str) -> None:
     # Not an argon2 hash: no password verifies against it.
     user.password_hash = "!deleted"  # noqa: S105
     user.active = False
+    if user.is_lead and user.organization_id is not None:
+        _hand_over_lead(user)
     user.is_lead = False
     user.organization_id = None
     audit.record(user.id, "user.delete", "user", user.id)
     db.session.commit()
+
+
+def _hand_over_lead(leaving: User) -> None:
+    """An organisation is never left without a lead: its longest-standing member takes over."""
+    other_leads = db.session.scalar(
+        select(db.func.count())
+        .select_from(User)
+        .where(
+            User.organization_id == leaving.organization_id,
+            User.is_lead.is_(True),
+            User.active.is_(True),
+            User.id != leaving.id,
+        )
+    )
+    if other_leads:
+        return
+    successor = db.session.scalar(
+        select(User)
+        .where(
+            User.organization_id == leaving.organization_id,
+            User.active.is_(True),
+            User.id != leaving.id,
+        )
+        .order_by(User.created_at, User.id)
+        .limit(1)
+    )
+    if successor is not None:
+        successor.is_lead = True
+        audit.record(
+            None,
+            "organization.lead_handover",
+            "organization",
+            leaving.organization_id,
+            after={"lead_user_id": successor.id},
+        )

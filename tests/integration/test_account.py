@@ -462,3 +462,10 @@ def test_account_posts_without_a_csrf_token_are_refused(seeded, client, login, p
     assert "form expired" in response.get_data(as_text=True)
     user = user_named(seeded, STAKEHOLDER)
     assert user.active and user.name == "Sam Stakeholder"
+
+
+def test_when_the_only_lead_leaves_a_colleague_becomes_lead(seeded, client, login):
+    login(client, "lead@example.org")
+    response = submit_form(client, "/account/delete", current_password=DEMO_PASSWORD, confirm="y")
+    assert response.status_code == 302
+    assert user_named(seeded, STAKEHOLDER).is_lead

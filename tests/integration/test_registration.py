@@ -317,9 +317,12 @@ def test_remember_me_is_bounded_and_never_for_staff(seeded, app):
 
 def test_each_sign_in_gets_a_fresh_session(seeded, client):
     client.get("/auth/login")
-    before = client.get_cookie("session").value
+    with client.session_transaction() as planted:
+        planted["planted_by_attacker"] = "fixation"
     submit_form(client, "/auth/login", email="lead@example.org", password="consulta-demo")
-    assert client.get_cookie("session").value != before
+    with client.session_transaction() as after:
+        assert "planted_by_attacker" not in after
+        assert "_user_id" in after
 
 
 def test_many_wrong_passwords_for_one_account_are_throttled_from_any_address(seeded, app):
