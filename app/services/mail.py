@@ -150,7 +150,8 @@ def _send(notification: Notification) -> None:
     message["Subject"] = notification.subject
     # A stable id: if a retry re-sends after a lost acknowledgement, mail clients merge the two.
     message["Message-ID"] = make_msgid(idstring=f"n{notification.id}", domain="consulta.local")
-    message.set_content(notification.body_text)
+    # 8bit keeps links whole on one line (quoted-printable would wrap them with "=").
+    message.set_content(notification.body_text, cte="8bit")
     with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=15) as smtp:
         if settings.mail_use_tls:
             smtp.starttls()
