@@ -17,6 +17,7 @@ from app.account.forms import (
 )
 from app.auth.forms import EmptyForm
 from app.extensions import limiter
+from app.form_errors import attach_domain_error
 from app.services import profile as profile_service
 from app.services.errors import Conflict, DomainError
 from app.services.tokens import InvalidToken
@@ -25,14 +26,6 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 # Re-authentication with the current password must not become a way to guess it.
 REAUTH_LIMIT = "10/minute;50/hour"
-
-
-def _attach_error(form, error: DomainError) -> None:  # noqa: ANN001
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _page(template: str, form, **context: object):  # noqa: ANN001, ANN202
@@ -47,7 +40,7 @@ def profile():  # noqa: ANN201
         try:
             user = profile_service.update_profile(current_user.id, form.name.data, form.locale.data)
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             session["locale"] = user.locale
             flash(_("Your profile has been saved."), "success")
@@ -69,7 +62,7 @@ def change_password():  # noqa: ANN201
                 keep_session=current_user.session_token,
             )
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             flash(
                 _("Your password has been changed. Your other sessions have been signed out."),
@@ -90,7 +83,7 @@ def change_email():  # noqa: ANN201
                 current_user.id, form.current_password.data, form.new_email.data
             )
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             return render_template("account/email_sent.html", email=form.new_email.data)
     return _page("account/email.html", form)
@@ -119,7 +112,7 @@ def tokens():  # noqa: ANN201
         try:
             created = profile_service.create_api_token(current_user.id, form.name.data)
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             form = ApiTokenForm(formdata=None)
     page, status = _page(
@@ -164,7 +157,7 @@ def delete():  # noqa: ANN201
             flash(error.message, "error")
             return render_template("account/delete.html", form=form), error.status_code
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             logout_user()
             session.clear()

@@ -16,6 +16,7 @@ from app.auth.forms import (
     ResetPasswordForm,
 )
 from app.extensions import limiter
+from app.form_errors import attach_domain_error
 from app.models import LOCALES, OrganizationType, Role
 from app.parsing import parse_id
 from app.services import accounts, organizations
@@ -102,7 +103,7 @@ def register():  # noqa: ANN201
         try:
             accounts.register(_registration_from(form))
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             if invited_email:
                 flash(_("Your account is ready: you can sign in now."), "success")
@@ -134,14 +135,6 @@ def _registration_from(form: RegistrationForm) -> accounts.Registration:
         join_organization_id=join_id,
         invitation_token=form.invitation.data or None,
     )
-
-
-def _attach_error(form, error: DomainError) -> None:  # noqa: ANN001
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 def _current_locale() -> str:
@@ -198,7 +191,7 @@ def reset_password(token: str):  # noqa: ANN201
         except InvalidToken as error:
             return render_template("auth/token_problem.html", message=error.message), 400
         except DomainError as error:
-            _attach_error(form, error)
+            attach_domain_error(form, error)
         else:
             flash(_("Your password has been changed. Sign in with the new one."), "success")
             return redirect(url_for("auth.login"))

@@ -337,17 +337,22 @@ def _request_to_join(user: User, organization: Organization) -> None:
         )
 
 
-def _queue_confirmation(user: User) -> None:
-    token = tokens.issue("confirm", {"uid": user.id, "email": user.email})
+def _mail_link(kind: str, user: User, endpoint: str, token: str) -> None:
+    """Mail `user` a link with `token`; at most one such message a minute."""
     mail.queue_email(
-        "confirm_email",
+        kind,
         user.email,
         user.locale,
-        dedupe_key=f"confirm:{user.id}:{utcnow():%Y%m%d%H%M}",
+        dedupe_key=f"{kind}:{user.id}:{utcnow():%Y%m%d%H%M}",
         user_id=user.id,
         name=user.name,
-        link=_link("auth.confirm_email", token=token),
+        link=_link(endpoint, token=token),
     )
+
+
+def _queue_confirmation(user: User) -> None:
+    token = tokens.issue("confirm", {"uid": user.id, "email": user.email})
+    _mail_link("confirm_email", user, "auth.confirm_email", token)
 
 
 def resend_confirmation(user: User) -> None:
@@ -382,15 +387,7 @@ def request_password_reset(email: str) -> None:
     if user is None or not user.active:
         return
     token = tokens.issue("reset", {"uid": user.id, "fp": _password_fingerprint(user)})
-    mail.queue_email(
-        "password_reset",
-        user.email,
-        user.locale,
-        dedupe_key=f"reset:{user.id}:{utcnow():%Y%m%d%H%M}",
-        user_id=user.id,
-        name=user.name,
-        link=_link("auth.reset_password", token=token),
-    )
+    _mail_link("password_reset", user, "auth.reset_password", token)
     db.session.commit()
 
 
