@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.analysis.textdiff import word_diff
 from app.models.base import utcnow
 from app.services import consultations, feedback
 
@@ -23,11 +24,14 @@ def index():  # noqa: ANN201
 def show(slug: str):  # noqa: ANN201
     consultation = consultations.get_consultation(slug)
     items = consultations.items_with_current_versions(consultation.id)
+    organization_id = current_user.organization_id if current_user.is_authenticated else None
     return render_template(
         "consultations/show.html",
         consultation=consultation,
         items=items,
         state=consultation.state_at(utcnow()),
+        progress=consultations.organization_progress(organization_id, consultation.id),
+        member=organization_id is not None,
     )
 
 
@@ -47,5 +51,27 @@ def item(slug: str, code: str):  # noqa: ANN201
         tally=consultations.published_tally(view.item.id),
         published=feedback.published_feedback(view.item.id),
         own_feedback=own,
+        versions=consultations.item_versions(view.item.id),
         locale=str(get_locale()),
+    )
+
+
+@bp.get("/c/<slug>/items/<code>/versions/<int:number>")
+def version(slug: str, code: str, number: int):  # noqa: ANN201
+    comparison = consultations.compare_version(slug, code, number)
+    locale = str(get_locale())
+    previous = comparison.previous
+    return render_template(
+        "consultations/version.html",
+        consultation=comparison.item.consultation,
+        item=comparison.item,
+        version=comparison.version,
+        previous=previous,
+        title_diff=word_diff(previous.title_in(locale), comparison.version.title_in(locale))
+        if previous
+        else None,
+        body_diff=word_diff(previous.body_in(locale), comparison.version.body_in(locale))
+        if previous
+        else None,
+        locale=locale,
     )

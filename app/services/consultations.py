@@ -65,3 +65,47 @@ def published_tally(item_id: int) -> Tally:
         .group_by(Feedback.stance, Feedback.priority)
     )
     return tally((stance.value if stance else None, priority, n) for stance, priority, n in rows)
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    item: Item
+    version: ItemVersion
+    previous: ItemVersion | None
+
+
+def item_versions(item_id: int) -> list[ItemVersion]:
+    """Every text version of an item, newest first."""
+    return list(
+        db.session.scalars(
+            select(ItemVersion)
+            .where(ItemVersion.item_id == item_id)
+            .order_by(ItemVersion.number.desc())
+        )
+    )
+
+
+def compare_version(slug: str, code: str, number: int) -> VersionComparison:
+    """Version `number` of an item and the one before it (None for the first)."""
+    view = get_item(slug, code)
+    versions = db.session.scalars(
+        select(ItemVersion)
+        .where(ItemVersion.item_id == view.item.id, ItemVersion.number.in_((number - 1, number)))
+        .order_by(ItemVersion.number)
+    ).all()
+    by_number = {version.number: version for version in versions}
+    if number not in by_number:
+        raise NotFound("No such version.")
+    return VersionComparison(view.item, by_number[number], by_number.get(number - 1))
+
+
+def organization_progress(organization_id: int | None, consultation_id: int) -> dict[int, str]:
+    """The state of the organisation's feedback on each item it has touched (item id → state)."""
+    if organization_id is None:
+        return {}
+    rows = db.session.execute(
+        select(Feedback.item_id, Feedback.state)
+        .join(Item, Item.id == Feedback.item_id)
+        .where(Feedback.organization_id == organization_id, Item.consultation_id == consultation_id)
+    )
+    return {item_id: state.value for item_id, state in rows}

@@ -101,3 +101,13 @@ def test_pages_are_served_in_spanish_when_chosen(live_server, page):
     expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "es"
     assert_accessible(page)
+
+
+def test_consultation_progress_and_version_pages_are_accessible(live_server, page):
+    sign_in(page, live_server, "lead@example.org")
+    page.goto(live_server + "/c/leaders-summit-2021-migration")
+    expect(page.get_by_text("Your organisation has submitted feedback on")).to_be_visible()
+    assert_accessible(page)
+    page.goto(live_server + ITEM + "/versions/1")
+    expect(page.get_by_text("first version of the text")).to_be_visible()
+    assert_accessible(page)
