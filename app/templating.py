@@ -7,7 +7,7 @@ from datetime import datetime
 import markdown as markdown_lib
 import nh3
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -74,6 +74,16 @@ def stage_label(stage: str) -> str:
     return labels.get(stage, stage)
 
 
+def population_label(value: str) -> str:
+    from app.feedback.forms import population_labels
+
+    return str(population_labels().get(value, value))
+
+
+def country_name(code: str) -> str:
+    return get_locale().territories.get(code, code)
+
+
 def register_template_filters(app: Flask) -> None:
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_global(text_lang, "text_lang")
@@ -81,6 +91,8 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(report_status_label, "report_status_label")
     app.add_template_filter(verification_label, "verification_label")
+    app.add_template_filter(population_label, "population_label")
+    app.add_template_filter(country_name, "country_name")
     app.add_template_filter(stage_label, "report_stage_label")
     app.add_template_filter(
         lambda value: format_date(value, "medium") if isinstance(value, datetime) else "",

@@ -6,8 +6,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.feedback.forms import FeedbackForm
-from app.models import Stance
+from app.feedback.forms import FeedbackForm, parse_links
+from app.form_errors import attach_domain_error
+from app.models import Attribution, Disclosure, Stance
 from app.models.base import utcnow
 from app.parsing import parse_id
 from app.services import consultations, feedback
@@ -25,9 +26,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
     if not form.is_submitted():
         form.lock_version.data = str(existing.lock_version if existing else 0)
         if existing is not None:
-            form.stance.data = existing.stance.value if existing.stance else None
-            form.priority.data = existing.priority
-            form.comment.data = existing.comment
+            _fill(form, existing)
 
     status, theirs = 200, None
     if form.validate_on_submit():
@@ -50,7 +49,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
                 )
                 form.lock_version.data = str(theirs.lock_version if theirs else 0)
             except (InvalidState, Forbidden) as error:
-                flash(error.message, "error")
+                attach_domain_error(form, error)
                 status = error.status_code
             else:
                 return _after_save(saved, submitting, slug, code)
@@ -74,7 +73,27 @@ def _input_from(form: FeedbackForm) -> feedback.FeedbackInput:
         stance=Stance(form.stance.data) if form.stance.data else None,
         priority=form.priority.data,
         comment=form.comment.data or "",
+        affected_populations=tuple(form.affected_populations.data or ()),
+        countries=tuple(form.countries.data or ()),
+        comment_disclosure=Disclosure(form.comment_disclosure.data or "public"),
+        amendment=form.amendment.data or "",
+        amendment_disclosure=Disclosure(form.amendment_disclosure.data or "public"),
+        evidence_links=tuple(parse_links(form.evidence_links.data)),
+        attribution=Attribution(form.attribution.data or "named"),
     )
+
+
+def _fill(form: FeedbackForm, existing) -> None:  # noqa: ANN001 - a Feedback row
+    form.stance.data = existing.stance.value if existing.stance else None
+    form.priority.data = existing.priority
+    form.comment.data = existing.comment
+    form.comment_disclosure.data = existing.comment_disclosure.value
+    form.amendment.data = existing.amendment
+    form.amendment_disclosure.data = existing.amendment_disclosure.value
+    form.affected_populations.data = list(existing.affected_populations or [])
+    form.countries.data = list(existing.countries or [])
+    form.evidence_links.data = "\n".join(existing.evidence_links or [])
+    form.attribution.data = existing.attribution.value
 
 
 def _lock_version(raw: str | None) -> int:

@@ -20,6 +20,42 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import UTCDateTime, str_enum, utcnow
 
+AFFECTED_POPULATIONS = (
+    "asylum_seekers",
+    "refugees",
+    "labour_migrants",
+    "unaccompanied_children",
+    "women_and_girls",
+    "indigenous_peoples",
+    "lgbtqi",
+    "returnees",
+    "trafficking_survivors",
+    "host_communities",
+)
+# ISO 3166-1 codes of the countries a consultation on the region's migration concerns.
+REGION_COUNTRIES = (
+    "US",
+    "CA",
+    "MX",
+    "GT",
+    "HN",
+    "SV",
+    "NI",
+    "CR",
+    "PA",
+    "BZ",
+    "CU",
+    "DO",
+    "HT",
+    "JM",
+    "CO",
+    "VE",
+    "EC",
+    "PE",
+    "BR",
+    "CL",
+)
+
 
 class Stance(enum.StrEnum):
     SUPPORT = "support"

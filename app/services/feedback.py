@@ -25,6 +25,7 @@ from app.models import (
     Stance,
 )
 from app.models.base import utcnow
+from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
 from app.services import audit
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
@@ -38,6 +39,13 @@ class FeedbackInput:
     stance: Stance | None
     priority: int | None
     comment: str
+    affected_populations: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    comment_disclosure: Disclosure = Disclosure.PUBLIC
+    amendment: str = ""
+    amendment_disclosure: Disclosure = Disclosure.PUBLIC
+    evidence_links: tuple[str, ...] = ()
+    attribution: Attribution = Attribution.NAMED
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ class PublicFeedback:
     stance: Stance | None
     priority: int | None
     comment: str | None  # None when the comment is for the council only
+    amendment: str | None  # None when absent or for the council only
+    affected_populations: list[str]
+    countries: list[str]
     language: str | None
     published_at: object
 
@@ -95,14 +106,18 @@ def save_feedback(
             _("This feedback is already submitted: submit your changes to replace it.")
         )
 
+    _check_choices(data)
     before = {"state": feedback.state}
     feedback.item_version_id = _current_version_id(item)
-    feedback.stance = data.stance
-    feedback.priority = data.priority
-    feedback.comment = data.comment.strip()
+    _apply(feedback, data)
     if submit:
         if data.stance is None or data.priority is None:
             raise InvalidState(_("Choose a stance and a priority before submitting."))
+        if data.stance is Stance.SUPPORT_WITH_AMENDMENTS and not feedback.amendment:
+            raise InvalidState(
+                _("Give the wording you propose when you support with amendments."),
+                field="amendment",
+            )
         feedback.state = FeedbackState.SUBMITTED
         feedback.submitted_at = utcnow()
         feedback.submitted_by_id = user.id
@@ -119,6 +134,28 @@ def save_feedback(
     )
     db.session.commit()
     return feedback
+
+
+def _check_choices(data: FeedbackInput) -> None:
+    if not set(data.affected_populations) <= set(AFFECTED_POPULATIONS):
+        raise InvalidState(
+            _("Choose affected populations from the list."), field="affected_populations"
+        )
+    if not set(data.countries) <= set(REGION_COUNTRIES):
+        raise InvalidState(_("Choose countries from the list."), field="countries")
+
+
+def _apply(feedback: Feedback, data: FeedbackInput) -> None:
+    feedback.stance = data.stance
+    feedback.priority = data.priority
+    feedback.comment = data.comment.strip()
+    feedback.comment_disclosure = data.comment_disclosure
+    feedback.amendment = data.amendment.strip()
+    feedback.amendment_disclosure = data.amendment_disclosure
+    feedback.affected_populations = sorted(set(data.affected_populations))
+    feedback.countries = sorted(set(data.countries))
+    feedback.evidence_links = list(data.evidence_links)
+    feedback.attribution = data.attribution
 
 
 def _stale_edit() -> Conflict:
@@ -165,6 +202,11 @@ def published_feedback(item_id: int, limit: int = 50) -> list[PublicFeedback]:
             stance=fb.stance,
             priority=fb.priority,
             comment=fb.comment if fb.comment_disclosure is Disclosure.PUBLIC else None,
+            amendment=fb.amendment
+            if fb.amendment and fb.amendment_disclosure is Disclosure.PUBLIC
+            else None,
+            affected_populations=list(fb.affected_populations or []),
+            countries=list(fb.countries or []),
             language=fb.language,
             published_at=fb.published_at,
         )
@@ -180,6 +222,11 @@ def snapshot(feedback: Feedback) -> dict[str, object]:
         "comment": feedback.comment,
         "comment_disclosure": feedback.comment_disclosure.value,
         "amendment": feedback.amendment,
+        "amendment_disclosure": feedback.amendment_disclosure.value,
+        "affected_populations": list(feedback.affected_populations or []),
+        "countries": list(feedback.countries or []),
+        "evidence_links": list(feedback.evidence_links or []),
+        "attribution": feedback.attribution.value,
         "item_version_id": feedback.item_version_id,
     }
 

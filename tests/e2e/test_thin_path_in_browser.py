@@ -56,6 +56,10 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
 
     page.get_by_label("Support with amendments").check()
     page.get_by_label(re.compile("Priority")).fill("4")
+    page.get_by_label("Labour migrants").check()
+    page.get_by_label("Proposed amendment (replacement wording)").fill(
+        "Seasonal visas shall allow a change of employer."
+    )
     page.get_by_role("button", name="Submit feedback").click()
     expect(page.get_by_text("Your feedback was submitted with reference")).to_be_visible()
     sign_out(page)
