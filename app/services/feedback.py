@@ -23,6 +23,7 @@ from app.models import (
     Organization,
     Role,
     Stance,
+    User,
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
@@ -91,10 +92,18 @@ def save_feedback(
     if item is None:
         raise NotFound(_("No such item."))
     consultation = db.session.get(Consultation, item.consultation_id)
-    if consultation.state_at(utcnow()) is not ConsultationState.OPEN:
-        raise InvalidState(_("This consultation is not open for feedback."))
-
+    window = consultation.state_at(utcnow())
     feedback = feedback_of_organization(user.organization_id, item_id)
+    if window is ConsultationState.CLOSED and submit:
+        _keep_late_text_as_draft(feedback, item, user, data, lock_version)
+        raise InvalidState(
+            _(
+                "The comment window has closed, so this was not submitted."
+                " Your text is kept as a draft."
+            )
+        )
+    if window is not ConsultationState.OPEN:
+        raise InvalidState(_("This consultation is not open for feedback."))
     if (feedback.lock_version if feedback else 0) != lock_version:
         raise _stale_edit()
     if feedback is None:
@@ -134,6 +143,23 @@ def save_feedback(
     )
     db.session.commit()
     return feedback
+
+
+def _keep_late_text_as_draft(
+    feedback: Feedback | None, item: Item, author: User, data: FeedbackInput, lock_version: int
+) -> None:
+    """A submission that arrives after the close is not lost: its text is saved as a draft."""
+    if (feedback.lock_version if feedback else 0) != lock_version:
+        return  # a colleague changed it meanwhile: nothing is overwritten
+    if feedback is None:
+        feedback = _new_feedback(item, author.organization_id, author.id)
+    elif feedback.state not in (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED):
+        return  # a submitted position stays as it was
+    _check_choices(data)
+    _apply(feedback, data)
+    db.session.flush()
+    audit.record(author.id, "feedback.late_submission_kept", "feedback", feedback.id)
+    db.session.commit()
 
 
 def _check_choices(data: FeedbackInput) -> None:

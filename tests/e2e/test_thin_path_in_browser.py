@@ -115,3 +115,13 @@ def test_consultation_progress_and_version_pages_are_accessible(live_server, pag
     page.goto(live_server + ITEM + "/versions/1")
     expect(page.get_by_text("first version of the text")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_deadline_is_shown_in_the_readers_time_zone(live_server, browser):
+    context = browser.new_context(locale="en-US", timezone_id="America/Mexico_City")
+    tab = context.new_page()
+    tab.goto(live_server + "/c/leaders-summit-2021-migration")
+    deadline = tab.locator("time[data-local]")
+    expect(deadline).to_contain_text("CST")
+    assert "UTC" not in deadline.inner_text()
+    context.close()

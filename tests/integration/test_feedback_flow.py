@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackRevision, FeedbackState, Item
 from app.models.base import utcnow
-from tests.conftest import csrf_token, submit_form
+from tests.conftest import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 
@@ -223,3 +223,28 @@ def test_a_malformed_queue_cursor_is_a_400(seeded, client, login, cursor):
 def test_a_cursor_without_time_zone_is_read_as_utc(seeded, client, login):
     login(client, "moderator@example.org")
     assert client.get("/moderation/?after=2026-01-01T00:00:00_1").status_code == 200
+
+
+def test_a_submission_one_second_late_is_refused_and_kept_as_a_draft(seeded, client, login):
+    login(client, "stakeholder@example.org")
+    page = client.get(FORM).get_data(as_text=True)  # opened while the window was open
+    with seeded.app_context():
+        db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    response = client.post(
+        FORM,
+        data={
+            **hidden_fields(page),
+            "stance": "oppose",
+            "priority": "2",
+            "comment": "Written just before the deadline",
+            "submit": "Submit feedback",
+        },
+    )
+    assert response.status_code == 409
+    assert "kept as a draft" in response.get_data(as_text=True)
+    with seeded.app_context():
+        kept = db.session.scalar(
+            select(Feedback).where(Feedback.comment == "Written just before the deadline")
+        )
+        assert kept.state is FeedbackState.DRAFT
