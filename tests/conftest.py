@@ -357,6 +357,16 @@ def login() -> Callable[[FlaskClient, str], None]:
     return sign_in
 
 
+def user_by_email(app: Flask, email: str):
+    """The user row as it is now, detached from any session, for assertions."""
+    from app.models import User
+
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        db.session.expunge_all()
+        return user
+
+
 def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -23,21 +23,13 @@ from app.models import (
 )
 from app.services import accounts, profile
 from app.services.demo import DEMO_ORGANIZATION
-from tests.conftest import DEMO_PASSWORD, submit_form
+from tests.conftest import DEMO_PASSWORD, submit_form, user_by_email
 
 pytestmark = [pytest.mark.postgres]
 
 STAKEHOLDER = "stakeholder@example.org"
 NEW_PASSWORD = "a river runs through the quiet valley"
 FEEDBACK_FORM = "/c/leaders-summit-2021-migration/items/P1/feedback"
-
-
-def user_named(app, email: str) -> User:
-    """The user row as it is now (detached from any request)."""
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == email))
-        db.session.expunge_all()
-        return user
 
 
 def user_with_id(app, user_id: int) -> User:
@@ -101,7 +93,7 @@ def test_saving_the_profile_changes_name_and_language_and_this_sessions_locale(
     login(client, STAKEHOLDER)
     response = submit_form(client, "/account/", name="Samira Stakeholder", locale="es")
     assert response.status_code == 302
-    user = user_named(seeded, STAKEHOLDER)
+    user = user_by_email(seeded, STAKEHOLDER)
     assert (user.name, user.locale) == ("Samira Stakeholder", "es")
     with client.session_transaction() as session:
         assert session["locale"] == "es"
@@ -114,7 +106,7 @@ def test_profile_without_a_name_is_shown_again_with_the_error(seeded, client, lo
     response = submit_form(client, "/account/", name="", locale="fr")
     assert response.status_code == 422
     assert 'class="error-summary"' in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER).locale == "en"
+    assert user_by_email(seeded, STAKEHOLDER).locale == "en"
 
 
 # --- password -------------------------------------------------------------------------------
@@ -124,7 +116,7 @@ def test_changing_the_password_signs_out_other_sessions_but_keeps_this_one(seede
     here, elsewhere = app.test_client(), app.test_client()
     login(here, STAKEHOLDER)
     login(elsewhere, STAKEHOLDER)
-    before = user_named(seeded, STAKEHOLDER)
+    before = user_by_email(seeded, STAKEHOLDER)
 
     response = submit_form(
         here, "/account/password", current_password=DEMO_PASSWORD, new_password=NEW_PASSWORD
@@ -135,7 +127,7 @@ def test_changing_the_password_signs_out_other_sessions_but_keeps_this_one(seede
     kicked_out = elsewhere.get("/account/")
     assert kicked_out.status_code == 302
     assert "/auth/login" in kicked_out.headers["Location"]
-    after = user_named(seeded, STAKEHOLDER)
+    after = user_by_email(seeded, STAKEHOLDER)
     assert after.password_hash != before.password_hash
     assert after.password_hash.startswith("$argon2id$")
     assert "user.change_password" in audit_actions(seeded, after.id)
@@ -147,7 +139,7 @@ def test_wrong_current_password_refuses_the_password_change(seeded, app, login):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, STAKEHOLDER)
     login(elsewhere, STAKEHOLDER)
-    before = user_named(seeded, STAKEHOLDER)
+    before = user_by_email(seeded, STAKEHOLDER)
 
     response = submit_form(
         here, "/account/password", current_password="not my password", new_password=NEW_PASSWORD
@@ -155,14 +147,14 @@ def test_wrong_current_password_refuses_the_password_change(seeded, app, login):
 
     assert response.status_code == 422
     assert "Your current password is not right." in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER).password_hash == before.password_hash
+    assert user_by_email(seeded, STAKEHOLDER).password_hash == before.password_hash
     assert elsewhere.get("/account/").status_code == 200
     assert "user.change_password" not in audit_actions(seeded, before.id)
 
 
 def test_weak_new_password_is_refused_and_the_form_shown_again(seeded, client, login):
     login(client, STAKEHOLDER)
-    before = user_named(seeded, STAKEHOLDER)
+    before = user_by_email(seeded, STAKEHOLDER)
     response = submit_form(
         client, "/account/password", current_password=DEMO_PASSWORD, new_password="password"
     )
@@ -171,11 +163,11 @@ def test_weak_new_password_is_refused_and_the_form_shown_again(seeded, client, l
     assert 'class="error-summary"' in page
     assert "Use at least 12 characters." in page
     assert 'name="new_password"' in page
-    assert user_named(seeded, STAKEHOLDER).password_hash == before.password_hash
+    assert user_by_email(seeded, STAKEHOLDER).password_hash == before.password_hash
 
 
 def test_the_service_refuses_a_weak_password_too(seeded):
-    user = user_named(seeded, STAKEHOLDER)
+    user = user_by_email(seeded, STAKEHOLDER)
     with seeded.test_request_context(), pytest.raises(accounts.WeakPassword):
         profile.change_password(user.id, DEMO_PASSWORD, "stakeholder-password", keep_session=None)
 
@@ -193,7 +185,7 @@ def test_email_change_is_confirmed_by_the_link_mailed_to_the_new_address(
     )
     assert response.status_code == 200
     assert "Check the new address" in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER) is not None  # the old address stays until confirmed
+    assert user_by_email(seeded, STAKEHOLDER) is not None  # the old address stays until confirmed
 
     message = mail_catcher.wait_for("new@example.org", "Confirm your new email")
     path = mail_catcher.link_in(message)
@@ -203,9 +195,9 @@ def test_email_change_is_confirmed_by_the_link_mailed_to_the_new_address(
 
     confirmed = client.get(path)
     assert confirmed.status_code == 302
-    user = user_named(seeded, "new@example.org")
+    user = user_by_email(seeded, "new@example.org")
     assert user is not None and user.name == "Sam Stakeholder"
-    assert user_named(seeded, STAKEHOLDER) is None
+    assert user_by_email(seeded, STAKEHOLDER) is None
     assert "user.change_email" in audit_actions(seeded, user.id)
 
     again = client.get(path)
@@ -235,7 +227,7 @@ def test_email_change_to_an_address_in_use_answers_the_same_and_mails_nobody(see
     assert "Check the new address" in response.get_data(as_text=True)
     with seeded.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(Notification)) == 0
-    assert user_named(seeded, STAKEHOLDER) is not None
+    assert user_by_email(seeded, STAKEHOLDER) is not None
 
 
 def test_email_change_link_is_refused_when_the_address_was_taken_meanwhile(seeded, client, login):
@@ -252,8 +244,8 @@ def test_email_change_link_is_refused_when_the_address_was_taken_meanwhile(seede
 
     assert response.status_code == 409
     assert "Another account uses this email address now" in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER) is not None
-    assert user_named(seeded, "later@example.org").name == "Someone Else"
+    assert user_by_email(seeded, STAKEHOLDER) is not None
+    assert user_by_email(seeded, "later@example.org").name == "Someone Else"
 
 
 def test_a_forged_email_change_link_is_refused(seeded, client):
@@ -365,7 +357,7 @@ def test_deleting_the_account_keeps_the_organisations_feedback_without_the_autho
     login(client, STAKEHOLDER)
     submit_feedback(client, "Position we stand by")
     secret = create_token(client, "Soon gone")
-    user = user_named(seeded, STAKEHOLDER)
+    user = user_by_email(seeded, STAKEHOLDER)
     organization_id = user.organization_id
     submit_form(app.test_client(), "/auth/forgot-password", email=STAKEHOLDER)  # an outbox copy
 
@@ -421,7 +413,7 @@ def test_wrong_current_password_refuses_the_deletion(seeded, client, login):
     )
     assert response.status_code == 422
     assert "Your current password is not right." in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER).active
+    assert user_by_email(seeded, STAKEHOLDER).active
     assert client.get("/account/").status_code == 200
 
 
@@ -430,7 +422,7 @@ def test_deletion_needs_the_confirmation_box_ticked(seeded, client, login):
     response = submit_form(client, "/account/delete", current_password=DEMO_PASSWORD)
     assert response.status_code == 422
     assert "Tick the box to confirm." in response.get_data(as_text=True)
-    assert user_named(seeded, STAKEHOLDER).active
+    assert user_by_email(seeded, STAKEHOLDER).active
 
 
 def test_the_last_admin_cannot_delete_their_account(seeded, client, login):
@@ -438,7 +430,7 @@ def test_the_last_admin_cannot_delete_their_account(seeded, client, login):
     response = submit_form(client, "/account/delete", current_password=DEMO_PASSWORD, confirm="y")
     assert response.status_code == 409
     assert "last active admin" in response.get_data(as_text=True)
-    assert user_named(seeded, "admin@example.org").active
+    assert user_by_email(seeded, "admin@example.org").active
 
 
 # --- CSRF -----------------------------------------------------------------------------------
@@ -460,7 +452,7 @@ def test_account_posts_without_a_csrf_token_are_refused(seeded, client, login, p
     response = client.post(path, data=fields)
     assert response.status_code == 400
     assert "form expired" in response.get_data(as_text=True)
-    user = user_named(seeded, STAKEHOLDER)
+    user = user_by_email(seeded, STAKEHOLDER)
     assert user.active and user.name == "Sam Stakeholder"
 
 
@@ -468,4 +460,4 @@ def test_when_the_only_lead_leaves_a_colleague_becomes_lead(seeded, client, logi
     login(client, "lead@example.org")
     response = submit_form(client, "/account/delete", current_password=DEMO_PASSWORD, confirm="y")
     assert response.status_code == 302
-    assert user_named(seeded, STAKEHOLDER).is_lead
+    assert user_by_email(seeded, STAKEHOLDER).is_lead

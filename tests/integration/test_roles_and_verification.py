@@ -11,20 +11,13 @@ from app.extensions import db
 from app.models import AuditEvent, Organization, Role, User, UserSession, VerificationState
 from app.services import roles
 from app.services.errors import Forbidden
-from tests.conftest import csrf_token, submit_form
+from tests.conftest import csrf_token, submit_form, user_by_email
 
 pytestmark = [pytest.mark.postgres]
 
 USERS_PAGE = "/admin/users"
 ORGANISATIONS_PAGE = "/moderation/organisations/"
 PENDING_ORGANISATION = "Diaspora Futures Collective"
-
-
-def user_by_email(app, email: str) -> User:
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == email))
-        db.session.expunge(user)
-        return user
 
 
 def audit_events(app, action: str) -> list[AuditEvent]:
