@@ -107,7 +107,7 @@ def save_feedback(
     if (feedback.lock_version if feedback else 0) != lock_version:
         raise _stale_edit()
     if feedback is None:
-        feedback = _new_feedback(item, user.organization_id, user.id)
+        feedback = new_draft(item, user.organization_id, user.id)
     elif feedback.state not in EDITABLE_STATES:
         raise InvalidState(_("This feedback can no longer be edited."))
     elif feedback.state is FeedbackState.SUBMITTED and not submit:
@@ -152,7 +152,7 @@ def _keep_late_text_as_draft(
     if (feedback.lock_version if feedback else 0) != lock_version:
         return  # a colleague changed it meanwhile: nothing is overwritten
     if feedback is None:
-        feedback = _new_feedback(item, author.organization_id, author.id)
+        feedback = new_draft(item, author.organization_id, author.id)
     elif feedback.state not in (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED):
         return  # a submitted position stays as it was
     _check_choices(data)
@@ -194,7 +194,8 @@ def _stale_edit() -> Conflict:
     )
 
 
-def _new_feedback(item: Item, organization_id: int, author_id: int) -> Feedback:
+def new_draft(item: Item, organization_id: int, author_id: int) -> Feedback:
+    """An empty draft of the organisation's position on `item`, added to the session."""
     feedback = Feedback(
         reference=new_reference(),
         item_id=item.id,
