@@ -41,6 +41,34 @@ def state_label(value: str) -> str:
         "rejected": _("Rejected"),
         "changes_requested": _("Changes requested"),
         "withdrawn": _("Withdrawn"),
+        "none": _("Not started"),
+    }.get(value, value)
+
+
+def feedback_field_label(name: str) -> str:
+    return {
+        "state": _("Status"),
+        "stance": _("Stance"),
+        "priority": _("Priority"),
+        "affected_populations": _("Affected populations"),
+        "countries": _("Countries concerned"),
+        "comment": _("Comment"),
+        "comment_disclosure": _("Who may read the comment"),
+        "amendment": _("Proposed amendment"),
+        "amendment_disclosure": _("Who may read the amendment"),
+        "evidence_links": _("Evidence links"),
+        "attribution": _("Attribution"),
+        "item_version_id": _("Text version answered"),
+    }.get(name, name)
+
+
+def choice_label(value: str) -> str:
+    """Labels of the disclosure and attribution choices."""
+    return {
+        "public": _("Public"),
+        "council_only": _("For the council only"),
+        "named": _("Named"),
+        "anonymous": _("Anonymous"),
     }.get(value, value)
 
 
@@ -89,6 +117,8 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_global(text_lang, "text_lang")
     app.add_template_filter(stance_label, "stance_label")
     app.add_template_filter(state_label, "state_label")
+    app.add_template_filter(feedback_field_label, "feedback_field_label")
+    app.add_template_filter(choice_label, "choice_label")
     app.add_template_filter(report_status_label, "report_status_label")
     app.add_template_filter(verification_label, "verification_label")
     app.add_template_filter(population_label, "population_label")

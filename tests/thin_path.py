@@ -14,9 +14,9 @@ COMMENT = "A regional compact should include migrant-led organisations from the 
 
 
 def run_thin_path(make_client, login) -> dict:  # noqa: ANN001
-    """Stakeholder submits, moderator publishes, public sees it, council's report compiles."""
+    """The lead submits, moderator publishes, public sees it, council's report compiles."""
     stakeholder: FlaskClient = make_client()
-    login(stakeholder, "stakeholder@example.org")
+    login(stakeholder, "lead@example.org")
     pledge = stakeholder.get(ITEM).get_data(as_text=True)
     assert "Regional compact" in pledge
     response = submit_form(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 
 from app.analysis.textdiff import word_diff
 from app.models.base import utcnow
+from app.parsing import parse_id
 from app.services import consultations, feedback
 
 bp = Blueprint("consultations", __name__)
@@ -49,7 +50,7 @@ def item(slug: str, code: str):  # noqa: ANN201
         version=view.version,
         state=consultation.state_at(utcnow()),
         tally=consultations.published_tally(view.item.id),
-        published=feedback.published_feedback(view.item.id),
+        published=feedback.published_feedback(view.item.id, page=_page()),
         own_feedback=own,
         versions=consultations.item_versions(view.item.id),
         locale=str(get_locale()),
@@ -75,3 +76,8 @@ def version(slug: str, code: str, number: int):  # noqa: ANN201
         else None,
         locale=locale,
     )
+
+
+def _page() -> int:
+    """The ?page= number; anything that is not a positive number means the first page."""
+    return parse_id(request.args.get("page")) or 1

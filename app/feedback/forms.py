@@ -145,3 +145,10 @@ class FeedbackForm(FlaskForm):
             ]
             ok = False
         return ok
+
+
+class WithdrawForm(FlaskForm):
+    """The lead's withdrawal of a submitted position; `lock_version` guards against stale pages."""
+
+    lock_version = HiddenField()
+    withdraw = SubmitField(_l("Withdraw our position"))

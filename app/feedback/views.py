@@ -1,71 +1,168 @@
-"""The feedback form of an item, for members of an organisation."""
+"""The feedback form of an item, its revisions, withdrawal, and the organisation's dashboard."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.feedback.forms import FeedbackForm, parse_links
+from app.extensions import csrf, login_manager
+from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
 from app.models import Attribution, Disclosure, Stance
 from app.models.base import utcnow
 from app.parsing import parse_id
-from app.services import consultations, feedback
-from app.services.errors import Conflict, Forbidden, InvalidState
+from app.services import consultations, feedback, feedback_views
+from app.services.consultations import ItemView
+from app.services.errors import Conflict, DomainError
 
 bp = Blueprint("feedback", __name__)
 
 
+# The form checks its own CSRF token (Flask-WTF's FlaskForm), so an expired token re-renders the
+# text that was typed with a message, instead of the global error page that would lose it.
 @bp.route("/c/<slug>/items/<code>/feedback", methods=["GET", "POST"])
-@login_required
+@csrf.exempt
 def edit(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
-    existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
     form = FeedbackForm()
+    if not current_user.is_authenticated:
+        if not form.is_submitted():
+            return login_manager.unauthorized()
+        flash(
+            _(
+                "Your session has expired, so nothing was saved yet. Your text is still below:"
+                " sign in again in another tab, then come back and press Save draft."
+            ),
+            "error",
+        )
+        return _render(view, form, None, expired=True), 401
+
+    existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
     if not form.is_submitted():
         form.lock_version.data = str(existing.lock_version if existing else 0)
         if existing is not None:
             _fill(form, existing)
+        return _render(view, form, existing)
 
-    status, theirs = 200, None
+    if not form.validate() or (form.submit.data and not form.validate_for_submission()):
+        _explain_expired_token(form)
+        return _render(view, form, existing), 400 if "csrf_token" in form.errors else 422
+    submitting = bool(form.submit.data)
+    try:
+        saved = feedback.save_feedback(
+            current_user.id,
+            view.item.id,
+            _input_from(form),
+            submit=submitting,
+            lock_version=_lock_version(form.lock_version.data),
+        )
+    except Conflict as error:
+        # Keep what this person typed and show what the colleague saved beside it.
+        flash(error.message, "error")
+        theirs = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+        form.lock_version.data = str(theirs.lock_version if theirs else 0)
+        return _render(view, form, theirs, theirs=theirs), 409
+    except DomainError as error:
+        attach_domain_error(form, error)
+        existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+        return _render(view, form, existing), error.status_code
+    return _after_save(saved, submitting, slug, code)
+
+
+@bp.post("/c/<slug>/items/<code>/feedback/draft")
+@csrf.exempt  # checked by the form, so the script gets JSON rather than an HTML error page
+def autosave(slug: str, code: str):  # noqa: ANN201
+    """Save the draft in the background (the page's script calls this every few seconds)."""
+    view = consultations.get_item(slug, code)
+    if not current_user.is_authenticated:
+        return _json_error(401, "unauthenticated", _("Your session has expired."), None)
+    form = FeedbackForm()
+    if not form.validate():
+        field, messages = next(iter(form.errors.items()))
+        return _json_error(422, "invalid", str(messages[0]), field)
+    try:
+        saved = feedback.save_feedback(
+            current_user.id,
+            view.item.id,
+            _input_from(form),
+            submit=False,
+            lock_version=_lock_version(form.lock_version.data),
+        )
+    except DomainError as error:
+        return _json_error(error.status_code, error.code, error.message, error.field)
+    return jsonify(lock_version=saved.lock_version, saved_at=saved.updated_at.isoformat())
+
+
+@bp.post("/c/<slug>/items/<code>/feedback/withdraw")
+@login_required
+def withdraw(slug: str, code: str):  # noqa: ANN201
+    view = consultations.get_item(slug, code)
+    form = WithdrawForm()
     if form.validate_on_submit():
-        submitting = bool(form.submit.data)
-        if not submitting or form.validate_for_submission():
-            try:
-                saved = feedback.save_feedback(
-                    current_user.id,
-                    view.item.id,
-                    _input_from(form),
-                    submit=submitting,
-                    lock_version=_lock_version(form.lock_version.data),
-                )
-            except Conflict as error:
-                # Keep what this person typed and show what the colleague saved beside it.
-                flash(error.message, "error")
-                status = 409
-                theirs = feedback.feedback_of_organization(
-                    current_user.organization_id, view.item.id
-                )
-                form.lock_version.data = str(theirs.lock_version if theirs else 0)
-            except (InvalidState, Forbidden) as error:
-                attach_domain_error(form, error)
-                status = error.status_code
-            else:
-                return _after_save(saved, submitting, slug, code)
-    if form.errors:
-        status = 422
+        try:
+            feedback.withdraw_feedback(
+                current_user.id, view.item.id, _lock_version(form.lock_version.data)
+            )
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(_("Your organisation's position was withdrawn."), "success")
+    return redirect(url_for("feedback.edit", slug=slug, code=code))
 
+
+@bp.get("/c/<slug>/items/<code>/feedback/revisions")
+@login_required
+def revisions(slug: str, code: str):  # noqa: ANN201
+    view = consultations.get_item(slug, code)
+    history = feedback_views.revision_history(current_user.id, view.item.id)
+    return render_template(
+        "feedback/revisions.html",
+        history=history,
+        item=view.item,
+        version=view.version,
+        consultation=view.item.consultation,
+    )
+
+
+@bp.get("/organisation/feedback")
+@login_required
+def dashboard():  # noqa: ANN201
+    board = feedback_views.organization_dashboard(current_user.id, str(get_locale()))
+    return render_template("feedback/dashboard.html", board=board, now=utcnow())
+
+
+def _render(view: ItemView, form: FeedbackForm, existing, *, theirs=None, expired=False):  # noqa: ANN001, ANN202
+    consultation = view.item.consultation
     return render_template(
         "feedback/edit.html",
         form=form,
         item=view.item,
         version=view.version,
-        consultation=view.item.consultation,
+        consultation=consultation,
         existing=existing,
         theirs=theirs,
-        state=view.item.consultation.state_at(utcnow()),
-    ), status
+        expired=expired,
+        state=consultation.state_at(utcnow()),
+        withdraw_form=WithdrawForm(lock_version=existing.lock_version if existing else 0),
+    )
+
+
+def _explain_expired_token(form: FeedbackForm) -> None:
+    if form.errors.pop("csrf_token", None) is not None:
+        form.csrf_token.errors = []
+        flash(
+            _(
+                "This page was open for a long time, so your changes were not saved yet."
+                " Your text is below: press the button again to save it."
+            ),
+            "error",
+        )
+
+
+def _json_error(status: int, code: str, message: str, field: str | None):  # noqa: ANN202
+    return jsonify(error={"code": code, "message": message, "field": field}), status
 
 
 def _input_from(form: FeedbackForm) -> feedback.FeedbackInput:
@@ -107,7 +204,8 @@ def _after_save(saved, submitting: bool, slug: str, code: str):  # noqa: ANN001,
     if submitting:
         flash(
             _(
-                "Thank you. Your feedback was submitted with reference %(ref)s.",
+                "Thank you. Your feedback was submitted with reference %(ref)s."
+                " A receipt is on its way to your email address.",
                 ref=saved.reference,
             ),
             "success",

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -72,8 +71,7 @@ def _token_hash(token: str) -> str:
 
 
 def _link(endpoint: str, **values: object) -> str:
-    # BASE_URL, never the request's Host header: a forged host must not receive reset links.
-    return current_app.config["SETTINGS"].base_url + url_for(endpoint, **values)
+    return mail.absolute_url(endpoint, **values)
 
 
 # --- signing in ------------------------------------------------------------------------------

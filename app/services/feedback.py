@@ -6,10 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.analysis.language import detect_language
+from app.analysis.redaction import apply_redactions
 from app.extensions import db
 from app.models import (
     Attribution,
@@ -20,19 +22,30 @@ from app.models import (
     FeedbackRevision,
     FeedbackState,
     Item,
+    ItemVersion,
     Organization,
+    Redaction,
     Role,
     Stance,
     User,
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services import audit
+from app.services import audit, mail
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
-# Submitted feedback may be replaced by a new submission (a new revision) while it awaits review.
-EDITABLE_STATES = (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED, FeedbackState.SUBMITTED)
+# Members save drafts in these states; a withdrawn position becomes a draft again.
+DRAFT_STATES = (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED, FeedbackState.WITHDRAWN)
+# The lead may change a position in these states until the window closes: each change is a new
+# revision, and a published position goes back to the moderators.
+SUBMITTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
+EDITABLE_STATES = DRAFT_STATES + SUBMITTED_STATES
+WITHDRAWABLE_STATES = (
+    FeedbackState.SUBMITTED,
+    FeedbackState.PUBLISHED,
+    FeedbackState.CHANGES_REQUESTED,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,9 @@ class FeedbackInput:
     amendment_disclosure: Disclosure = Disclosure.PUBLIC
     evidence_links: tuple[str, ...] = ()
     attribution: Attribution = Attribution.NAMED
+
+
+EMPTY_INPUT = FeedbackInput(stance=None, priority=None, comment="")
 
 
 @dataclass(frozen=True)
@@ -81,13 +97,16 @@ def save_feedback(
     submit: bool,
     lock_version: int,
 ) -> Feedback:
-    """Save the organisation's draft, or submit it; refuses stale edits and closed windows.
+    """Save the organisation's draft, or (the lead only) submit it as the official position.
 
-    `lock_version` is the version the writer last saw: 0 when they saw no feedback at all.
+    `lock_version` is the version the writer last saw: 0 when they saw no feedback at all. A
+    stale writer is refused, except for the same submission sent twice (a double click).
     """
     user = acting_user(user_id, Role.STAKEHOLDER)
     if user.organization_id is None:
         raise Forbidden(_("You need to belong to an organisation to give feedback."))
+    if submit and not user.is_lead:
+        raise Forbidden(_("Only your organisation's lead can sign off and submit its position."))
     item = db.session.get(Item, item_id)
     if item is None:
         raise NotFound(_("No such item."))
@@ -105,44 +124,125 @@ def save_feedback(
     if window is not ConsultationState.OPEN:
         raise InvalidState(_("This consultation is not open for feedback."))
     if (feedback.lock_version if feedback else 0) != lock_version:
+        if submit and _is_repeat_of_submission(feedback, user, data):
+            return feedback
         raise _stale_edit()
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id)
     elif feedback.state not in EDITABLE_STATES:
         raise InvalidState(_("This feedback can no longer be edited."))
-    elif feedback.state is FeedbackState.SUBMITTED and not submit:
+    elif feedback.state in SUBMITTED_STATES and not submit:
         raise InvalidState(
-            _("This feedback is already submitted: submit your changes to replace it.")
+            _("This position is already submitted: your lead submits changes to it."),
         )
 
     _check_choices(data)
+    if submit:
+        _check_submission(data, user.organization_id, item_id)
     before = {"state": feedback.state}
     feedback.item_version_id = _current_version_id(item)
     _apply(feedback, data)
     if submit:
-        if data.stance is None or data.priority is None:
-            raise InvalidState(_("Choose a stance and a priority before submitting."))
-        if data.stance is Stance.SUPPORT_WITH_AMENDMENTS and not feedback.amendment:
-            raise InvalidState(
-                _("Give the wording you propose when you support with amendments."),
-                field="amendment",
-            )
         feedback.state = FeedbackState.SUBMITTED
         feedback.submitted_at = utcnow()
         feedback.submitted_by_id = user.id
+        feedback.language = detect_language(f"{feedback.comment}\n{feedback.amendment}")
+    elif feedback.state is FeedbackState.WITHDRAWN:
+        feedback.state = FeedbackState.DRAFT
     try:
         db.session.flush()
     except (StaleDataError, IntegrityError) as error:  # a colleague saved at the same moment
         db.session.rollback()
         raise _stale_edit() from error
     if submit:
-        _add_revision(feedback, user.id)
+        revision = _add_revision(feedback, user.id)
+        _queue_receipt(feedback, revision, user, item, consultation)
     action = "feedback.submit" if submit else "feedback.save_draft"
     audit.record(
         user.id, action, "feedback", feedback.id, before=before, after={"state": feedback.state}
     )
     db.session.commit()
     return feedback
+
+
+def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback:
+    """The lead takes the organisation's position back; possible until the window closes."""
+    user = acting_user(user_id, Role.STAKEHOLDER)
+    if not user.is_lead:
+        raise Forbidden(_("Only your organisation's lead can withdraw its position."))
+    feedback = feedback_of_organization(user.organization_id, item_id)
+    if feedback is None:
+        raise NotFound(_("Your organisation has no feedback on this item."))
+    if feedback.state not in WITHDRAWABLE_STATES:
+        raise InvalidState(_("Only a submitted position can be withdrawn."))
+    consultation = db.session.get(Consultation, feedback.item.consultation_id)
+    if consultation.state_at(utcnow()) is not ConsultationState.OPEN:
+        raise InvalidState(_("The comment window has closed: the position stays as it is."))
+    if feedback.lock_version != lock_version:
+        raise _stale_edit()
+    before = {"state": feedback.state}
+    feedback.state = FeedbackState.WITHDRAWN
+    try:
+        db.session.flush()
+    except StaleDataError as error:
+        db.session.rollback()
+        raise _stale_edit() from error
+    _add_revision(feedback, user.id)
+    audit.record(
+        user.id,
+        "feedback.withdraw",
+        "feedback",
+        feedback.id,
+        before=before,
+        after={"state": feedback.state},
+    )
+    db.session.commit()
+    return feedback
+
+
+def _check_submission(data: FeedbackInput, organization_id: int, item_id: int) -> None:
+    if data.stance is None or data.priority is None:
+        raise InvalidState(_("Choose a stance and a priority before submitting."))
+    if data.stance is Stance.SUPPORT_WITH_AMENDMENTS and not data.amendment.strip():
+        raise InvalidState(
+            _("Give the wording you propose when you support with amendments."),
+            field="amendment",
+        )
+
+
+def _is_repeat_of_submission(feedback: Feedback | None, user: User, data: FeedbackInput) -> bool:
+    """True when `data` is exactly what this person just submitted (the second of two clicks)."""
+    return (
+        feedback is not None
+        and feedback.state is FeedbackState.SUBMITTED
+        and feedback.submitted_by_id == user.id
+        and _content(data) == _content_of(feedback)
+    )
+
+
+def _queue_receipt(
+    feedback: Feedback,
+    revision: FeedbackRevision,
+    user: User,
+    item: Item,
+    consultation: Consultation,
+) -> None:
+    mail.queue_email(
+        "feedback_receipt",
+        user.email,
+        user.locale,
+        dedupe_key=f"feedback_receipt:{feedback.id}:{revision.number}",
+        user_id=user.id,
+        name=user.name,
+        reference=feedback.reference,
+        revision=revision.number,
+        organization=feedback.organization.name,
+        item_code=item.code,
+        item_title=db.session.get(ItemVersion, feedback.item_version_id).title_in(user.locale),
+        consultation=consultation.title_in(user.locale),
+        submitted_at=feedback.submitted_at,
+        link=mail.absolute_url("consultations.item", slug=consultation.slug, code=item.code),
+    )
 
 
 def _keep_late_text_as_draft(
@@ -153,7 +253,7 @@ def _keep_late_text_as_draft(
         return  # a colleague changed it meanwhile: nothing is overwritten
     if feedback is None:
         feedback = new_draft(item, author.organization_id, author.id)
-    elif feedback.state not in (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED):
+    elif feedback.state not in DRAFT_STATES:
         return  # a submitted position stays as it was
     _check_choices(data)
     _apply(feedback, data)
@@ -171,17 +271,29 @@ def _check_choices(data: FeedbackInput) -> None:
         raise InvalidState(_("Choose countries from the list."), field="countries")
 
 
+def _content(data: FeedbackInput) -> dict[str, object]:
+    """The feedback's fields as they are stored."""
+    return {
+        "stance": data.stance,
+        "priority": data.priority,
+        "comment": data.comment.strip(),
+        "comment_disclosure": data.comment_disclosure,
+        "amendment": data.amendment.strip(),
+        "amendment_disclosure": data.amendment_disclosure,
+        "affected_populations": sorted(set(data.affected_populations)),
+        "countries": sorted(set(data.countries)),
+        "evidence_links": list(data.evidence_links),
+        "attribution": data.attribution,
+    }
+
+
+def _content_of(feedback: Feedback) -> dict[str, object]:
+    return {name: getattr(feedback, name) for name in _content(EMPTY_INPUT)}
+
+
 def _apply(feedback: Feedback, data: FeedbackInput) -> None:
-    feedback.stance = data.stance
-    feedback.priority = data.priority
-    feedback.comment = data.comment.strip()
-    feedback.comment_disclosure = data.comment_disclosure
-    feedback.amendment = data.amendment.strip()
-    feedback.amendment_disclosure = data.amendment_disclosure
-    feedback.affected_populations = sorted(set(data.affected_populations))
-    feedback.countries = sorted(set(data.countries))
-    feedback.evidence_links = list(data.evidence_links)
-    feedback.attribution = data.attribution
+    for name, value in _content(data).items():
+        setattr(feedback, name, value)
 
 
 def _stale_edit() -> Conflict:
@@ -214,24 +326,44 @@ def new_draft(item: Item, organization_id: int, author_id: int) -> Feedback:
     return feedback
 
 
-def published_feedback(item_id: int, limit: int = 50) -> list[PublicFeedback]:
+@dataclass(frozen=True)
+class PublicPage:
+    entries: list[PublicFeedback]
+    page: int
+    pages: int
+    total: int
+
+
+PUBLIC_PAGE_SIZE = 20
+
+
+def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_SIZE) -> PublicPage:
+    """One page of the item's published feedback as a visitor may see it, newest first.
+
+    Council-only text is replaced by None here, so it never reaches a template; redacted spans
+    become `[redacted]`.
+    """
+    published = (Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+    total = db.session.scalar(select(func.count()).select_from(Feedback).where(*published)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
     rows = db.session.execute(
         select(Feedback, Organization.name)
         .join(Organization, Organization.id == Feedback.organization_id)
-        .where(Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+        .where(*published)
         .order_by(Feedback.published_at.desc(), Feedback.id.desc())
-        .limit(limit)
-    )
-    return [
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    spans = _redacted_spans([fb.id for fb, _name in rows])
+    entries = [
         PublicFeedback(
             reference=fb.reference,
             organization=name if fb.attribution is Attribution.NAMED else None,
             stance=fb.stance,
             priority=fb.priority,
-            comment=fb.comment if fb.comment_disclosure is Disclosure.PUBLIC else None,
-            amendment=fb.amendment
-            if fb.amendment and fb.amendment_disclosure is Disclosure.PUBLIC
-            else None,
+            comment=_public_text(fb, "comment", spans),
+            amendment=_public_text(fb, "amendment", spans) or None,
             affected_populations=list(fb.affected_populations or []),
             countries=list(fb.countries or []),
             language=fb.language,
@@ -239,6 +371,30 @@ def published_feedback(item_id: int, limit: int = 50) -> list[PublicFeedback]:
         )
         for fb, name in rows
     ]
+    return PublicPage(entries=entries, page=page, pages=pages, total=total)
+
+
+def _public_text(
+    feedback: Feedback, field: str, spans: dict[tuple[int, str], list[tuple[int, int]]]
+) -> str | None:
+    if getattr(feedback, f"{field}_disclosure") is not Disclosure.PUBLIC:
+        return None
+    return apply_redactions(getattr(feedback, field), spans.get((feedback.id, field), []))
+
+
+def _redacted_spans(feedback_ids: list[int]) -> dict[tuple[int, str], list[tuple[int, int]]]:
+    """The spans moderators redacted (and did not revert), by (feedback id, field)."""
+    spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    if not feedback_ids:
+        return spans
+    rows = db.session.execute(
+        select(Redaction.feedback_id, Redaction.field, Redaction.start, Redaction.end).where(
+            Redaction.feedback_id.in_(feedback_ids), Redaction.reverted_at.is_(None)
+        )
+    )
+    for feedback_id, field, start, end in rows:
+        spans.setdefault((feedback_id, field), []).append((start, end))
+    return spans
 
 
 def snapshot(feedback: Feedback) -> dict[str, object]:
@@ -258,13 +414,14 @@ def snapshot(feedback: Feedback) -> dict[str, object]:
     }
 
 
-def _add_revision(feedback: Feedback, author_id: int) -> None:
+def _add_revision(feedback: Feedback, author_id: int) -> FeedbackRevision:
     number = len(feedback.revisions) + 1
-    db.session.add(
-        FeedbackRevision(
-            feedback_id=feedback.id, number=number, author_id=author_id, snapshot=snapshot(feedback)
-        )
+    revision = FeedbackRevision(
+        feedback_id=feedback.id, number=number, author_id=author_id, snapshot=snapshot(feedback)
     )
+    db.session.add(revision)
+    feedback.revisions.append(revision)
+    return revision
 
 
 def _current_version_id(item: Item) -> int:

@@ -41,7 +41,7 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
     page.goto(base + "/")
     assert_accessible(page)
 
-    sign_in(page, base, "stakeholder@example.org")
+    sign_in(page, base, "lead@example.org")
     page.goto(base + ITEM)
     assert_accessible(page)
     page.get_by_role("link", name="Give feedback on P2").click()

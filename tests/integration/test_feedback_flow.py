@@ -19,7 +19,7 @@ FORM = "/c/leaders-summit-2021-migration/items/P1/feedback"
 
 
 def test_submitting_without_a_stance_keeps_what_was_typed(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = submit_form(
         client, FORM, priority="3", comment="Our careful words", submit="Submit feedback"
     )
@@ -31,7 +31,7 @@ def test_submitting_without_a_stance_keeps_what_was_typed(seeded, client, login)
 
 
 def test_priority_out_of_range_is_refused(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = submit_form(
         client, FORM, stance="oppose", priority="9", comment="x", submit="Submit feedback"
     )
@@ -46,7 +46,7 @@ def test_priority_out_of_range_is_refused(seeded, client, login):
 
 
 def test_draft_is_saved_then_submitted_with_a_revision(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = submit_form(client, FORM, stance="neutral", comment="First thoughts", save="Save")
     assert response.status_code == 302
     assert "First thoughts" in client.get(FORM).get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_two_colleagues_starting_from_an_empty_form_do_not_overwrite(seeded, log
 
 
 def test_a_malformed_lock_version_is_a_400_not_a_crash(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     page = client.get(FORM).get_data(as_text=True)
     response = client.post(
         FORM,
@@ -129,12 +129,12 @@ def test_a_malformed_lock_version_is_a_400_not_a_crash(seeded, client, login):
 
 
 def test_submitted_feedback_is_replaced_only_by_a_new_submission(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     submit_form(client, FORM, stance="support", priority="3", comment="Submitted", submit="Submit")
     page = client.get(FORM).get_data(as_text=True)
     response = post_form(client, page, stance="support", priority="3", comment="Sneaky", save="S")
     assert response.status_code == 409
-    assert "submit your changes" in response.get_data(as_text=True)
+    assert "your lead submits changes" in response.get_data(as_text=True)
     response = post_form(client, page, stance="oppose", priority="4", comment="Second", submit="S")
     assert response.status_code == 302
     with seeded.app_context():
@@ -149,7 +149,7 @@ def test_closed_consultation_refuses_feedback(seeded, client, login):
     with seeded.app_context():
         db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     page = client.get(FORM).get_data(as_text=True)
     assert "not open for feedback" in page
     assert 'name="comment"' not in page
@@ -196,7 +196,7 @@ def queue_version(queue_page: str, feedback_id: int) -> str:
 
 def test_a_text_changed_after_the_moderator_read_it_is_not_published(seeded, app, login):
     author, moderator = app.test_client(), app.test_client()
-    login(author, "stakeholder@example.org")
+    login(author, "lead@example.org")
     login(moderator, "moderator@example.org")
     submit_form(author, FORM, stance="support", priority="3", comment="Reviewed", submit="Submit")
     queue = moderator.get("/moderation/").get_data(as_text=True)
@@ -226,7 +226,7 @@ def test_a_cursor_without_time_zone_is_read_as_utc(seeded, client, login):
 
 
 def test_a_submission_one_second_late_is_refused_and_kept_as_a_draft(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     page = client.get(FORM).get_data(as_text=True)  # opened while the window was open
     with seeded.app_context():
         db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))

@@ -45,7 +45,7 @@ def test_every_population_has_a_label():
 
 
 def test_a_complete_answer_is_stored_with_its_revision(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     assert post(client, **full_answer()).status_code == 302
     with seeded.app_context():
         fb = db.session.scalar(select(Feedback).where(Feedback.comment.like("Visas must%")))
@@ -61,7 +61,7 @@ def test_a_complete_answer_is_stored_with_its_revision(seeded, client, login):
 
 
 def test_support_with_amendments_needs_the_amendment(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = post(client, **full_answer(amendment=""))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -70,7 +70,7 @@ def test_support_with_amendments_needs_the_amendment(seeded, client, login):
 
 
 def test_a_bad_evidence_link_is_named_and_the_text_kept(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = post(client, **full_answer(evidence_links="javascript:alert(1)"))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -79,14 +79,14 @@ def test_a_bad_evidence_link_is_named_and_the_text_kept(seeded, client, login):
 
 
 def test_an_unknown_population_is_refused(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     response = post(client, **full_answer(affected_populations=["martians"]))
     assert response.status_code == 422
 
 
 def test_the_public_sees_only_what_was_disclosed(seeded, app, login):
     author, moderator, visitor = app.test_client(), app.test_client(), app.test_client()
-    login(author, "stakeholder@example.org")
+    login(author, "lead@example.org")
     post(
         author,
         **full_answer(
@@ -113,7 +113,7 @@ def test_the_public_sees_only_what_was_disclosed(seeded, app, login):
 
 
 def test_countries_are_named_in_the_readers_language(seeded, client, login):
-    login(client, "stakeholder@example.org")
+    login(client, "lead@example.org")
     submit_form(client, FORM, "/auth/locale", locale="es", next=FORM)
     page = client.get(FORM).get_data(as_text=True)
     assert "México" in page and "Estados Unidos" in page
