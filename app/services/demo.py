@@ -131,6 +131,38 @@ OTHER_ORGANIZATIONS = (
 )
 
 
+# The demo organisation's own work on the Task Force items, so its dashboard shows each state:
+# (item code, state, stance, priority, comment, author email, earlier submitted comment or None).
+OWN_FEEDBACK = (
+    (
+        "TF-AP-1",
+        FeedbackState.DRAFT,
+        Stance.SUPPORT,
+        None,
+        "Draft for the lead: labour pathways should include domestic and care workers.",
+        "stakeholder@example.org",
+        None,
+    ),
+    (
+        "TF-RC-1",
+        FeedbackState.PUBLISHED,
+        Stance.SUPPORT_WITH_AMENDMENTS,
+        5,
+        "A regional council on migration must give migrant-led organisations a seat and a vote.",
+        "lead@example.org",
+        "A regional council on migration must give migrant-led organisations a seat.",
+    ),
+    (
+        "TF-HP-1",
+        FeedbackState.CHANGES_REQUESTED,
+        Stance.OPPOSE,
+        4,
+        "Call our director on +1 555 0142 for the case files on detention at the border.",
+        "lead@example.org",
+        None,
+    ),
+)
+
 DEMO_WINDOW = timedelta(days=90)
 
 
@@ -155,6 +187,15 @@ def seed_demo_data() -> dict[str, int]:
             created["users"] += 1
 
     items = {item.code: item for item in db.session.scalars(select(Item))}
+    for code, state, stance, priority, comment, email, earlier in OWN_FEEDBACK:
+        item = items.get(code)
+        if item is None or _has_feedback(demo_org.id, item.id):
+            continue
+        author = db.session.scalar(select(User).where(User.email == email))
+        feedback = _add_feedback(item, demo_org, author, state, stance, priority, comment, "en")
+        if earlier:
+            _add_earlier_revision(feedback, earlier)
+        created["feedback"] += 1
     for index, (name, kind, country, verification, locale, entries) in enumerate(
         OTHER_ORGANIZATIONS, start=1
     ):
@@ -222,7 +263,7 @@ def _has_feedback(organization_id: int, item_id: int) -> bool:
     )
 
 
-def _add_feedback(item, organization, author, state, stance, priority, comment, locale) -> None:  # noqa: ANN001, PLR0913
+def _add_feedback(item, organization, author, state, stance, priority, comment, locale) -> Feedback:  # noqa: ANN001, PLR0913
     now = utcnow()
     submitted = state is not FeedbackState.DRAFT
     feedback = Feedback(
@@ -253,6 +294,31 @@ def _add_feedback(item, organization, author, state, stance, priority, comment, 
                 feedback_id=feedback.id, number=1, author_id=author.id, snapshot=snapshot(feedback)
             )
         )
+    return feedback
+
+
+def _add_earlier_revision(feedback: Feedback, earlier_comment: str) -> None:
+    """Make the first revision an earlier wording, so the history has a change to show."""
+    db.session.flush()
+    first = db.session.scalar(
+        select(FeedbackRevision).where(
+            FeedbackRevision.feedback_id == feedback.id, FeedbackRevision.number == 1
+        )
+    )
+    first.snapshot = {
+        **first.snapshot,
+        "state": FeedbackState.SUBMITTED.value,
+        "comment": earlier_comment,
+    }
+    first.created_at = utcnow() - timedelta(days=3)
+    db.session.add(
+        FeedbackRevision(
+            feedback_id=feedback.id,
+            number=2,
+            author_id=feedback.author_id,
+            snapshot={**snapshot(feedback), "state": FeedbackState.SUBMITTED.value},
+        )
+    )
 
 
 _MODERATED = (FeedbackState.PUBLISHED, FeedbackState.REJECTED, FeedbackState.CHANGES_REQUESTED)

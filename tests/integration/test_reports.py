@@ -21,7 +21,7 @@ def _ids(app):
     with app.app_context():
         council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
         stakeholder = db.session.scalar(
-            select(User.id).where(User.email == "stakeholder@example.org")
+            select(User.id).where(User.email == "lead@example.org")
         )
         item = db.session.scalar(select(Item.id).where(Item.code == "P3"))
     return council, stakeholder, item
