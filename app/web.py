@@ -87,8 +87,10 @@ def select_locale() -> str:
 def register_blueprints(app: Flask) -> None:
     from app.account.views import bp as account_bp
     from app.admin.views import bp as admin_bp
+    from app.attachments.views import bp as attachments_bp
     from app.auth.views import bp as auth_bp
     from app.consultations.views import bp as consultations_bp
+    from app.cosigning.views import bp as cosigning_bp
     from app.feedback.views import bp as feedback_bp
     from app.health import bp as health_bp
     from app.moderation.organizations import bp as moderation_organizations_bp
@@ -103,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
         organizations_bp,
         consultations_bp,
         feedback_bp,
+        attachments_bp,
+        cosigning_bp,
         moderation_bp,
         moderation_organizations_bp,
         reports_bp,

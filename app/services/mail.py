@@ -7,7 +7,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app, render_template
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
@@ -34,7 +34,15 @@ def _subjects() -> dict[str, str]:
         "join_request": _("Someone asks to join your organisation on Consulta"),
         "join_decided": _("Your request to join an organisation on Consulta"),
         "email_change": _("Confirm your new email address for Consulta"),
+        "cosign_request": _("An organisation invites yours to co-sign its position on Consulta"),
+        "cosign_decided": _("An answer to your invitation to co-sign on Consulta"),
+        "feedback_receipt": _("Receipt for your organisation's feedback on Consulta"),
     }
+
+
+def absolute_url(endpoint: str, **values: object) -> str:
+    """A link for an email: BASE_URL, never the request's Host header (which can be forged)."""
+    return current_app.config["SETTINGS"].base_url + url_for(endpoint, **values)
 
 
 def queue_email(

@@ -1,0 +1,1 @@
+"""Files attached to an organisation's feedback: upload, delete, download."""

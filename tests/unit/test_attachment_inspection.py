@@ -1,0 +1,307 @@
+"""What an uploaded file is, judged from its content: accepted documents, refused disguises."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import zipfile
+import zlib
+
+import pytest
+
+from app.services.attachments import (
+    DOCX,
+    JPEG,
+    MAX_ATTACHMENT_BYTES,
+    MAX_FILENAME_LENGTH,
+    MAX_ZIP_ENTRIES,
+    ODT,
+    PDF,
+    PNG,
+    display_name,
+    inspect_upload,
+)
+from app.services.errors import InvalidState
+
+# --- real minimal files, built here -------------------------------------------------------------
+
+
+def pdf_bytes(padding: int = 0) -> bytes:
+    body = (
+        b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+        b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
+    )
+    return body + b"%" + b"x" * padding + b"\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+
+
+def png_bytes() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bytes() -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    return b"\xff\xd8" + app0 + b"\xff\xd9"
+
+
+def docx_bytes(*, extra: dict[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def odt_bytes(mimetype: str = ODT) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        # The OpenDocument rule: `mimetype` first and stored uncompressed.
+        archive.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        archive.writestr(
+            "META-INF/manifest.xml", '<?xml version="1.0"?><manifest/>', zipfile.ZIP_DEFLATED
+        )
+        archive.writestr("content.xml", '<?xml version="1.0"?><office/>', zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def docx_bomb_streamed(megabytes: int = 200) -> bytes:
+    """A DOCX-looking zip whose document unpacks to `megabytes` of zeros (~200 KB on disk)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as entry:
+            zeros = bytes(1024 * 1024)
+            for _ in range(megabytes):
+                entry.write(zeros)
+    return buffer.getvalue()
+
+
+def docx_declaring(uncompressed: int) -> bytes:
+    """A tiny DOCX whose central directory claims `uncompressed` bytes for its document."""
+    data = bytearray(docx_bytes())
+    offset = 0
+    while (offset := data.find(b"PK\x01\x02", offset)) != -1:
+        name_length = struct.unpack_from("<H", data, offset + 28)[0]
+        if data[offset + 46 : offset + 46 + name_length] == b"word/document.xml":
+            struct.pack_into("<I", data, offset + 24, uncompressed)
+        offset += 4
+    return bytes(data)
+
+
+def docx_highly_compressed(megabytes: int = 5) -> bytes:
+    return docx_bytes(extra={"word/media/blank.bin": bytes(megabytes * 1024 * 1024)})
+
+
+def docx_with_many_entries(count: int) -> bytes:
+    return docx_bytes(extra={f"word/part{n}.xml": b"" for n in range(count)})
+
+
+def refusal_without_unpacking(monkeypatch, data: bytes, name: str) -> str:
+    """The refusal of `data`, failing the test if any zip entry is opened (decompressed)."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a zip entry was decompressed")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", refuse)
+    return refusal(data, name)
+
+
+def refusal(data: bytes, name: str) -> str:
+    with pytest.raises(InvalidState) as caught:
+        inspect_upload(data, name)
+    assert caught.value.field == "attachment"
+    return caught.value.message
+
+
+# --- accepted -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "content_type", "extension"),
+    [
+        (pdf_bytes, "brief.pdf", PDF, "pdf"),
+        (png_bytes, "chart.png", PNG, "png"),
+        (jpeg_bytes, "photo.jpeg", JPEG, "jpg"),
+        (docx_bytes, "position.docx", DOCX, "docx"),
+        (odt_bytes, "position.odt", ODT, "odt"),
+    ],
+)
+def test_each_accepted_type_is_recognised_from_its_content(build, name, content_type, extension):
+    data = build()
+    inspected = inspect_upload(data, name)
+    assert inspected.content_type == content_type
+    assert inspected.extension == extension
+    assert inspected.size == len(data)
+    assert inspected.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_the_name_does_not_decide_the_type():
+    assert inspect_upload(png_bytes(), "scan.pdf").content_type == PNG
+    assert inspect_upload(docx_bytes(), "no-extension").content_type == DOCX
+
+
+def test_a_stream_is_read_like_bytes():
+    data = pdf_bytes()
+    assert inspect_upload(io.BytesIO(data), "brief.pdf").sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_file_of_exactly_ten_megabytes_is_accepted():
+    data = pdf_bytes(padding=MAX_ATTACHMENT_BYTES - len(pdf_bytes()))
+    assert len(data) == MAX_ATTACHMENT_BYTES
+    assert inspect_upload(data, "big.pdf").size == MAX_ATTACHMENT_BYTES
+
+
+# --- refused disguises ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "executable",
+    [
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200),  # Windows PE
+        b"\x7fELF\x02\x01\x01\x00" + bytes(200),  # Linux ELF
+        b"#!/bin/sh\nrm -rf ~\n",  # a script
+    ],
+)
+def test_an_executable_renamed_to_pdf_is_refused(executable):
+    message = refusal(executable, "x.pdf")
+    assert "“x.pdf” is not a PDF, DOCX, ODT, PNG or JPEG file" in message
+    assert "checked by their content" in message
+
+
+def test_an_executable_with_a_document_appended_is_refused():
+    # zipfile itself would read this self-extracting shape: the zip must start the file.
+    assert "is not a PDF" in refusal(b"MZ" + bytes(100) + docx_bytes(), "x.docx")
+
+
+def test_a_pdf_header_later_in_the_file_is_refused():
+    assert "is not a PDF" in refusal(b"junk" + pdf_bytes(), "x.pdf")
+
+
+def test_a_plain_zip_renamed_to_docx_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("payload.exe", b"MZ")
+    assert "is not a PDF" in refusal(buffer.getvalue(), "x.docx")
+
+
+def test_another_opendocument_kind_is_refused():
+    spreadsheet = odt_bytes("application/vnd.oasis.opendocument.spreadsheet")
+    assert "is not a PDF" in refusal(spreadsheet, "x.odt")
+
+
+def test_a_word_document_with_macros_is_refused():
+    with_macros = docx_bytes(extra={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0"})
+    assert "contains macros" in refusal(with_macros, "x.docx")
+
+
+def test_a_damaged_zip_is_refused():
+    data = docx_bytes()
+    assert refusal(data[: len(data) // 2], "x.docx")
+
+
+def test_an_empty_file_is_refused():
+    assert refusal(b"", "empty.pdf") == "“empty.pdf” is empty."
+
+
+# --- size -------------------------------------------------------------------------------------
+
+
+def test_an_eleven_megabyte_file_is_refused():
+    data = pdf_bytes(padding=11 * 1024 * 1024)
+    assert refusal(data, "big.pdf") == "“big.pdf” is larger than 10 MB. Attach a smaller file."
+
+
+class EndlessZeros(io.RawIOBase):
+    def __init__(self) -> None:
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = bytes(len(buffer))
+        self.served += len(buffer)
+        return len(buffer)
+
+
+def test_a_large_stream_is_not_read_past_the_limit():
+    stream = EndlessZeros()
+    with pytest.raises(InvalidState, match="larger than 10 MB"):
+        inspect_upload(stream, "endless.pdf")
+    assert stream.served <= MAX_ATTACHMENT_BYTES + 1
+
+
+# --- zip bombs, refused from the central directory alone ----------------------------------------
+
+
+def test_a_zip_bomb_disguised_as_docx_is_refused_without_unpacking(monkeypatch):
+    bomb = docx_bomb_streamed(200)
+    assert len(bomb) < MAX_ATTACHMENT_BYTES
+    message = refusal_without_unpacking(monkeypatch, bomb, "report.docx")
+    assert "“report.docx” unpacks to far more than its size" in message
+
+
+def test_a_docx_declaring_a_huge_unpacked_size_is_refused(monkeypatch):
+    data = docx_declaring(0xF000_0000)
+    assert "unpacks to far more" in refusal_without_unpacking(monkeypatch, data, "x.docx")
+
+
+def test_a_docx_with_a_huge_compression_ratio_is_refused(monkeypatch):
+    data = docx_highly_compressed(5)
+    assert "unpacks to far more" in refusal_without_unpacking(monkeypatch, data, "x.docx")
+
+
+def test_a_docx_with_too_many_parts_is_refused(monkeypatch):
+    data = docx_with_many_entries(MAX_ZIP_ENTRIES)
+    assert "unpacks to far more" in refusal_without_unpacking(monkeypatch, data, "x.docx")
+
+
+def test_a_docx_just_within_the_part_limit_is_accepted():
+    data = docx_with_many_entries(MAX_ZIP_ENTRIES - 3)  # plus the three parts of every docx
+    assert inspect_upload(data, "x.docx").content_type == DOCX
+
+
+# --- the name shown and offered for download ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\ana\\Position paper.pdf", "Position paper.pdf"),
+        ("report\x00\n\r.pdf", "report.pdf"),
+        ("invoice\u202efdp.exe", "invoicefdp.exe"),  # no right-to-left override
+        ("  spaced   out  .pdf ", "spaced out.pdf"),
+        ("", "attachment"),
+        ("...", "attachment"),
+    ],
+)
+def test_display_names_lose_folders_and_control_characters(given, shown):
+    assert display_name(given) == shown
+
+
+def test_display_names_take_the_extension_of_the_content():
+    assert display_name("scan.pdf", "png") == "scan.pdf.png"
+    assert display_name("photo.JPEG", "jpg") == "photo.JPEG"
+    assert display_name("notes", "odt") == "notes.odt"
+
+
+def test_long_display_names_are_cut_but_keep_their_extension():
+    name = display_name("a" * 300 + ".docx", "docx")
+    assert len(name) == MAX_FILENAME_LENGTH
+    assert name.endswith("a.docx")
