@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from app.analysis.tally import Tally, tally
 from app.extensions import db
-from app.models import Consultation, Feedback, FeedbackState, Item, ItemVersion
+from app.models import (
+    Consultation,
+    CosignState,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackState,
+    Item,
+    ItemVersion,
+    Stance,
+)
 from app.services.errors import NotFound
 
 
@@ -58,13 +67,33 @@ def get_item(slug: str, code: str) -> ItemView:
 
 
 def published_tally(item_id: int) -> Tally:
-    """The public tally of one item: published feedback only, counted in SQL."""
-    rows = db.session.execute(
+    """The public tally of one item: published feedback only, counted in SQL.
+
+    Each organisation that accepted to co-sign a published position counts once more with
+    that position's stance and priority: the tally counts organisations, not submissions.
+    """
+    published = (Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+    positions = (
         select(Feedback.stance, Feedback.priority, func.count())
-        .where(Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+        .where(*published)
         .group_by(Feedback.stance, Feedback.priority)
     )
-    return tally((stance.value if stance else None, priority, n) for stance, priority, n in rows)
+    cosigners = (
+        select(Feedback.stance, Feedback.priority, func.count())
+        .select_from(FeedbackCosigner)
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .where(*published, FeedbackCosigner.state == CosignState.ACCEPTED)
+        .group_by(Feedback.stance, Feedback.priority)
+    )
+    rows = db.session.execute(union_all(positions, cosigners))
+    return tally((_stance_value(stance), priority, n) for stance, priority, n in rows)
+
+
+def _stance_value(stance: object) -> str | None:
+    # Through a UNION the enum type may be lost, so a row can carry the plain string.
+    if stance is None:
+        return None
+    return stance.value if isinstance(stance, Stance) else str(stance)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Joint submissions: inviting other organisations to co-sign, and answering their requests."""
