@@ -10,10 +10,10 @@ from flask_login import current_user, login_required
 from app.extensions import csrf, login_manager
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
-from app.models import Attribution, Disclosure, Stance
+from app.models import Attribution, ConsultationState, Disclosure, Stance
 from app.models.base import utcnow
 from app.parsing import parse_id
-from app.services import consultations, feedback, feedback_views
+from app.services import attachments, consultations, cosigning, feedback, feedback_views
 from app.services.consultations import ItemView
 from app.services.errors import Conflict, DomainError
 
@@ -135,6 +135,7 @@ def dashboard():  # noqa: ANN201
 
 def _render(view: ItemView, form: FeedbackForm, existing, *, theirs=None, expired=False):  # noqa: ANN001, ANN202
     consultation = view.item.consultation
+    state = consultation.state_at(utcnow())
     return render_template(
         "feedback/edit.html",
         form=form,
@@ -144,9 +145,32 @@ def _render(view: ItemView, form: FeedbackForm, existing, *, theirs=None, expire
         existing=existing,
         theirs=theirs,
         expired=expired,
-        state=consultation.state_at(utcnow()),
+        state=state,
         withdraw_form=WithdrawForm(lock_version=existing.lock_version if existing else 0),
+        **({} if expired else _around_the_form(view, existing, state)),
     )
+
+
+def _around_the_form(view: ItemView, existing, state: ConsultationState) -> dict:  # noqa: ANN001
+    """Files, co-signers and co-signing notices shown next to a member's form."""
+    if current_user.organization_id is None:
+        return {}
+    org_id, is_lead = current_user.organization_id, current_user.is_lead
+    cosignable = existing is not None and existing.state in cosigning.COSIGNABLE_STATES
+    return {
+        "attachments": attachments.attachments_of(existing.id) if existing else [],
+        "can_edit": attachments.can_change_attachments(
+            existing, view.item.consultation, is_lead=is_lead
+        ),
+        "cosigned": cosigning.cosigned_feedback(org_id, view.item.id),
+        "show_cosigners": cosignable,
+        "cosigners": cosigning.cosigners_of(existing.id) if cosignable else [],
+        "candidates": cosigning.candidate_organizations(org_id, view.item.id)
+        if cosignable and is_lead
+        else [],
+        "is_lead": is_lead,
+        "window_open": state is ConsultationState.OPEN,
+    }
 
 
 def _explain_expired_token(form: FeedbackForm) -> None:

@@ -11,7 +11,9 @@ from app.extensions import db
 from app.models import (
     Consultation,
     ConsultationState,
+    CosignState,
     Feedback,
+    FeedbackCosigner,
     FeedbackRevision,
     FeedbackState,
     Item,
@@ -163,6 +165,13 @@ OWN_FEEDBACK = (
     ),
 )
 
+# Joint submissions: (owner, item code, co-signing organisation, state).
+COSIGNATURES = (
+    ("Red Fronteriza de Acogida", "P4", "Central American Workers' Rights Centre", "accepted"),
+    ("Coalition québécoise pour l'accueil", "P4", DEMO_ORGANIZATION, "invited"),
+    ("Central American Workers' Rights Centre", "P2", "Red Fronteriza de Acogida", "declined"),
+)
+
 DEMO_WINDOW = timedelta(days=90)
 
 
@@ -207,8 +216,38 @@ def seed_demo_data() -> dict[str, int]:
                 continue
             _add_feedback(item, organization, author, state, stance, priority, comment, locale)
             created["feedback"] += 1
+    _add_cosignatures(items)
     db.session.commit()
     return created
+
+
+def _add_cosignatures(items: dict[str, Item]) -> None:
+    organizations = {o.name: o for o in db.session.scalars(select(Organization))}
+    for owner, code, cosigner, state in COSIGNATURES:
+        feedback = db.session.scalar(
+            select(Feedback).where(
+                Feedback.organization_id == organizations[owner].id,
+                Feedback.item_id == items[code].id,
+            )
+        )
+        organization = organizations[cosigner]
+        exists = db.session.scalar(
+            select(FeedbackCosigner.id).where(
+                FeedbackCosigner.feedback_id == feedback.id,
+                FeedbackCosigner.organization_id == organization.id,
+            )
+        )
+        if exists is None:
+            decided = utcnow() if state != "invited" else None
+            db.session.add(
+                FeedbackCosigner(
+                    feedback_id=feedback.id,
+                    organization_id=organization.id,
+                    state=CosignState(state),
+                    invited_by_id=feedback.author_id,
+                    decided_at=decided,
+                )
+            )
 
 
 def _keep_consultations_open() -> None:

@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services import audit, mail
+from app.services import attachments, audit, cosigning, mail
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
@@ -67,6 +67,7 @@ EMPTY_INPUT = FeedbackInput(stance=None, priority=None, comment="")
 
 @dataclass(frozen=True)
 class PublicFeedback:
+    id: int
     reference: str
     organization: str | None  # None when the organisation asked to stay anonymous
     stance: Stance | None
@@ -77,6 +78,9 @@ class PublicFeedback:
     countries: list[str]
     language: str | None
     published_at: object
+    cosigners: list[str]  # organisations that co-sign it; empty when the owner is anonymous
+    cosigner_count: int
+    attachments: list[attachments.PublicAttachment]  # the files shared publicly
 
 
 def feedback_of_organization(organization_id: int | None, item_id: int) -> Feedback | None:
@@ -201,6 +205,7 @@ def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback
 
 
 def _check_submission(data: FeedbackInput, organization_id: int, item_id: int) -> None:
+    cosigning.check_may_submit_own(organization_id, item_id)
     if data.stance is None or data.priority is None:
         raise InvalidState(_("Choose a stance and a priority before submitting."))
     if data.stance is Stance.SUPPORT_WITH_AMENDMENTS and not data.amendment.strip():
@@ -355,9 +360,13 @@ def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    spans = _redacted_spans([fb.id for fb, _name in rows])
+    ids = [fb.id for fb, _name in rows]
+    spans = _redacted_spans(ids)
+    cosigners = cosigning.accepted_cosigner_names(ids)
+    files = attachments.public_attachments(ids)
     entries = [
         PublicFeedback(
+            id=fb.id,
             reference=fb.reference,
             organization=name if fb.attribution is Attribution.NAMED else None,
             stance=fb.stance,
@@ -368,6 +377,9 @@ def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_
             countries=list(fb.countries or []),
             language=fb.language,
             published_at=fb.published_at,
+            cosigners=cosigners.get(fb.id, []) if fb.attribution is Attribution.NAMED else [],
+            cosigner_count=len(cosigners.get(fb.id, [])),
+            attachments=files.get(fb.id, []),
         )
         for fb, name in rows
     ]

@@ -12,14 +12,18 @@ from app.analysis.textdiff import word_diff
 from app.extensions import db
 from app.models import (
     Consultation,
+    CosignState,
     Feedback,
+    FeedbackCosigner,
     FeedbackRevision,
     FeedbackState,
     Item,
     ItemVersion,
+    Organization,
     Role,
     User,
 )
+from app.services import cosigning
 from app.services.errors import NotFound
 from app.services.feedback import feedback_of_organization
 from app.services.permissions import acting_user
@@ -115,6 +119,7 @@ class DashboardRow:
     reference: str | None
     reason: str | None  # the moderator's message on a rejection or a request for changes
     updated_at: datetime | None
+    cosigns_with: str | None = None  # the organisation whose position on the item we co-sign
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class Dashboard:
     organization_name: str
     is_lead: bool
     sections: list[DashboardSection]
+    cosign_requests: list[cosigning.CosignRequest]  # awaiting our lead's answer
 
 
 def organization_dashboard(user_id: int, locale: str) -> Dashboard:
@@ -161,6 +167,7 @@ def organization_dashboard(user_id: int, locale: str) -> Dashboard:
             ).where(Feedback.organization_id == user.organization_id)
         )
     }
+    cosigned = _cosigned_items(user.organization_id)
     sections = {c.id: DashboardSection(c) for c in consultations}
     for item_id, consultation_id, code, titles in items:
         mine = ours.get(item_id)
@@ -175,10 +182,32 @@ def organization_dashboard(user_id: int, locale: str) -> Dashboard:
                 if mine and mine.state in (FeedbackState.REJECTED, FeedbackState.CHANGES_REQUESTED)
                 else None,
                 updated_at=mine.updated_at if mine else None,
+                cosigns_with=cosigned.get(item_id),
             )
         )
     return Dashboard(
         organization_name=user.organization.name,
         is_lead=user.is_lead,
         sections=list(sections.values()),
+        cosign_requests=[
+            request
+            for request in cosigning.requests_for(user.organization_id)
+            if request.awaiting_decision
+        ],
     )
+
+
+def _cosigned_items(organization_id: int) -> dict[int, str]:
+    """Item id → the organisation whose position on it we co-sign."""
+    rows = db.session.execute(
+        select(Feedback.item_id, Organization.name)
+        .select_from(FeedbackCosigner)
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .join(Organization, Organization.id == Feedback.organization_id)
+        .where(
+            FeedbackCosigner.organization_id == organization_id,
+            FeedbackCosigner.state == CosignState.ACCEPTED,
+            Feedback.state.in_(cosigning.COSIGNABLE_STATES),
+        )
+    )
+    return dict(rows.tuples())
