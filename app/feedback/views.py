@@ -44,11 +44,11 @@ def edit(slug: str, code: str):  # noqa: ANN201
         form.lock_version.data = str(existing.lock_version if existing else 0)
         if existing is not None:
             _fill(form, existing)
-        return _render(view, form, existing)
+        return _render(view, form, existing, stored=True)
 
     if not form.validate() or (form.submit.data and not form.validate_for_submission()):
-        _explain_expired_token(form)
-        return _render(view, form, existing), 400 if "csrf_token" in form.errors else 422
+        expired_token = _explain_expired_token(form)
+        return _render(view, form, existing), 400 if expired_token else 422
     submitting = bool(form.submit.data)
     try:
         saved = feedback.save_feedback(
@@ -133,7 +133,9 @@ def dashboard():  # noqa: ANN201
     return render_template("feedback/dashboard.html", board=board, now=utcnow())
 
 
-def _render(view: ItemView, form: FeedbackForm, existing, *, theirs=None, expired=False):  # noqa: ANN001, ANN202
+def _render(
+    view: ItemView, form: FeedbackForm, existing, *, theirs=None, expired=False, stored=False
+):  # noqa: ANN001, ANN202, E501
     consultation = view.item.consultation
     state = consultation.state_at(utcnow())
     return render_template(
@@ -145,6 +147,7 @@ def _render(view: ItemView, form: FeedbackForm, existing, *, theirs=None, expire
         existing=existing,
         theirs=theirs,
         expired=expired,
+        stored=stored,  # the form shows what the database holds, not a re-rendered POST
         state=state,
         withdraw_form=WithdrawForm(lock_version=existing.lock_version if existing else 0),
         **({} if expired else _around_the_form(view, existing, state)),
@@ -173,16 +176,19 @@ def _around_the_form(view: ItemView, existing, state: ConsultationState) -> dict
     }
 
 
-def _explain_expired_token(form: FeedbackForm) -> None:
-    if form.errors.pop("csrf_token", None) is not None:
-        form.csrf_token.errors = []
-        flash(
-            _(
-                "This page was open for a long time, so your changes were not saved yet."
-                " Your text is below: press the button again to save it."
-            ),
-            "error",
-        )
+def _explain_expired_token(form: FeedbackForm) -> bool:
+    """Replace the technical CSRF error with a message saying the text is kept."""
+    if not form.csrf_token.errors:
+        return False
+    form.csrf_token.errors = []  # WTForms rebuilds form.errors from the fields' errors
+    flash(
+        _(
+            "This page was open for a long time, so your changes were not saved yet."
+            " Your text is below: press the button again to save it."
+        ),
+        "error",
+    )
+    return True
 
 
 def _json_error(status: int, code: str, message: str, field: str | None):  # noqa: ANN202

@@ -131,18 +131,19 @@ def save_feedback(
         if submit and _is_repeat_of_submission(feedback, user, data):
             return feedback
         raise _stale_edit()
-    if feedback is None:
-        feedback = new_draft(item, user.organization_id, user.id)
-    elif feedback.state not in EDITABLE_STATES:
+    if feedback is not None and feedback.state not in EDITABLE_STATES:
         raise InvalidState(_("This feedback can no longer be edited."))
-    elif feedback.state in SUBMITTED_STATES and not submit:
+    if feedback is not None and feedback.state in SUBMITTED_STATES and not submit:
         raise InvalidState(
             _("This position is already submitted: your lead submits changes to it."),
         )
-
+    # Checks that query run before a new draft joins the session, so no autoflush inserts it
+    # outside the guarded flush below.
     _check_choices(data)
     if submit:
         _check_submission(data, user.organization_id, item_id)
+    if feedback is None:
+        feedback = new_draft(item, user.organization_id, user.id)
     before = {"state": feedback.state}
     feedback.item_version_id = _current_version_id(item)
     _apply(feedback, data)
@@ -157,6 +158,9 @@ def save_feedback(
         db.session.flush()
     except (StaleDataError, IntegrityError) as error:  # a colleague saved at the same moment
         db.session.rollback()
+        current = feedback_of_organization(user.organization_id, item_id)
+        if submit and _is_repeat_of_submission(current, user, data):
+            return current  # both clicks of a double click were in flight: one submission
         raise _stale_edit() from error
     if submit:
         revision = _add_revision(feedback, user.id)

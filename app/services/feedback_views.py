@@ -210,4 +210,4 @@ def _cosigned_items(organization_id: int) -> dict[int, str]:
             Feedback.state.in_(cosigning.COSIGNABLE_STATES),
         )
     )
-    return dict(rows.tuples())
+    return {item_id: name for item_id, name in rows}

@@ -73,7 +73,12 @@
     if (!raw) { return; }
     var backup;
     try { backup = JSON.parse(raw); } catch (e) { forget(); return; }
-    if (same(backup.values, values())) { forget(); return; }
+    if (same(backup.values, values())) {
+      // The page shows what the server stored: the copy has done its job. On a page sent back
+      // unsaved (an expired session), the copy stays until the text is saved.
+      if (form.hasAttribute("data-stored")) { forget(); }
+      return;
+    }
     if (form.querySelector("fieldset[disabled]")) { return; }
     var box = document.createElement("div");
     box.className = "notice";
