@@ -45,6 +45,15 @@ def state_label(value: str) -> str:
     }.get(value, value)
 
 
+def decision_label(value: str) -> str:
+    return {
+        "accepted": _("Accepted"),
+        "partly_accepted": _("Partly accepted"),
+        "not_accepted": _("Not accepted"),
+        "under_consideration": _("Under consideration"),
+    }.get(value, value)
+
+
 def feedback_field_label(name: str) -> str:
     return {
         "state": _("Status"),
@@ -119,6 +128,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(state_label, "state_label")
     app.add_template_filter(feedback_field_label, "feedback_field_label")
     app.add_template_filter(choice_label, "choice_label")
+    app.add_template_filter(decision_label, "decision_label")
     app.add_template_filter(report_status_label, "report_status_label")
     app.add_template_filter(verification_label, "verification_label")
     app.add_template_filter(population_label, "population_label")

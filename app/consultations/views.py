@@ -51,6 +51,7 @@ def item(slug: str, code: str):  # noqa: ANN201
         state=consultation.state_at(utcnow()),
         tally=consultations.published_tally(view.item.id),
         published=feedback.published_feedback(view.item.id, page=_page()),
+        responses=consultations.council_responses(view.item.id),
         own_feedback=own,
         versions=consultations.item_versions(view.item.id),
         locale=str(get_locale()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, union_all
 
@@ -11,6 +12,7 @@ from app.extensions import db
 from app.models import (
     Consultation,
     CosignState,
+    CouncilResponse,
     Feedback,
     FeedbackCosigner,
     FeedbackState,
@@ -18,6 +20,7 @@ from app.models import (
     ItemVersion,
     Stance,
 )
+from app.models.council_response import council_response_feedback
 from app.services.errors import NotFound
 
 
@@ -67,22 +70,27 @@ def get_item(slug: str, code: str) -> ItemView:
 
 
 def published_tally(item_id: int) -> Tally:
-    """The public tally of one item: published feedback only, counted in SQL.
+    """The public tally of one item: published feedback only, counted in SQL."""
+    return organization_tally(item_id, (FeedbackState.PUBLISHED,))
 
-    Each organisation that accepted to co-sign a published position counts once more with
-    that position's stance and priority: the tally counts organisations, not submissions.
+
+def organization_tally(item_id: int, states: tuple[FeedbackState, ...]) -> Tally:
+    """Stances and priorities of the positions on an item in `states`, per organisation.
+
+    Each organisation that accepted to co-sign a position counts once more with that
+    position's stance and priority: the tally counts organisations, not submissions.
     """
-    published = (Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
+    counted = (Feedback.item_id == item_id, Feedback.state.in_(states))
     positions = (
         select(Feedback.stance, Feedback.priority, func.count())
-        .where(*published)
+        .where(*counted)
         .group_by(Feedback.stance, Feedback.priority)
     )
     cosigners = (
         select(Feedback.stance, Feedback.priority, func.count())
         .select_from(FeedbackCosigner)
         .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
-        .where(*published, FeedbackCosigner.state == CosignState.ACCEPTED)
+        .where(*counted, FeedbackCosigner.state == CosignState.ACCEPTED)
         .group_by(Feedback.stance, Feedback.priority)
     )
     rows = db.session.execute(union_all(positions, cosigners))
@@ -138,3 +146,42 @@ def organization_progress(organization_id: int | None, consultation_id: int) -> 
         .where(Feedback.organization_id == organization_id, Item.consultation_id == consultation_id)
     )
     return {item_id: state.value for item_id, state in rows}
+
+
+@dataclass(frozen=True)
+class PublishedResponse:
+    decision: str
+    rationale: str
+    published_at: datetime
+    references: list[str]  # the published feedback it answers
+
+
+def council_responses(item_id: int) -> list[PublishedResponse]:
+    """The council's published answers on an item, newest first, with what they answer."""
+    responses = db.session.scalars(
+        select(CouncilResponse)
+        .where(CouncilResponse.item_id == item_id, CouncilResponse.published_at.is_not(None))
+        .order_by(CouncilResponse.published_at.desc())
+    ).all()
+    answered: dict[int, list[str]] = {}
+    if responses:
+        rows = db.session.execute(
+            select(council_response_feedback.c.council_response_id, Feedback.reference)
+            .join(Feedback, Feedback.id == council_response_feedback.c.feedback_id)
+            .where(
+                council_response_feedback.c.council_response_id.in_([r.id for r in responses]),
+                Feedback.state == FeedbackState.PUBLISHED,
+            )
+            .order_by(Feedback.reference)
+        )
+        for response_id, reference in rows:
+            answered.setdefault(response_id, []).append(reference)
+    return [
+        PublishedResponse(
+            decision=response.decision.value,
+            rationale=response.rationale,
+            published_at=response.published_at,
+            references=answered.get(response.id, []),
+        )
+        for response in responses
+    ]

@@ -12,6 +12,8 @@ from app.models import (
     Consultation,
     ConsultationState,
     CosignState,
+    CouncilResponse,
+    Decision,
     Feedback,
     FeedbackCosigner,
     FeedbackRevision,
@@ -217,8 +219,39 @@ def seed_demo_data() -> dict[str, int]:
             _add_feedback(item, organization, author, state, stance, priority, comment, locale)
             created["feedback"] += 1
     _add_cosignatures(items)
+    _add_council_response(items["P4"])
     db.session.commit()
     return created
+
+
+COUNCIL_RESPONSE = (
+    "The council will fund asylum capacity in southern Mexico through the regional compact, "
+    "as several organisations asked. Private sponsorship is **under study** with the partner "
+    "governments; we will report back before the next round."
+)
+
+
+def _add_council_response(item: Item) -> None:
+    """A published answer on P4, tied to the published positions it answers."""
+    if db.session.scalar(select(CouncilResponse.id).where(CouncilResponse.item_id == item.id)):
+        return
+    council = db.session.scalar(select(User).where(User.email == "council@example.org"))
+    answered = db.session.scalars(
+        select(Feedback).where(
+            Feedback.item_id == item.id, Feedback.state == FeedbackState.PUBLISHED
+        )
+    ).all()
+    db.session.add(
+        CouncilResponse(
+            consultation_id=item.consultation_id,
+            item_id=item.id,
+            decision=Decision.PARTLY_ACCEPTED,
+            rationale=COUNCIL_RESPONSE,
+            responded_by_id=council.id,
+            published_at=utcnow() - timedelta(hours=6),
+            feedback=list(answered),
+        )
+    )
 
 
 def _add_cosignatures(items: dict[str, Item]) -> None:

@@ -6,15 +6,24 @@ import hashlib
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.analysis.tally import tally
 from app.extensions import db
-from app.models import Feedback, FeedbackState, Item, Report, ReportStatus, Role
+from app.models import (
+    CosignState,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackState,
+    Item,
+    Report,
+    ReportStatus,
+    Role,
+)
 from app.models.base import utcnow
 from app.services import audit
+from app.services.consultations import organization_tally
 from app.services.errors import NotFound
 from app.services.jobs import enqueue_after_commit
 from app.services.permissions import acting_user
@@ -45,6 +54,19 @@ def snapshot_key(item_id: int) -> str:
     digest = hashlib.sha256()
     for feedback_id, version in rows:
         digest.update(f"{feedback_id}:{version};".encode())
+    # An accepted co-signature changes the counts, so it is part of the snapshot too.
+    cosigners = db.session.execute(
+        select(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .where(
+            Feedback.item_id == item_id,
+            Feedback.state.in_(COUNTED_STATES),
+            FeedbackCosigner.state == CosignState.ACCEPTED,
+        )
+        .order_by(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
+    )
+    for feedback_id, organization_id in cosigners:
+        digest.update(f"c{feedback_id}:{organization_id};".encode())
     return digest.hexdigest()
 
 
@@ -108,12 +130,7 @@ def compile_report(report_id: int) -> bool:
     report = db.session.get(Report, report_id)
     try:
         _progress(report_id, "counting", 40)
-        rows = db.session.execute(
-            select(Feedback.stance, Feedback.priority, func.count())
-            .where(Feedback.item_id == report.item_id, Feedback.state.in_(COUNTED_STATES))
-            .group_by(Feedback.stance, Feedback.priority)
-        )
-        counts = tally((s.value if s else None, p, n) for s, p, n in rows)
+        counts = organization_tally(report.item_id, COUNTED_STATES)  # co-signers included
         _progress(report_id, "summarising", 80)
         result = {"tally": counts.as_dict(), "compiled_at": utcnow().isoformat()}
         finished = db.session.execute(

@@ -6,7 +6,10 @@ import re
 
 import pytest
 import yaml
+from sqlalchemy import select, update
 
+from app.extensions import db
+from app.models import CouncilResponse, Feedback, FeedbackState, Item
 from app.services.content import CONTENT_DIR, seed_content
 
 pytestmark = [pytest.mark.postgres]
@@ -77,3 +80,26 @@ def test_a_member_sees_the_organisations_progress_on_the_consultation(seeded, cl
 def test_a_visitor_sees_no_progress_column(seeded, client):
     page = client.get("/c/leaders-summit-2021-migration").get_data(as_text=True)
     assert "Your organisation:" not in page
+
+
+def test_the_councils_published_response_is_on_the_item_page(seeded, client):
+    page = client.get("/c/leaders-summit-2021-migration/items/P4").get_data(as_text=True)
+    assert "The council&#39;s response" in page or "The council's response" in page
+    assert "Partly accepted" in page
+    assert "<strong>under study</strong>" in page  # the rationale's Markdown, sanitised
+    with seeded.app_context():
+        answered = db.session.scalars(
+            select(Feedback.reference)
+            .join(Item, Item.id == Feedback.item_id)
+            .where(Item.code == "P4", Feedback.state == FeedbackState.PUBLISHED)
+        ).all()
+    assert answered and all(reference in page for reference in answered)
+
+
+def test_an_unpublished_response_stays_with_the_council(seeded, client):
+    with seeded.app_context():
+        db.session.execute(update(CouncilResponse).values(published_at=None))
+        db.session.commit()
+    page = client.get("/c/leaders-summit-2021-migration/items/P4").get_data(as_text=True)
+    assert "Partly accepted" not in page
+    assert "under study" not in page

@@ -8,7 +8,18 @@ import pytest
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Item, Report, ReportStatus, Stance, User
+from app.models import (
+    CosignState,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackState,
+    Item,
+    Organization,
+    Report,
+    ReportStatus,
+    Stance,
+    User,
+)
 from app.models.base import utcnow
 from app.services import feedback, reports
 from app.services.errors import Forbidden
@@ -20,9 +31,7 @@ pytestmark = [pytest.mark.postgres]
 def _ids(app):
     with app.app_context():
         council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
-        stakeholder = db.session.scalar(
-            select(User.id).where(User.email == "lead@example.org")
-        )
+        stakeholder = db.session.scalar(select(User.id).where(User.email == "lead@example.org"))
         item = db.session.scalar(select(Item.id).where(Item.code == "P3"))
     return council, stakeholder, item
 
@@ -92,6 +101,31 @@ def test_compiling_twice_produces_one_result(seeded):
         assert report.attempts == 1
         # Demo data has one submitted (neutral) position on P3.
         assert report.result["tally"]["stances"]["neutral"] == 1
+
+
+def test_an_accepted_co_signature_is_a_new_snapshot_and_counts_in_the_report(seeded):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        before = reports.snapshot_key(item)
+        position = db.session.scalar(
+            select(Feedback).where(
+                Feedback.item_id == item, Feedback.state == FeedbackState.SUBMITTED
+            )
+        )
+        partner = db.session.scalar(
+            select(Organization.id).where(Organization.id != position.organization_id).limit(1)
+        )
+        db.session.add(
+            FeedbackCosigner(
+                feedback_id=position.id, organization_id=partner, state=CosignState.ACCEPTED
+            )
+        )
+        db.session.commit()
+        assert reports.snapshot_key(item) != before
+        report_id = _unsent_report(item, council)
+        assert reports.compile_report(report_id) is True
+        # The neutral position on P3 now speaks for two organisations.
+        assert db.session.get(Report, report_id).result["tally"]["stances"]["neutral"] == 2
 
 
 def test_a_run_whose_worker_died_is_taken_over_after_its_lease(seeded):
