@@ -8,7 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import (
@@ -61,6 +61,13 @@ def email_change_link_in_outbox(app, to: str) -> str:
         body = db.session.scalar(select(Notification.body_text).where(Notification.to_email == to))
     assert body is not None, f"no message to {to} in the outbox"
     return urlsplit(re.search(r"https?://\S+", body).group(0)).path
+
+
+def make_lead(app, email: str) -> None:
+    """Only a lead submits the organisation's position; these tests need the member to."""
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == email).values(is_lead=True))
+        db.session.commit()
 
 
 def submit_feedback(client, comment: str) -> None:
@@ -322,6 +329,7 @@ def test_revoking_another_persons_token_is_not_found(seeded, app, login):
 
 
 def test_export_holds_own_data_and_nothing_of_other_organisations(seeded, client, login):
+    make_lead(seeded, STAKEHOLDER)
     login(client, STAKEHOLDER)
     submit_feedback(client, "Our own careful words")
     create_token(client, "Exporter")
@@ -335,10 +343,12 @@ def test_export_holds_own_data_and_nothing_of_other_organisations(seeded, client
     data = json.loads(body)
     assert data["profile"]["email"] == STAKEHOLDER
     assert data["organization"] == {"name": DEMO_ORGANIZATION}
-    assert [(f["item"], f["comment"]) for f in data["feedback"]] == [
-        ("P1", "Our own careful words")
+    # What this person wrote: the demo's draft on TF-AP-1 and the position just submitted.
+    assert sorted((f["item"], f["comment"][:9]) for f in data["feedback"]) == [
+        ("P1", "Our own c"),
+        ("TF-AP-1", "Draft for"),
     ]
-    assert data["feedback"][0]["reference"]
+    assert all(f["reference"] for f in data["feedback"])
     assert [t["name"] for t in data["api_tokens"]] == ["Exporter"]
     assert data["sessions"] and all("token_hash" not in s for s in data["sessions"])
     assert "user.login" in [e["action"] for e in data["audit_events"]]
@@ -354,6 +364,7 @@ def test_export_holds_own_data_and_nothing_of_other_organisations(seeded, client
 def test_deleting_the_account_keeps_the_organisations_feedback_without_the_author(
     seeded, app, client, login
 ):
+    make_lead(seeded, STAKEHOLDER)
     login(client, STAKEHOLDER)
     submit_feedback(client, "Position we stand by")
     secret = create_token(client, "Soon gone")
