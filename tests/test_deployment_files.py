@@ -191,6 +191,17 @@ def test_redis_is_durable_and_never_evicts() -> None:
     assert any(str(volume).endswith(":/data") for volume in redis.get("volumes", []))
 
 
+def test_web_and_worker_share_the_uploads_volume_under_the_instance_folder() -> None:
+    compose = load_compose()
+    instance = re.search(r"INSTANCE_PATH=(\S+)", " ".join(instruction_args("ENV")))[1]
+    # The folder exists in the image owned by the app user, so a new volume inherits that owner.
+    assert f"mkdir -p {instance}/uploads" in DOCKERFILE.read_text()
+    for name in ("web", "worker"):
+        mounts = [str(volume) for volume in compose["services"][name].get("volumes", [])]
+        assert f"uploads:{instance}/uploads" in mounts, f"{name} does not see the uploads"
+    assert "uploads" in compose["volumes"]
+
+
 def test_postgres_matches_the_database_url() -> None:
     postgres = load_compose()["services"]["postgres"]
     env = service_env(postgres)
