@@ -95,12 +95,20 @@ def test_an_organisation_takes_a_position_in_each_language(
     member.goto(f"{base}/organisation/feedback")
     expect(member.locator("h1")).to_contain_text("Northern Corridor")
     assert_accessible(member)
+    member.clock.install()  # the form's background save runs on the page's own clock
     member.locator(f"table.board a[href$='{FORM}']").click()
     expect(member.locator("h1")).to_contain_text("P1")
     assert_accessible(member)
     expect(member.locator("#submit")).to_have_count(0)
     member.locator("input[name=stance][value=support_with_amendments]").check()
     member.locator("#comment").fill(first)
+    # Without pressing anything, the draft is saved in the background within 15 seconds.
+    member.clock.run_for(16_000)
+    autosaved = say("Draft saved automatically at %(time)s.", time="{time}").split("{time}")[0]
+    expect(member.locator("#autosave-status")).to_contain_text(autosaved.strip())
+    member.reload()
+    expect(member.locator("#comment")).to_have_value(first)
+    member.locator("#comment").fill(f"{first} ")
     member.locator("#save").click()
     expect(flash(member, say("Draft saved."))).to_be_visible()
 
