@@ -6,29 +6,24 @@ import re
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CosignState, FeedbackCosigner, Item, Notification, Organization, User
 from app.services.accounts import create_user
 from app.services.demo import DEMO_ORGANIZATION
 from tests.conftest import DEMO_PASSWORD, csrf_token, submit_form
+from tests.integration.cosigning_helpers import (
+    DIASPORA,
+    MEXICAN,
+    WORKERS,
+    without_demo_cosignatures,  # noqa: F401 - autouse fixture, applied by importing it
+)
 
 pytestmark = [pytest.mark.postgres]
 
 
-@pytest.fixture(autouse=True)
-def _without_demo_cosignatures(seeded):
-    """The demo's joint submissions are removed, so each test starts from none."""
-    with seeded.app_context():
-        db.session.execute(delete(FeedbackCosigner))
-        db.session.commit()
-
-
 CONSULTATION = "/c/leaders-summit-2021-migration"
-MEXICAN = "Red Fronteriza de Acogida"  # verified; P4 published (support, priority 5)
-WORKERS = "Central American Workers' Rights Centre"  # verified; nothing on P1 or P4
-DIASPORA = "Diaspora Futures Collective"  # pending verification
 REQUESTS = "/organisation/cosigning"
 
 

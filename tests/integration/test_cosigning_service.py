@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from flask import render_template
 from markupsafe import escape
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
@@ -29,22 +29,15 @@ from app.services.accounts import create_user
 from app.services.consultations import published_tally
 from app.services.demo import DEMO_ORGANIZATION
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
+from tests.integration.cosigning_helpers import (
+    DIASPORA,
+    MEXICAN,
+    QUEBEC,
+    WORKERS,
+    without_demo_cosignatures,  # noqa: F401 - autouse fixture, applied by importing it
+)
 
 pytestmark = [pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _without_demo_cosignatures(seeded):
-    """The demo's joint submissions are removed, so each test starts from none."""
-    with seeded.app_context():
-        db.session.execute(delete(FeedbackCosigner))
-        db.session.commit()
-
-
-MEXICAN = "Red Fronteriza de Acogida"  # verified; P4 published, P6 submitted
-QUEBEC = "Coalition québécoise pour l'accueil"  # verified; P4 published, P2 rejected
-WORKERS = "Central American Workers' Rights Centre"  # verified; P2 published, P5 changes
-DIASPORA = "Diaspora Futures Collective"  # pending verification
 
 
 @pytest.fixture
@@ -164,25 +157,13 @@ def test_some_organisations_cannot_be_invited(ctx, invitee, code, message):
 
 
 def test_an_empty_draft_is_no_position_but_a_written_one_is(ctx):
+    unanswered = {"submit": False, "stance": None, "priority": None}
     position("lead@example.org", "P1")
-    workers_lead = lead_of(WORKERS)
-    feedback.save_feedback(
-        workers_lead,
-        item_id("P1"),
-        feedback.FeedbackInput(stance=None, priority=None, comment=""),
-        submit=False,
-        lock_version=0,
-    )
+    position("member3@demo.example.org", "P1", **unanswered, comment="")  # the workers' lead
     cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
 
     position("lead@example.org", "P3")
-    feedback.save_feedback(
-        workers_lead,
-        item_id("P3"),
-        feedback.FeedbackInput(stance=None, priority=None, comment="Thinking about it."),
-        submit=False,
-        lock_version=0,
-    )
+    position("member3@demo.example.org", "P3", **unanswered, comment="Thinking about it.")
     with pytest.raises(InvalidState, match="already has its own position"):
         cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P3"), org_id(WORKERS))
 

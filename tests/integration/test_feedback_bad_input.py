@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    Consultation,
     Feedback,
     FeedbackRevision,
     FeedbackState,
@@ -22,28 +19,26 @@ from app.models import (
     Organization,
     User,
 )
-from app.models.base import utcnow
-from app.services import accounts, moderation
+from app.services import accounts
 from app.services.demo import DEMO_ORGANIZATION, DEMO_PASSWORD
 from tests.conftest import hidden_fields
+from tests.integration.feedback_helpers import (
+    FORM,
+    ITEM,
+    LEAD,
+    MEMBER,
+    SLUG,
+    close_window,
+    fast_password_hashing,  # noqa: F401 - autouse fixture, applied by importing it
+    our_feedback,
+    publish,
+)
 
 pytestmark = [pytest.mark.postgres]
 
-SLUG = "leaders-summit-2021-migration"
-ITEM = f"/c/{SLUG}/items/P1"  # no demo feedback of ours, none published by anyone
-FORM = f"{ITEM}/feedback"
-LEAD = "lead@example.org"
-MEMBER = "stakeholder@example.org"
 OTHER = "member1@demo.example.org"  # the lead of Red Fronteriza de Acogida
 OTHER_ORGANIZATION = "Red Fronteriza de Acogida"
 TYPED = "Words we took an afternoon to agree on."
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    """Argon2 at its cheapest: hashing the demo accounts would otherwise dominate every test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -73,18 +68,6 @@ def feedback_rows(app) -> list[Feedback]:
         return list(rows)
 
 
-def our_feedback(app, code: str = "P1") -> Feedback | None:
-    with app.app_context():
-        feedback = db.session.scalar(
-            select(Feedback)
-            .join(Item, Item.id == Feedback.item_id)
-            .join(Organization, Organization.id == Feedback.organization_id)
-            .where(Item.code == code, Organization.name == DEMO_ORGANIZATION)
-        )
-        db.session.expunge_all()
-        return feedback
-
-
 def receipt_count(app) -> int:
     with app.app_context():
         return db.session.scalar(
@@ -100,14 +83,16 @@ def assert_nothing_stored(app) -> None:
     assert receipt_count(app) == 0
 
 
-def publish(app, feedback_id: int) -> None:
-    with app.app_context():
-        moderator_id = db.session.scalar(
-            select(User.id).where(User.email == "moderator@example.org")
-        )
-        version = db.session.get(Feedback, feedback_id).lock_version
-        moderation.publish_feedback(moderator_id, feedback_id, version)
-        assert db.session.get(Feedback, feedback_id).state is FeedbackState.PUBLISHED
+def assert_refused_and_kept(app, response, message: str | None = None) -> str:
+    """Refused (422, with `message` if given), the typed comment back in the form, nothing
+    stored. Returns the page."""
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    if message is not None:
+        assert message in page
+    assert textarea(page, "comment") == TYPED
+    assert_nothing_stored(app)
+    return page
 
 
 def give_demo_password(app, email: str) -> None:
@@ -135,12 +120,8 @@ def textarea(page: str, name: str) -> str:
 def test_submitting_without_a_required_answer(seeded, client, login, missing, message):
     login(client, LEAD)
     response = post(client, **answer(**{missing: None}))
-    page = response.get_data(as_text=True)
-    assert response.status_code == 422
+    page = assert_refused_and_kept(seeded, response, message)
     assert 'class="error-summary"' in page
-    assert message in page
-    assert textarea(page, "comment") == TYPED
-    assert_nothing_stored(seeded)
 
 
 @pytest.mark.parametrize("priority", ["0", "6", "abc", "-1", "3.5", "99999999999999999999"])
@@ -149,11 +130,8 @@ def test_a_priority_outside_one_to_five_is_refused(seeded, client, login, priori
     login(client, LEAD)
     fields = answer(priority=priority, submit=None)
     response = post(client, **fields, **{action: "go"})
-    page = response.get_data(as_text=True)
-    assert response.status_code == 422
+    page = assert_refused_and_kept(seeded, response)
     assert 'class="error-summary"' in page
-    assert textarea(page, "comment") == TYPED
-    assert_nothing_stored(seeded)
 
 
 @pytest.mark.parametrize("stance", ["maybe", "SUPPORT", "support ", "<script>"])
@@ -169,9 +147,7 @@ def test_a_stance_not_in_the_list_is_refused(seeded, client, login, stance):
 def test_a_country_not_in_the_list_is_refused(seeded, client, login, country):
     login(client, LEAD)
     response = post(client, **answer(countries=["GT", country]))
-    assert response.status_code == 422
-    assert textarea(response.get_data(as_text=True), "comment") == TYPED
-    assert_nothing_stored(seeded)
+    assert_refused_and_kept(seeded, response)
 
 
 # --- length ----------------------------------------------------------------------------------
@@ -277,11 +253,7 @@ def test_an_evidence_link_that_is_not_a_web_address_is_refused(seeded, client, l
     login(client, LEAD)
     fields = answer(evidence_links=f"https://example.org/ok\n{link}", submit=None)
     response = post(client, **fields, **{action: "go"})
-    page = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert "This is not a web address" in page
-    assert textarea(page, "comment") == TYPED
-    assert_nothing_stored(seeded)
+    assert_refused_and_kept(seeded, response, "This is not a web address")
 
 
 # --- what the request cannot choose ----------------------------------------------------------
@@ -393,9 +365,7 @@ def test_another_organisation_never_sees_our_draft(seeded, app, login):
 def test_a_submission_after_the_close_is_kept_as_a_draft(seeded, client, login):
     login(client, LEAD)
     page = client.get(FORM).get_data(as_text=True)
-    with seeded.app_context():
-        db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    close_window(seeded)
     response = client.post(FORM, data={**hidden_fields(page), **answer()})
     assert response.status_code == 409
     assert "The comment window has closed, so this was not submitted." in response.get_data(

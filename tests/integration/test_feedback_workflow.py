@@ -11,12 +11,10 @@ from datetime import timedelta
 from threading import Barrier, BrokenBarrierError
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    Consultation,
     Feedback,
     FeedbackCosigner,
     FeedbackRevision,
@@ -31,47 +29,33 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services import accounts, moderation
 from app.services import feedback as feedback_service
+from app.services import moderation
 from app.services.demo import DEMO_ORGANIZATION
 from app.services.feedback import new_reference
 from tests.conftest import csrf_token, hidden_fields, submit_form
+from tests.integration.feedback_helpers import (
+    FORM,
+    ITEM,
+    LEAD,
+    MEMBER,
+    SLUG,
+    close_window,
+    fast_password_hashing,  # noqa: F401 - autouse fixture, applied by importing it
+    our_feedback,
+    publish,
+)
 
 pytestmark = [pytest.mark.postgres]
 
-SLUG = "leaders-summit-2021-migration"
-ITEM = f"/c/{SLUG}/items/P1"  # no demo feedback of ours, none published by anyone
-FORM = f"{ITEM}/feedback"
 DRAFT = f"{FORM}/draft"
 WITHDRAW = f"{FORM}/withdraw"
 REVISIONS = f"{FORM}/revisions"
 DASHBOARD = "/organisation/feedback"
-LEAD = "lead@example.org"
-MEMBER = "stakeholder@example.org"  # a member of the lead's organisation, not its lead
 RECEIPT_SUBJECT = "Receipt for your organisation's feedback on Consulta"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch):
-    """Argon2 at its cheapest: hashing the demo accounts would otherwise dominate every test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def our_feedback(app, code: str = "P1") -> Feedback | None:
-    """Our organisation's feedback on item `code` as stored now (detached), or None."""
-    with app.app_context():
-        feedback = db.session.scalar(
-            select(Feedback)
-            .join(Item, Item.id == Feedback.item_id)
-            .join(Organization, Organization.id == Feedback.organization_id)
-            .where(Item.code == code, Organization.name == DEMO_ORGANIZATION)
-        )
-        db.session.expunge_all()
-        return feedback
 
 
 def revisions_of(app, feedback_id: int) -> list[tuple[int, str | None, str]]:
@@ -94,23 +78,6 @@ def receipts(app, feedback_id: int | None = None) -> list[Notification]:
         ).all()
         db.session.expunge_all()
         return list(rows)
-
-
-def publish(app, feedback_id: int) -> None:
-    """The moderator publishes the version stored now (through the moderation service)."""
-    with app.app_context():
-        moderator_id = db.session.scalar(
-            select(User.id).where(User.email == "moderator@example.org")
-        )
-        version = db.session.get(Feedback, feedback_id).lock_version
-        moderation.publish_feedback(moderator_id, feedback_id, version)
-    assert our_feedback(app).state is FeedbackState.PUBLISHED
-
-
-def close_window(app) -> None:
-    with app.app_context():
-        db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
 
 
 def lock_version_of(page: str) -> str:

@@ -1,0 +1,27 @@
+"""What the co-signing tests share: the demo organisations they invite, and a start without the
+demo's joint submissions.
+
+`without_demo_cosignatures` is an autouse fixture: a test module applies it by importing it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete
+
+from app.extensions import db
+from app.models import FeedbackCosigner
+
+MEXICAN = "Red Fronteriza de Acogida"  # verified; P4 published (support, priority 5), P6 submitted
+QUEBEC = "Coalition québécoise pour l'accueil"  # verified; P4 published, P2 rejected
+# Verified; P2 published, P5 sent back for changes, nothing on P1 or P4.
+WORKERS = "Central American Workers' Rights Centre"
+DIASPORA = "Diaspora Futures Collective"  # pending verification
+
+
+@pytest.fixture(autouse=True)
+def without_demo_cosignatures(seeded):
+    """The demo's joint submissions are removed, so each test starts from none."""
+    with seeded.app_context():
+        db.session.execute(delete(FeedbackCosigner))
+        db.session.commit()
