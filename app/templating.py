@@ -68,6 +68,7 @@ def feedback_field_label(name: str) -> str:
         "evidence_links": _("Evidence links"),
         "attribution": _("Attribution"),
         "item_version_id": _("Text version answered"),
+        "attachments": _("Attached files"),
     }.get(name, name)
 
 

@@ -10,8 +10,8 @@ MARK = "[redacted]"
 def apply_redactions(text: str, spans: Iterable[tuple[int, int]]) -> str:
     """`text` with each (start, end) span replaced by MARK; overlapping spans merge into one.
 
-    Spans are clipped to the text, so a span recorded against a longer revision cannot leak or
-    fail: whatever it still covers is hidden.
+    Spans are clipped to the text, so one that runs past its end cannot fail. Spans must
+    belong to this very text: after an edit, move them with `reanchor`.
     """
     merged: list[list[int]] = []
     for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
@@ -27,3 +27,21 @@ def apply_redactions(text: str, spans: Iterable[tuple[int, int]]) -> str:
         cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+def reanchor(old_text: str, new_text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """Where the words a span hid in `old_text` now stand in `new_text`: every occurrence.
+
+    A redaction hides personal data, so when the text is edited the same data must stay hidden
+    wherever it now appears, and a span must never slide onto other words. An empty list
+    means the redacted words are gone from the new text.
+    """
+    start, end = max(0, span[0]), min(len(old_text), span[1])
+    hidden = old_text[start:end]
+    if not hidden.strip():
+        return []
+    spans, position = [], new_text.find(hidden)
+    while position != -1:
+        spans.append((position, position + len(hidden)))
+        position = new_text.find(hidden, position + len(hidden))
+    return spans

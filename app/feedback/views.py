@@ -18,6 +18,8 @@ from app.services.consultations import ItemView
 from app.services.errors import Conflict, DomainError
 
 bp = Blueprint("feedback", __name__)
+# What a person sees side by side when a colleague saved first (everything they can type).
+COMPARED_FIELDS = (*feedback_views.TEXT_FIELDS, *feedback_views.OTHER_FIELDS[1:-2])
 
 
 # The form checks its own CSRF token (Flask-WTF's FlaskForm), so an expired token re-renders the
@@ -63,7 +65,10 @@ def edit(slug: str, code: str):  # noqa: ANN201
         flash(error.message, "error")
         theirs = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
         form.lock_version.data = str(theirs.lock_version if theirs else 0)
-        return _render(view, form, theirs, theirs=theirs), 409
+        differences = feedback_views.changes_between(
+            feedback.input_snapshot(_input_from(form)), feedback.snapshot(theirs) if theirs else {}
+        )
+        return _render(view, form, theirs, theirs=theirs, differences=differences), 409
     except DomainError as error:
         attach_domain_error(form, error)
         existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
@@ -80,6 +85,9 @@ def autosave(slug: str, code: str):  # noqa: ANN201
         return _json_error(401, "unauthenticated", _("Your session has expired."), None)
     form = FeedbackForm()
     if not form.validate():
+        if form.csrf_token.errors:
+            message = _("This page has expired. Your text stays here: press Save draft to keep it.")
+            return _json_error(400, "csrf_expired", message, "csrf_token")
         field, messages = next(iter(form.errors.items()))
         return _json_error(422, "invalid", str(messages[0]), field)
     try:
@@ -133,9 +141,16 @@ def dashboard():  # noqa: ANN201
     return render_template("feedback/dashboard.html", board=board, now=utcnow())
 
 
-def _render(
-    view: ItemView, form: FeedbackForm, existing, *, theirs=None, expired=False, stored=False
-):  # noqa: ANN001, ANN202, E501
+def _render(  # noqa: ANN202
+    view: ItemView,
+    form: FeedbackForm,
+    existing,  # noqa: ANN001 - a Feedback row or None
+    *,
+    theirs=None,  # noqa: ANN001 - the colleague's Feedback after a conflict
+    differences=None,  # noqa: ANN001 - list[Change] between this form and theirs
+    expired: bool = False,
+    stored: bool = False,
+):
     consultation = view.item.consultation
     state = consultation.state_at(utcnow())
     return render_template(
@@ -146,6 +161,7 @@ def _render(
         consultation=consultation,
         existing=existing,
         theirs=theirs,
+        differences=[c for c in differences or [] if c.field in COMPARED_FIELDS],
         expired=expired,
         stored=stored,  # the form shows what the database holds, not a re-rendered POST
         state=state,

@@ -98,6 +98,10 @@ class Feedback(db.Model):
         # The moderation queue and public listings read by state in submission order.
         Index("ix_feedback_item_id_state_submitted_at", "item_id", "state", "submitted_at"),
         Index("ix_feedback_state_submitted_at_id", "state", "submitted_at", "id"),
+        # Public pages list an item's published feedback newest first, a page at a time.
+        Index(
+            "ix_feedback_item_id_state_published_at_id", "item_id", "state", "published_at", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

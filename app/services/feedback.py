@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -11,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.analysis.language import detect_language
-from app.analysis.redaction import apply_redactions
+from app.analysis.redaction import apply_redactions, reanchor
 from app.extensions import db
 from app.models import (
+    Attachment,
     Attribution,
     Consultation,
     ConsultationState,
@@ -76,6 +79,7 @@ class PublicFeedback:
     amendment: str | None  # None when absent or for the council only
     affected_populations: list[str]
     countries: list[str]
+    evidence_links: list[str]
     language: str | None
     published_at: object
     cosigners: list[str]  # organisations that co-sign it; empty when the owner is anonymous
@@ -137,6 +141,12 @@ def save_feedback(
         raise InvalidState(
             _("This position is already submitted: your lead submits changes to it."),
         )
+    if (
+        feedback is not None
+        and feedback.state in SUBMITTED_STATES
+        and _content(data) == _content_of(feedback)
+    ):
+        raise InvalidState(_("Nothing has changed, so the submitted position stays as it is."))
     # Checks that query run before a new draft joins the session, so no autoflush inserts it
     # outside the guarded flush below.
     _check_choices(data)
@@ -145,8 +155,10 @@ def save_feedback(
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id)
     before = {"state": feedback.state}
+    old_texts = {field: getattr(feedback, field) or "" for field in REDACTABLE_FIELDS}
     feedback.item_version_id = _current_version_id(item)
     _apply(feedback, data)
+    _carry_redactions(feedback, old_texts)
     if submit:
         feedback.state = FeedbackState.SUBMITTED
         feedback.submitted_at = utcnow()
@@ -163,7 +175,7 @@ def save_feedback(
             return current  # both clicks of a double click were in flight: one submission
         raise _stale_edit() from error
     if submit:
-        revision = _add_revision(feedback, user.id)
+        revision = record_revision(feedback, user.id)
         _queue_receipt(feedback, revision, user, item, consultation)
     action = "feedback.submit" if submit else "feedback.save_draft"
     audit.record(
@@ -195,7 +207,7 @@ def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback
     except StaleDataError as error:
         db.session.rollback()
         raise _stale_edit() from error
-    _add_revision(feedback, user.id)
+    record_revision(feedback, user.id)
     audit.record(
         user.id,
         "feedback.withdraw",
@@ -206,6 +218,49 @@ def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback
     )
     db.session.commit()
     return feedback
+
+
+REDACTABLE_FIELDS = ("comment", "amendment")
+WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+def _carry_redactions(feedback: Feedback, old_texts: dict[str, str]) -> None:
+    """Keep moderators' redactions on the words they hid when the text is edited.
+
+    Each span moves to wherever those words now stand (all occurrences); a span whose words
+    were removed is closed. Nothing a moderator hid can resurface at a shifted offset.
+    """
+    if feedback.id is None:
+        return
+    for field in REDACTABLE_FIELDS:
+        old, new = old_texts[field], getattr(feedback, field) or ""
+        if old == new:
+            continue
+        with db.session.no_autoflush:  # the guarded flush in save_feedback writes the edit
+            active = db.session.scalars(
+                select(Redaction).where(
+                    Redaction.feedback_id == feedback.id,
+                    Redaction.field == field,
+                    Redaction.reverted_at.is_(None),
+                )
+            ).all()
+        for redaction in active:
+            spans = reanchor(old, new, (redaction.start, redaction.end))
+            if not spans:
+                redaction.reverted_at = utcnow()  # the hidden words are no longer in the text
+                continue
+            redaction.start, redaction.end = spans[0]
+            for start, end in spans[1:]:
+                db.session.add(
+                    Redaction(
+                        feedback_id=feedback.id,
+                        field=field,
+                        start=start,
+                        end=end,
+                        reason=redaction.reason,
+                        created_by_id=redaction.created_by_id,
+                    )
+                )
 
 
 def _check_submission(data: FeedbackInput, organization_id: int, item_id: int) -> None:
@@ -278,6 +333,9 @@ def _check_choices(data: FeedbackInput) -> None:
         )
     if not set(data.countries) <= set(REGION_COUNTRIES):
         raise InvalidState(_("Choose countries from the list."), field="countries")
+    # Links are shown as links on the public page: only plain web addresses, whoever calls.
+    if any(not WEB_ADDRESS.fullmatch(link) for link in data.evidence_links):
+        raise InvalidState(_("Evidence links must be web addresses."), field="evidence_links")
 
 
 def _content(data: FeedbackInput) -> dict[str, object]:
@@ -293,6 +351,14 @@ def _content(data: FeedbackInput) -> dict[str, object]:
         "countries": sorted(set(data.countries)),
         "evidence_links": list(data.evidence_links),
         "attribution": data.attribution,
+    }
+
+
+def input_snapshot(data: FeedbackInput) -> dict[str, object]:
+    """What `data` would store, in the shape of a revision's snapshot (for comparisons)."""
+    return {
+        name: value.value if isinstance(value, enum.Enum) else value
+        for name, value in _content(data).items()
     }
 
 
@@ -379,6 +445,7 @@ def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_
             amendment=_public_text(fb, "amendment", spans) or None,
             affected_populations=list(fb.affected_populations or []),
             countries=list(fb.countries or []),
+            evidence_links=list(fb.evidence_links or []),
             language=fb.language,
             published_at=fb.published_at,
             cosigners=cosigners.get(fb.id, []) if fb.attribution is Attribution.NAMED else [],
@@ -427,10 +494,25 @@ def snapshot(feedback: Feedback) -> dict[str, object]:
         "evidence_links": list(feedback.evidence_links or []),
         "attribution": feedback.attribution.value,
         "item_version_id": feedback.item_version_id,
+        "attachments": _attachment_summary(feedback.id),
     }
 
 
-def _add_revision(feedback: Feedback, author_id: int) -> FeedbackRevision:
+def _attachment_summary(feedback_id: int | None) -> list[str]:
+    """The files as a revision records them: name, disclosure and a short content hash."""
+    if feedback_id is None:
+        return []
+    rows = db.session.execute(
+        select(Attachment.filename, Attachment.disclosure, Attachment.sha256)
+        .where(Attachment.feedback_id == feedback_id)
+        .order_by(Attachment.id)
+    )
+    return [f"{name} ({disclosure.value}, {digest[:12]})" for name, disclosure, digest in rows]
+
+
+def record_revision(feedback: Feedback, author_id: int) -> FeedbackRevision:
+    """Keep an immutable snapshot of the position as it now stands (flushes pending changes)."""
+    db.session.flush()
     number = len(feedback.revisions) + 1
     revision = FeedbackRevision(
         feedback_id=feedback.id, number=number, author_id=author_id, snapshot=snapshot(feedback)

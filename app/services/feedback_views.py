@@ -41,6 +41,7 @@ OTHER_FIELDS = (
     "evidence_links",
     "attribution",
     "item_version_id",
+    "attachments",
 )
 
 

@@ -10,6 +10,8 @@
   var backupKey = form.getAttribute("data-backup-key");
   var INTERVAL = 15000;
   var dirty = false, inFlight = false, stopped = false, sending = false, lastButton = null;
+  var waitingSubmit = null;  // a button pressed while a background save was on its way
+  var MAX_AGE = 14 * 24 * 3600 * 1000;  // copies older than two weeks are dropped
 
   function message(name, time) {
     return (form.getAttribute("data-msg-" + name) || "").replace("{time}", time || "");
@@ -73,6 +75,7 @@
     if (!raw) { return; }
     var backup;
     try { backup = JSON.parse(raw); } catch (e) { forget(); return; }
+    if (!backup.at || Date.now() - new Date(backup.at).getTime() > MAX_AGE) { forget(); return; }
     if (same(backup.values, values())) {
       // The page shows what the server stored: the copy has done its job. On a page sent back
       // unsaved (an expired session), the copy stays until the text is saved.
@@ -116,8 +119,10 @@
           form.elements.lock_version.value = result.data.lock_version;
           say(message("saved", new Date(result.data.saved_at).toLocaleTimeString()));
           if (!dirty) { forget(); }
+          submitWaiting();
           return;
         }
+        submitWaiting();
         dirty = true;
         if (result.code === 409 && result.data.error.field === "lock_version") {
           stopped = true;
@@ -129,7 +134,16 @@
           say(result.data.error.message || message("failed"));
         }
       })
-      .catch(function () { inFlight = false; dirty = true; say(message("failed")); });
+      .catch(function () { inFlight = false; dirty = true; say(message("failed")); submitWaiting(); });
+  }
+
+  // The button pressed meanwhile goes out now, with the lock version the save just returned,
+  // so a person never meets their own background save as "a colleague's" change.
+  function submitWaiting() {
+    if (!waitingSubmit) { return; }
+    var button = waitingSubmit;
+    waitingSubmit = null;
+    form.requestSubmit(button);
   }
 
   form.addEventListener("input", function () { dirty = true; keep(); });
@@ -139,7 +153,13 @@
   });
   form.addEventListener("submit", function (event) {
     // A double click sends one submission, not two.
-    if (sending) { event.preventDefault(); return; }
+    if (sending || waitingSubmit) { event.preventDefault(); return; }
+    if (inFlight) {
+      event.preventDefault();
+      waitingSubmit = event.submitter || lastButton;
+      stopped = true;
+      return;
+    }
     sending = true;
     stopped = true;
     keep();

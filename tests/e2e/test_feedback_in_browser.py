@@ -126,6 +126,13 @@ def test_an_organisation_takes_a_position_in_each_language(
     expect(member.locator("#comment")).to_have_value(f"{first} {more}")
     member.locator("#save").click()
     expect(flash(member, say("Draft saved."))).to_be_visible()
+    # Signing out leaves nothing of the text in this browser for the next person.
+    member.locator("#comment").fill("Unsaved words on a shared computer")
+    member.locator(".account button.link-button").click()
+    kept = member.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('consulta-draft:')).length"
+    )
+    assert kept == 0
     member_context.close()
 
     # The lead attaches evidence, signs off and submits; a receipt arrives by email.

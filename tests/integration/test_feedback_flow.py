@@ -103,6 +103,31 @@ def test_a_colleagues_later_save_is_not_overwritten(seeded, login, app):
         assert stored == "Version C"
 
 
+def test_a_conflict_shows_every_field_the_colleague_changed(seeded, login, app):
+    first, second = app.test_client(), app.test_client()
+    login(first, "stakeholder@example.org")
+    login(second, "lead@example.org")
+    submit_form(first, FORM, stance="support", comment="Shared words", save="Save")
+    stale_page = second.get(FORM).get_data(as_text=True)
+    # The colleague makes the comment council-only: the kind of change that must not be lost.
+    submit_form(
+        first,
+        FORM,
+        stance="support",
+        comment="Shared words",
+        comment_disclosure="council_only",
+        save="Save",
+    )
+    response = post_form(second, stale_page, stance="support", comment="Shared words", save="S")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    differences = page[page.index('id="theirs-title"') : page.index("</section>")]
+    assert "Who may read the comment" in differences
+    assert "Yours: Public" in differences
+    assert "For the council only" in differences
+    assert "Comment</dt>" not in differences  # unchanged fields are not listed
+
+
 def test_two_colleagues_starting_from_an_empty_form_do_not_overwrite(seeded, login, app):
     first, second = app.test_client(), app.test_client()
     login(first, "stakeholder@example.org")

@@ -32,6 +32,7 @@ from app.models.base import utcnow
 from app.services import feedback as feedback_service
 from app.services import moderation
 from app.services.demo import DEMO_ORGANIZATION
+from app.services.errors import InvalidState
 from app.services.feedback import new_reference
 from tests.conftest import csrf_token, hidden_fields, submit_form
 from tests.integration.feedback_helpers import (
@@ -428,8 +429,10 @@ def test_autosave_stores_the_draft_and_guards_its_version(seeded, app, login):
     assert response.get_json()["error"]["code"] == "unauthenticated"
     fields = {**autosave_fields(current, comment="Bad token"), "csrf_token": "wrong"}
     response = member.post(DRAFT, data=fields)
-    assert response.status_code == 422
-    assert response.get_json()["error"]["field"] == "csrf_token"
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert (error["code"], error["field"]) == ("csrf_expired", "csrf_token")
+    assert "Save draft" in error["message"]  # our words, not the library's "CSRF token"
     response = member.post(DRAFT, data=autosave_fields(current, comment="y" * 20001))
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "comment"
@@ -676,6 +679,42 @@ def test_a_redacted_span_is_hidden_until_the_redaction_is_reverted(seeded, app, 
     assert "[redacted]" not in page
 
 
+def test_an_edited_position_keeps_its_redactions_on_the_words_they_hid(seeded, app, login):
+    lead, visitor = app.test_client(), app.test_client()
+    login(lead, LEAD)
+    comment = "Call Ana on +1 555 0142 for details."
+    submit_form(lead, FORM, **ANSWER, comment=comment, submit="Submit feedback")
+    fb = our_feedback(seeded)
+    publish(seeded, fb.id)
+    start = comment.index("+1 555")
+    with seeded.app_context():
+        db.session.add(
+            Redaction(
+                feedback_id=fb.id,
+                field="comment",
+                start=start,
+                end=start + len("+1 555 0142"),
+                reason="A personal phone number.",
+            )
+        )
+        db.session.commit()
+
+    # The lead puts text before the number and repeats it; the moderators publish again.
+    edited = f"Update after the meeting. {comment} Or +1 555 0142 at night."
+    submit_form(lead, FORM, **ANSWER, comment=edited, submit="Submit feedback")
+    publish(seeded, fb.id)
+    page = visitor.get(ITEM).get_data(as_text=True)
+    assert "555 0142" not in page
+    assert "Update after the meeting. Call Ana on [redacted] for details. Or [redacted]" in page
+
+    # Once the number is gone from the text, its redaction is closed, not moved elsewhere.
+    submit_form(lead, FORM, **ANSWER, comment="Call Ana at the office.", submit="Submit")
+    with seeded.app_context():
+        assert not db.session.scalars(
+            select(Redaction).where(Redaction.feedback_id == fb.id, Redaction.reverted_at.is_(None))
+        ).all()
+
+
 def test_a_simultaneous_double_click_submits_once_without_a_conflict(
     seeded, app, login, monkeypatch
 ):
@@ -704,3 +743,40 @@ def test_a_simultaneous_double_click_submits_once_without_a_conflict(
     assert len(revisions_of(seeded, fb.id)) == 1
     assert len(receipts(seeded)) == 1
     assert sorted(r.status_code for r in responses) == [302, 302]
+
+
+def test_submitting_an_unchanged_position_again_changes_nothing(seeded, app, login):
+    lead = app.test_client()
+    login(lead, LEAD)
+    submit_form(lead, FORM, **ANSWER, comment="Stand by this.", submit="Submit feedback")
+    fb = our_feedback(seeded)
+    publish(seeded, fb.id)
+    response = submit_form(lead, FORM, **ANSWER, comment="Stand by this.", submit="Submit")
+    assert response.status_code == 409
+    assert "Nothing has changed" in response.get_data(as_text=True)
+    after = our_feedback(seeded)
+    assert after.state is FeedbackState.PUBLISHED  # still on the public page
+    assert len(revisions_of(seeded, fb.id)) == 1
+
+
+def test_evidence_links_are_published_as_plain_links(seeded, app, login):
+    lead = app.test_client()
+    login(lead, LEAD)
+    links = "https://example.org/report.pdf\nhttp://example.net/study"
+    submit_form(lead, FORM, **ANSWER, comment="See the study.", evidence_links=links, submit="S")
+    publish(seeded, our_feedback(seeded).id)
+    page = app.test_client().get(ITEM).get_data(as_text=True)
+    assert 'href="https://example.org/report.pdf" rel="nofollow noopener noreferrer ugc"' in page
+    assert 'href="http://example.net/study"' in page
+
+
+def test_the_service_refuses_a_link_that_is_not_a_web_address(seeded):
+    with seeded.test_request_context():
+        lead = db.session.scalar(select(User).where(User.email == LEAD))
+        item_id = db.session.scalar(select(Item.id).where(Item.code == "P1"))
+        data = feedback_service.FeedbackInput(
+            stance=None, priority=None, comment="x", evidence_links=("javascript:alert(1)",)
+        )
+        with pytest.raises(InvalidState) as refused:
+            feedback_service.save_feedback(lead.id, item_id, data, submit=False, lock_version=0)
+        assert refused.value.field == "evidence_links"
