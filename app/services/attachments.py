@@ -51,6 +51,28 @@ MAX_ZIP_COMPRESSION_RATIO = 100
 # Small entries (a few KB of repeated XML) can compress beyond the ratio harmlessly; the total
 # above already bounds them.
 ZIP_RATIO_CHECK_MIN_BYTES = 1024 * 1024
+# A document never needs to carry a program; an entry ending like one refuses the whole file.
+EXECUTABLE_EXTENSIONS = (
+    ".exe",
+    ".dll",
+    ".bat",
+    ".cmd",
+    ".com",
+    ".js",
+    ".vbs",
+    ".ps1",
+    ".sh",
+    ".jar",
+    ".msi",
+    ".scr",
+)
+# Where an OpenDocument file keeps its macros (Basic, or scripts in Python, BeanShell, JavaScript).
+ODT_MACRO_FOLDERS = ("basic/", "scripts/")
+# A Word package must hold its main document, not merely some part under `word/`.
+DOCX_CONTENT_TYPES = "[Content_Types].xml"
+DOCX_MAIN_DOCUMENT = "word/document.xml"
+# An entry name starting like "C:" names a Windows drive.
+DRIVE_PREFIX = re.compile(r"[A-Za-z]:")
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -158,23 +180,61 @@ def _zip_document_type(data: bytes, name: str) -> str:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
         _check_zip_limits(entries, name)
-        names = {entry.filename for entry in entries}
-        if "[Content_Types].xml" in names and any(n.startswith("word/") for n in names):
-            if any(n.lower().endswith("vbaproject.bin") for n in names):
-                raise _refused(
-                    _("“%(name)s” contains macros. Save it as a plain document.", name=name)
-                )
-            return DOCX
-        if "mimetype" in names:
+        names = [entry.filename for entry in entries]
+        lowered = {n.replace("\\", "/").lower() for n in names}
+        found = None
+        if DOCX_CONTENT_TYPES in names and DOCX_MAIN_DOCUMENT in lowered:
+            found = DOCX
+        elif "mimetype" in names:
             with archive.open("mimetype") as entry:
                 declared = entry.read(len(ODT) + 1)
             if declared == ODT.encode("ascii"):
-                return ODT
+                found = ODT
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as error:
         raise _damaged(name) from error
     except (ValueError, struct.error, OSError, RuntimeError) as error:  # malformed headers
         raise _damaged(name) from error
-    raise _not_accepted(name)
+    if found is None:
+        raise _not_accepted(name)
+    _check_zip_entries(entries, name)
+    if found == DOCX:
+        has_macros = any(n.endswith("vbaproject.bin") for n in lowered)
+    else:
+        has_macros = any(n.startswith(ODT_MACRO_FOLDERS) for n in lowered)
+    if has_macros:
+        raise _refused(_("“%(name)s” contains macros. Save it as a plain document.", name=name))
+    return found
+
+
+def _check_zip_entries(entries: list[zipfile.ZipInfo], name: str) -> None:
+    """Refuse entries that are programs, or whose names would climb out of any folder."""
+    for entry in entries:
+        for entry_name in (entry.filename, entry.orig_filename):
+            if _is_unsafe_path(entry_name):
+                raise _refused(
+                    _(
+                        "“%(name)s” contains parts with unsafe names, so it cannot be accepted.",
+                        name=name,
+                    )
+                )
+            # Windows ignores trailing dots and spaces: "run.exe. " is "run.exe".
+            ending = entry_name.split("\x00", 1)[0].rstrip(" .").lower()
+            if ending.endswith(EXECUTABLE_EXTENSIONS):
+                raise _refused(
+                    _(
+                        "“%(name)s” contains a program file. Only plain documents are accepted.",
+                        name=name,
+                    )
+                )
+
+
+def _is_unsafe_path(entry_name: str) -> bool:
+    path = entry_name.replace("\\", "/")
+    return (
+        path.startswith("/")
+        or DRIVE_PREFIX.match(path) is not None
+        or any(part == ".." for part in path.split("/"))
+    )
 
 
 def _check_zip_limits(entries: list[zipfile.ZipInfo], name: str) -> None:
@@ -360,6 +420,7 @@ def add_attachment(
                 "disclosure": attachment.disclosure,
             },
         )
+        _record_revision(feedback, user)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -383,7 +444,9 @@ def remove_attachment(user_id: int, attachment_id: int) -> Feedback:
     }
     db.session.delete(attachment)
     _mark_changed(feedback)
+    db.session.flush()  # the revision's snapshot must no longer list the file
     audit.record(user.id, "attachment.remove", "attachment", attachment_id, before=before)
+    _record_revision(feedback, user)
     db.session.commit()
     _discard(key)  # only once the row is gone, so a failed commit keeps a readable file
     return feedback
@@ -521,6 +584,13 @@ def _mark_changed(feedback: Feedback) -> None:
     # files they have not seen. Drafts are left alone, so a colleague's open form stays valid.
     if feedback.state is FeedbackState.SUBMITTED:
         feedback.updated_at = utcnow()
+
+
+def _record_revision(feedback: Feedback, user: User) -> None:
+    # A submitted position's files are part of what the moderators review: each change keeps a
+    # snapshot, like an edit of its text. Drafts change freely and keep none.
+    if feedback.state is FeedbackState.SUBMITTED:
+        feedback_service.record_revision(feedback, user.id)
 
 
 def _count(feedback_id: int) -> int:

@@ -18,6 +18,7 @@ from app.models import (
     Consultation,
     Disclosure,
     Feedback,
+    FeedbackRevision,
     FeedbackState,
     Item,
     Organization,
@@ -26,7 +27,7 @@ from app.models.base import utcnow
 from app.services import attachments
 from app.services.accounts import create_user
 from app.services.consultations import get_item
-from tests.conftest import DEMO_PASSWORD, PROJECT, csrf_token, hidden_fields
+from tests.conftest import DEMO_PASSWORD, PROJECT, csrf_token, hidden_fields, user_by_email
 from tests.unit.test_attachment_inspection import (
     docx_bomb_streamed,
     docx_bytes,
@@ -130,6 +131,22 @@ def publish(app, login) -> None:
     )
     assert response.status_code == 302
     assert our_feedback(app).state is FeedbackState.PUBLISHED
+
+
+def revisions_of_ours(app) -> list[FeedbackRevision]:
+    feedback = our_feedback(app)
+    if feedback is None:
+        return []
+    with app.app_context():
+        rows = list(
+            db.session.scalars(
+                select(FeedbackRevision)
+                .where(FeedbackRevision.feedback_id == feedback.id)
+                .order_by(FeedbackRevision.number)
+            )
+        )
+        db.session.expunge_all()
+        return rows
 
 
 def signed_in(app, login, email: str):
@@ -352,6 +369,58 @@ def test_a_file_added_after_submission_needs_a_fresh_review(seeded, login):
     seen = our_feedback(seeded).lock_version
     upload(signed_in(seeded, login, "lead@example.org"), pdf_bytes(), "late addition.pdf")
     assert our_feedback(seeded).lock_version > seen  # a moderator's stale publish is refused
+
+
+def test_changing_the_files_of_a_submitted_position_records_revisions(seeded, login):
+    submit_feedback(seeded, login)
+    [submitted] = revisions_of_ours(seeded)
+    assert submitted.snapshot["attachments"] == []
+    lead = signed_in(seeded, login, "lead@example.org")
+    lead_id = user_by_email(seeded, "lead@example.org").id
+
+    assert upload(lead, pdf_bytes(), "late addition.pdf").status_code == 303
+    [attachment] = stored(seeded)
+    listed = f"late addition.pdf (public, {attachment.sha256[:12]})"
+    first, added = revisions_of_ours(seeded)
+    assert first.id == submitted.id
+    assert added.number == 2
+    assert added.author_id == lead_id
+    assert added.snapshot["attachments"] == [listed]
+    assert added.snapshot["state"] == "submitted"
+
+    upload(lead, png_bytes(), "chart.png", disclosure="council_only")
+    *_, with_two = revisions_of_ours(seeded)
+    assert with_two.number == 3
+    assert with_two.snapshot["attachments"][0] == listed
+    assert with_two.snapshot["attachments"][1].startswith("chart.png (council_only, ")
+
+    assert delete(lead, attachment.id).status_code == 303
+    revisions = revisions_of_ours(seeded)
+    assert [revision.number for revision in revisions] == [1, 2, 3, 4]
+    removed = revisions[-1]
+    assert removed.author_id == lead_id
+    assert len(removed.snapshot["attachments"]) == 1
+    assert not any(
+        entry.startswith("late addition.pdf") for entry in removed.snapshot["attachments"]
+    )
+    assert revisions[1].snapshot["attachments"] == [listed]  # earlier snapshots are untouched
+
+
+def test_changing_the_files_of_a_draft_records_no_revision(seeded, member):
+    assert upload(member, pdf_bytes(), "draft.pdf").status_code == 303
+    [attachment] = stored(seeded)
+    assert our_feedback(seeded).state is FeedbackState.DRAFT
+    assert revisions_of_ours(seeded) == []
+    assert delete(member, attachment.id).status_code == 303
+    assert stored(seeded) == []
+    assert revisions_of_ours(seeded) == []
+
+
+def test_a_refused_change_to_a_submitted_position_records_no_revision(seeded, member, login):
+    submit_feedback(seeded, login)
+    upload(member, pdf_bytes(), "not mine to add.pdf")  # only the lead may
+    upload(signed_in(seeded, login, "lead@example.org"), b"MZ" + bytes(100), "x.pdf")
+    assert len(revisions_of_ours(seeded)) == 1
 
 
 def test_only_the_lead_changes_the_files_of_a_submitted_position(seeded, member, login):

@@ -12,6 +12,7 @@ import pytest
 
 from app.services.attachments import (
     DOCX,
+    EXECUTABLE_EXTENSIONS,
     JPEG,
     MAX_ATTACHMENT_BYTES,
     MAX_FILENAME_LENGTH,
@@ -67,7 +68,7 @@ def docx_bytes(*, extra: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
-def odt_bytes(mimetype: str = ODT) -> bytes:
+def odt_bytes(mimetype: str = ODT, *, extra: dict[str, bytes] | None = None) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         # The OpenDocument rule: `mimetype` first and stored uncompressed.
@@ -76,6 +77,16 @@ def odt_bytes(mimetype: str = ODT) -> bytes:
             "META-INF/manifest.xml", '<?xml version="1.0"?><manifest/>', zipfile.ZIP_DEFLATED
         )
         archive.writestr("content.xml", '<?xml version="1.0"?><office/>', zipfile.ZIP_DEFLATED)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -207,6 +218,85 @@ def test_another_opendocument_kind_is_refused():
 def test_a_word_document_with_macros_is_refused():
     with_macros = docx_bytes(extra={"word/vbaProject.bin": b"\xd0\xcf\x11\xe0"})
     assert "contains macros" in refusal(with_macros, "x.docx")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "Basic/Standard/Module1.xml",
+        "Basic/script-lc.xml",
+        "Scripts/python/evil.py",
+        "Scripts/beanshell/Library/macro.bsh",
+    ],
+)
+def test_an_opendocument_text_with_macros_is_refused(entry):
+    with_macros = odt_bytes(extra={entry: b"<macro/>"})
+    assert refusal(with_macros, "x.odt") == (
+        "“x.odt” contains macros. Save it as a plain document."
+    )
+
+
+def test_an_opendocument_text_whose_name_merely_resembles_a_macro_folder_is_accepted():
+    data = odt_bytes(extra={"Pictures/Basic/chart.png": png_bytes(), "BasicNotes.xml": b"<x/>"})
+    assert inspect_upload(data, "x.odt").content_type == ODT
+
+
+def test_a_word_package_without_its_main_document_is_refused():
+    no_document = zip_of(
+        {
+            "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
+            "word/styles.xml": b'<?xml version="1.0"?><w:styles/>',
+        }
+    )
+    assert "is not a PDF, DOCX, ODT, PNG or JPEG file" in refusal(no_document, "x.docx")
+
+
+@pytest.mark.parametrize("extension", EXECUTABLE_EXTENSIONS)
+@pytest.mark.parametrize(("build", "name"), [(docx_bytes, "x.docx"), (odt_bytes, "x.odt")])
+def test_a_document_carrying_a_program_is_refused(build, name, extension):
+    data = build(extra={f"media/payload{extension.upper()}": b"MZ"})
+    assert refusal(data, name) == (
+        f"“{name}” contains a program file. Only plain documents are accepted."
+    )
+
+
+@pytest.mark.parametrize("entry", ["word/run.exe.", "word/run.bat ", "word/deep/x.Js"])
+def test_a_program_with_a_disguised_ending_is_refused(entry):
+    assert "contains a program file" in refusal(docx_bytes(extra={entry: b"MZ"}), "x.docx")
+
+
+def test_the_required_executable_extensions_are_all_named():
+    required = {
+        ".exe", ".dll", ".bat", ".cmd", ".com", ".js", ".vbs", ".ps1", ".sh", ".jar", ".msi",
+        ".scr",
+    }  # fmt: skip
+    assert required <= set(EXECUTABLE_EXTENSIONS)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "../evil.xml",
+        "word/../../evil.xml",
+        "word/..",
+        "..\\..\\evil.xml",
+        "/etc/cron.d/evil",
+        "\\server\\share\\evil.xml",
+        "C:/Windows/evil.xml",
+        "c:evil.xml",
+    ],
+)
+@pytest.mark.parametrize(("build", "name"), [(docx_bytes, "x.docx"), (odt_bytes, "x.odt")])
+def test_a_document_with_a_path_escaping_its_folder_is_refused(build, name, entry):
+    data = build(extra={entry: b"<x/>"})
+    assert refusal(data, name) == (
+        f"“{name}” contains parts with unsafe names, so it cannot be accepted."
+    )
+
+
+def test_dots_inside_a_part_name_are_not_traversal():
+    data = docx_bytes(extra={"word/media/image..1.png": png_bytes(), "word/...xml": b"<x/>"})
+    assert inspect_upload(data, "x.docx").content_type == DOCX
 
 
 def test_a_damaged_zip_is_refused():
