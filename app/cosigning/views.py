@@ -65,7 +65,9 @@ def requests():  # noqa: ANN201
     organization_id = current_user.organization_id
     return render_template(
         "cosigning/requests.html",
-        incoming=cosigning.requests_for(organization_id) if organization_id else [],
+        incoming=cosigning.requests_for(organization_id, viewer_id=current_user.id)
+        if organization_id
+        else [],
         outgoing=cosigning.sent_by(organization_id) if organization_id else [],
         is_lead=bool(current_user.is_lead and organization_id),
         has_organization=organization_id is not None,
@@ -93,4 +95,18 @@ def _decide(cosigner_id: int, *, accept: bool):  # noqa: ANN202
         flash(error.message, "error")
     else:
         flash(_("You co-sign this position.") if accept else _("Request declined."), "success")
+    return redirect(url_for("cosigning.requests"))
+
+
+@bp.post("/cosigning/<int:cosigner_id>/leave")
+@login_required
+def leave(cosigner_id: int):  # noqa: ANN201
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        cosigning.leave(current_user.id, cosigner_id)
+    except InvalidState as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Your organisation no longer co-signs this position."), "success")
     return redirect(url_for("cosigning.requests"))

@@ -155,6 +155,7 @@ def save_feedback(
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id)
     before = {"state": feedback.state}
+    stance_before = feedback.stance
     old_texts = {field: getattr(feedback, field) or "" for field in REDACTABLE_FIELDS}
     feedback.item_version_id = _current_version_id(item)
     _apply(feedback, data)
@@ -174,6 +175,9 @@ def save_feedback(
         if submit and _is_repeat_of_submission(current, user, data):
             return current  # both clicks of a double click were in flight: one submission
         raise _stale_edit() from error
+    if submit and before["state"] in SUBMITTED_STATES and feedback.stance != stance_before:
+        # Co-signers agreed to the old stance: they are asked again rather than counted.
+        cosigning.reconfirm_cosigners(feedback.id, user.id)
     if submit:
         revision = record_revision(feedback, user.id)
         _queue_receipt(feedback, revision, user, item, consultation)
@@ -202,6 +206,7 @@ def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback
         raise _stale_edit()
     before = {"state": feedback.state}
     feedback.state = FeedbackState.WITHDRAWN
+    cosigning.release_cosigners(feedback.id, user.id)  # co-signers are free to speak again
     try:
         db.session.flush()
     except StaleDataError as error:

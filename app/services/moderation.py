@@ -11,7 +11,7 @@ from sqlalchemy import select, tuple_, update
 from app.extensions import db
 from app.models import Feedback, FeedbackState, Item, Organization, Role
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, cosigning
 from app.services.errors import Conflict, NotFound
 from app.services.permissions import acting_user
 
@@ -121,6 +121,8 @@ def _decide(
                 " Review it again."
             )
         )
+    if new_state is FeedbackState.REJECTED:
+        cosigning.release_cosigners(feedback_id, moderator.id)  # a rejected position binds nobody
     audit.record(
         moderator.id,
         f"feedback.{new_state.value}",

@@ -9,7 +9,16 @@ from markupsafe import escape
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CosignState, FeedbackCosigner, Item, Notification, Organization, User
+from app.models import (
+    CosignState,
+    Feedback,
+    FeedbackCosigner,
+    Item,
+    Notification,
+    Organization,
+    Redaction,
+    User,
+)
 from app.services.accounts import create_user
 from app.services.demo import DEMO_ORGANIZATION
 from tests.conftest import DEMO_PASSWORD, csrf_token, submit_form
@@ -62,10 +71,9 @@ def invite(client, code: str, organization_id: object):
     )
 
 
-def submit_position(client, code: str) -> None:
-    response = submit_form(
-        client, feedback_page(code), stance="support", priority="4", comment="Ours.", submit="S"
-    )
+def submit_position(client, code: str, **fields: str) -> None:
+    values = {"stance": "support", "priority": "4", "comment": "Ours.", "submit": "S"} | fields
+    response = submit_form(client, feedback_page(code), **values)
     assert response.status_code == 302
 
 
@@ -74,6 +82,23 @@ def cosigner_rows(app) -> list[FeedbackCosigner]:
         rows = list(db.session.scalars(select(FeedbackCosigner).order_by(FeedbackCosigner.id)))
         db.session.expunge_all()
         return rows
+
+
+def sign_out(client) -> None:
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client.get("/").get_data(True))})
+
+
+def add_member(app, organization: str, email: str) -> None:
+    with app.app_context():
+        create_user(
+            email,
+            f"Member of {organization}",
+            DEMO_PASSWORD,
+            organization=db.session.scalar(
+                select(Organization).where(Organization.name == organization)
+            ),
+        )
+        db.session.commit()
 
 
 def answer(client, cosigner_id: int, decision: str):
@@ -127,7 +152,7 @@ def test_a_member_who_is_not_the_lead_cannot_invite(seeded, client, login):
     [
         (DEMO_ORGANIZATION, "P1", "cannot co-sign its own position"),
         (DIASPORA, "P1", "is not verified yet"),
-        (MEXICAN, "P4", "already has its own position on this item"),
+        (MEXICAN, "P4", "cannot be invited to co-sign on this item."),
     ],
 )
 def test_an_organisation_that_cannot_co_sign_is_refused_with_the_reason(
@@ -286,3 +311,124 @@ def test_a_co_signing_organisation_is_told_it_cannot_submit_its_own(invited, see
         workers = db.session.scalar(select(User.organization_id).where(User.email.like("lead@w%")))
         with pytest.raises(InvalidState, match=f"position of {DEMO_ORGANIZATION}"):
             cosigning.check_may_submit_own(workers, p1)
+
+
+PUBLIC_WORDS = "Shelters need multi-year funding. Call Ana on +1 555 0100."
+COUNCIL_WORDS = "Between us: the ministry will not fund this."
+
+
+def test_only_what_may_be_read_of_the_position_is_shown_and_only_to_whom(seeded, client, login):
+    add_lead(seeded, WORKERS, "lead@workers.example.org")
+    add_member(seeded, WORKERS, "member@workers.example.org")
+    login(client, "lead@example.org")
+    submit_position(
+        client,
+        "P1",
+        stance="support_with_amendments",
+        comment=PUBLIC_WORDS,
+        amendment=COUNCIL_WORDS,
+        amendment_disclosure="council_only",
+    )
+    assert invite(client, "P1", org_id(seeded, WORKERS)).status_code == 302
+    sign_out(client)
+    with seeded.app_context():
+        own = db.session.scalar(select(Feedback).where(Feedback.comment == PUBLIC_WORDS))
+        start = PUBLIC_WORDS.index("+1 555 0100")
+        db.session.add(
+            Redaction(feedback_id=own.id, field="comment", start=start, end=start + 11, reason="-")
+        )
+        db.session.commit()
+
+    login(client, "lead@workers.example.org")
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert "Read the position" in page
+    assert "Shelters need multi-year funding. Call Ana on [redacted]." in page
+    assert "555 0100" not in page
+    assert COUNCIL_WORDS not in page and "shared with the council only" in page
+    sign_out(client)
+
+    login(client, "member@workers.example.org")  # not the lead: nothing until they co-sign
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert DEMO_ORGANIZATION in page
+    assert "Read the position" not in page and "Shelters" not in page
+    sign_out(client)
+
+    login(client, "lead@workers.example.org")
+    [cosigner] = cosigner_rows(seeded)
+    answer(client, cosigner.id, "decline")
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert "Read the position" not in page and "Shelters" not in page
+
+
+def test_a_draft_can_be_declined_but_not_co_signed_until_submitted(seeded, client, login):
+    add_lead(seeded, WORKERS, "lead@workers.example.org")
+    login(client, "lead@example.org")
+    response = submit_form(
+        client, feedback_page("P1"), stance="support", priority="4", comment="Ours."
+    )
+    assert response.status_code == 302
+    assert invite(client, "P1", org_id(seeded, WORKERS)).status_code == 302
+    sign_out(client)
+    login(client, "lead@workers.example.org")
+    [cosigner] = cosigner_rows(seeded)
+
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert f"/cosigning/{cosigner.id}/accept" not in page
+    assert f"/cosigning/{cosigner.id}/decline" in page
+    assert "You can co-sign once" in page
+    response = answer(client, cosigner.id, "accept")  # a forged or stale form
+
+    assert response.status_code == 302
+    assert "must be submitted before" in client.get(REQUESTS).get_data(as_text=True)
+    assert cosigner_rows(seeded)[0].state is CosignState.INVITED
+
+
+def leave(client, cosigner_id: int):
+    token = csrf_token(client.get(REQUESTS).get_data(as_text=True))
+    return client.post(f"/cosigning/{cosigner_id}/leave", data={"csrf_token": token})
+
+
+def test_the_co_signing_lead_stops_co_signing(invited, seeded, client, login):
+    login(client, "lead@workers.example.org")
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert f"/cosigning/{invited.id}/leave" not in page  # only once co-signed
+    answer(client, invited.id, "accept")
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert f'action="/cosigning/{invited.id}/leave"' in page
+    label = f"Stop co-signing the position of {DEMO_ORGANIZATION} on P1"
+    assert f'aria-label="{escape(label)}">Stop co-signing</button>' in page
+
+    response = leave(client, invited.id)
+
+    assert response.status_code == 302 and response.headers["Location"] == REQUESTS
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert "Your organisation no longer co-signs this position." in page
+    assert f"/cosigning/{invited.id}/leave" not in page
+    assert cosigner_rows(seeded)[0].state is CosignState.DECLINED
+    with seeded.app_context():
+        told = db.session.scalar(
+            select(Notification).where(
+                Notification.to_email == "lead@example.org",
+                Notification.body_text.contains("no longer co-signs"),
+            )
+        )
+    assert told is not None and WORKERS in told.body_text
+    response = leave(client, invited.id)  # a second time: explained, not an error page
+    assert response.status_code == 302
+    assert "does not co-sign this position" in client.get(REQUESTS).get_data(as_text=True)
+
+
+def test_only_the_co_signing_lead_may_stop_co_signing(invited, seeded, client, login):
+    login(client, "lead@workers.example.org")
+    answer(client, invited.id, "accept")
+    sign_out(client)
+    add_member(seeded, WORKERS, "member@workers.example.org")
+    login(client, "member@workers.example.org")
+    page = client.get(REQUESTS).get_data(as_text=True)
+    assert "/leave" not in page
+    assert leave(client, invited.id).status_code == 403
+    sign_out(client)
+    login(client, "lead@example.org")  # the inviting lead
+    assert leave(client, invited.id).status_code == 404
+    assert leave(client, 999_999).status_code == 404
+    assert cosigner_rows(seeded)[0].state is CosignState.ACCEPTED
