@@ -23,7 +23,15 @@ from app.models.feedback import (
     Stance,
 )
 from app.models.invitation import Invitation
-from app.models.moderation import FlagKind, ModerationFlag, ModerationNote, Redaction
+from app.models.moderation import (
+    BulkAction,
+    BulkStatus,
+    FeedbackFingerprint,
+    FlagKind,
+    ModerationFlag,
+    ModerationNote,
+    Redaction,
+)
 from app.models.notification import Notification, NotificationStatus
 from app.models.organization import (
     ColleagueInvitation,
@@ -67,6 +75,9 @@ __all__ = [
     "Organization",
     "OrganizationType",
     "Redaction",
+    "BulkAction",
+    "BulkStatus",
+    "FeedbackFingerprint",
     "Report",
     "ReportStatus",
     "Role",

@@ -134,6 +134,7 @@ class Feedback(db.Model):
     )
     language: Mapped[str | None] = mapped_column(String(5))
     moderation_reason: Mapped[str | None] = mapped_column(Text)  # rejection / changes message
+    moderation_code: Mapped[str | None] = mapped_column(String(30))  # the reason from the list
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lock_version: Mapped[int] = mapped_column(Integer, default=1)

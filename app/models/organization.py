@@ -50,6 +50,13 @@ class Organization(db.Model):
         ForeignKey("users.id", use_alter=True, ondelete="SET NULL")
     )
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The moderator's reason for a rejection or a suspension, told to the organisation.
+    verification_reason: Mapped[str | None] = mapped_column(Text)
+    # A suspended organisation keeps its record but its members cannot submit.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", use_alter=True, ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     members = relationship(

@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
+from app.models.base import include_in_autogenerate
 from tests.conftest import PROJECT, app_settings, fresh_pg_database
 
 MIGRATIONS = str(PROJECT / "migrations")
@@ -82,7 +83,10 @@ def test_models_match_the_migrated_schema(empty_app):
     with empty_app.app_context():
         upgrade(directory=MIGRATIONS)
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_object": include_in_autogenerate},
+            )
             diff = compare_metadata(context, db.metadata)
 
     assert diff == [], "models and migrations differ:\n" + "\n".join(map(repr, diff))
