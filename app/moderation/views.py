@@ -1,14 +1,12 @@
-"""The moderation queue: submitted feedback, oldest first, with publish and reject."""
+"""The moderation queue: submitted feedback awaiting review."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from app.moderation.forms import DecisionForm, RejectForm
 from app.parsing import parse_id
 from app.services import moderation
 
@@ -44,26 +42,5 @@ def queue():  # noqa: ANN201
     return render_template("moderation/queue.html", entries=entries, next_cursor=next_cursor)
 
 
-@bp.post("/<int:feedback_id>/publish")
-@login_required
-def publish(feedback_id: int):  # noqa: ANN201
-    form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    moderation.publish_feedback(current_user.id, feedback_id, form.lock_version.data)
-    flash(_("Published."), "success")
-    return redirect(url_for("moderation.queue"))
-
-
-@bp.post("/<int:feedback_id>/reject")
-@login_required
-def reject(feedback_id: int):  # noqa: ANN201
-    form = RejectForm()
-    if form.validate_on_submit():
-        moderation.reject_feedback(
-            current_user.id, feedback_id, form.lock_version.data, form.reason.data
-        )
-        flash(_("Rejected; the organisation will see your reason."), "success")
-    else:
-        flash(_("Give a reason to reject a submission."), "error")
-    return redirect(url_for("moderation.queue"))
+# The decision routes live in app.moderation.decisions, on this same blueprint.
+from app.moderation import decisions  # noqa: E402, F401
