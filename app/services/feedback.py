@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services import attachments, audit, cosigning, mail
+from app.services import attachments, audit, cosigning, flagging, mail
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
@@ -181,6 +181,7 @@ def save_feedback(
     if submit:
         revision = record_revision(feedback, user.id)
         _queue_receipt(feedback, revision, user, item, consultation)
+        flagging.enqueue_flagging(feedback.id)  # flags explain the queue; they never block
     action = "feedback.submit" if submit else "feedback.save_draft"
     audit.record(
         user.id, action, "feedback", feedback.id, before=before, after={"state": feedback.state}

@@ -1,0 +1,26 @@
+"""Automatic moderation flags: thin tasks over app.services.flagging."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from app.services import flagging
+
+
+@shared_task(
+    name="worker.moderation.flag_feedback",
+    # A database hiccup, or a duplicate wake-up racing this one on the same rows: run again.
+    autoretry_for=(OperationalError, IntegrityError),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=110,
+)
+def flag_feedback(feedback_id: int) -> None:
+    flagging.flag_feedback(feedback_id)
+
+
+@shared_task(name="worker.moderation.reconcile_flagging", time_limit=120, soft_time_limit=110)
+def reconcile_flagging() -> int:
+    return len(flagging.reconcile_flagging())
