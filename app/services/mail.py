@@ -7,7 +7,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
@@ -37,12 +37,20 @@ def _subjects() -> dict[str, str]:
         "cosign_request": _("An organisation invites yours to co-sign its position on Consulta"),
         "cosign_decided": _("An answer to your invitation to co-sign on Consulta"),
         "feedback_receipt": _("Receipt for your organisation's feedback on Consulta"),
+        "feedback_rejected": _("Your organisation's feedback on Consulta was not published"),
+        "changes_requested": _("Moderators ask for changes to your organisation's feedback"),
+        "organization_decided": _("A moderator's decision about your organisation on Consulta"),
     }
 
 
 def absolute_url(endpoint: str, **values: object) -> str:
     """A link for an email: BASE_URL, never the request's Host header (which can be forged)."""
-    return current_app.config["SETTINGS"].base_url + url_for(endpoint, **values)
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:  # a worker or a command: build the path without a request of its own
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return current_app.config["SETTINGS"].base_url + path
 
 
 def queue_email(
