@@ -67,8 +67,16 @@ def celery_settings(settings: Settings) -> dict[str, object]:
                 "task": "worker.reports.reconcile_reports",
                 "schedule": 60.0,
             },
+            "reconcile-bulk-actions": {
+                "task": "worker.campaigns.reconcile_bulk_actions",
+                "schedule": 60.0,
+            },
             "reconcile-notifications": {
                 "task": "worker.notifications.reconcile_notifications",
+                "schedule": 60.0,
+            },
+            "reconcile-flagging": {
+                "task": "worker.moderation.reconcile_flagging",
                 "schedule": 60.0,
             },
         },

@@ -10,7 +10,9 @@ from app.extensions import db
 flask_app = create_app()
 celery = flask_app.extensions["celery"]
 
-import worker.notifications  # noqa: E402,F401 - registers the tasks
+import worker.campaigns  # noqa: E402,F401 - registers the tasks
+import worker.moderation  # noqa: E402,F401
+import worker.notifications  # noqa: E402,F401
 import worker.reports  # noqa: E402,F401
 
 
