@@ -93,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     from app.cosigning.views import bp as cosigning_bp
     from app.feedback.views import bp as feedback_bp
     from app.health import bp as health_bp
+    from app.moderation.audit import bp as moderation_audit_bp
+    from app.moderation.campaigns import bp as moderation_campaigns_bp
     from app.moderation.organizations import bp as moderation_organizations_bp
     from app.moderation.views import bp as moderation_bp
     from app.organizations.views import bp as organizations_bp
@@ -109,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
         cosigning_bp,
         moderation_bp,
         moderation_organizations_bp,
+        moderation_audit_bp,
+        moderation_campaigns_bp,
         reports_bp,
         admin_bp,
     ):

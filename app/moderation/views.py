@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.models.feedback import REGION_COUNTRIES
+from app.models.moderation import FlagKind
+from app.models.organization import OrganizationType
 from app.parsing import parse_id
-from app.services import moderation
+from app.services import exports, review_queue
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 PAGE_SIZE = 50
@@ -34,12 +46,65 @@ def _cursor() -> tuple[datetime, int] | None:
 @bp.get("/")
 @login_required
 def queue():  # noqa: ANN201
-    entries = moderation.review_queue(current_user.id, after=_cursor(), limit=PAGE_SIZE)
+    review_queue.authorize(current_user.id)  # 403 before anything of the queue is read
+    filt = review_queue.QueueFilter.from_args(request.args)
+    entries = review_queue.page(current_user.id, filt, after=_cursor(), limit=PAGE_SIZE)
     next_cursor = None
     if len(entries) == PAGE_SIZE:
         last = entries[-1]
         next_cursor = f"{last.submitted_at.isoformat()}_{last.id}"
-    return render_template("moderation/queue.html", entries=entries, next_cursor=next_cursor)
+    return render_template(
+        "moderation/queue.html",
+        entries=entries,
+        next_cursor=next_cursor,
+        filt=filt,
+        filter_args=filt.to_args(),
+        counts=review_queue.counts(current_user.id, filt),
+        options=review_queue.filter_options(),
+        labels=_filter_labels(),
+        countries=REGION_COUNTRIES,
+        # The detail page is added alongside the decisions; link to it once it is registered.
+        has_detail="moderation.show" in current_app.view_functions,
+    )
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():  # noqa: ANN201
+    review_queue.authorize(current_user.id, export=True)
+    filt = review_queue.QueueFilter.from_args(request.args)
+    lines = exports.queue_csv(current_user.id, filt)
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="moderation-queue.csv"'},
+    )
+
+
+def _filter_labels() -> dict[str, dict[str, str]]:
+    """Labels of the filter choices, in the reader's language."""
+    return {
+        "flag": {
+            FlagKind.PERSONAL_DATA: _("Personal data"),
+            FlagKind.LINKS: _("Links"),
+            FlagKind.PROFANITY: _("Profanity"),
+            FlagKind.CAMPAIGN: _("Campaign"),
+            FlagKind.UNVERIFIED_ORGANIZATION: _("Unverified organisation"),
+            FlagKind.SHORT_TEXT: _("Very short text"),
+        },
+        "organization_type": {
+            OrganizationType.NGO: _("NGO"),
+            OrganizationType.MIGRANT_LED: _("Migrant-led or diaspora"),
+            OrganizationType.FAITH_BASED: _("Faith-based"),
+            OrganizationType.ACADEMIC: _("Academic"),
+            OrganizationType.LEGAL_AID: _("Legal aid"),
+            OrganizationType.EMPLOYER: _("Employer or business"),
+            OrganizationType.WORKERS: _("Workers' organisation"),
+            OrganizationType.INTERNATIONAL: _("International organisation"),
+            OrganizationType.GOVERNMENT: _("Government"),
+            OrganizationType.OTHER: _("Other"),
+        },
+    }
 
 
 # The decision routes live in app.moderation.decisions, on this same blueprint.

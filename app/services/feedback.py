@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services import attachments, audit, cosigning, flagging, mail
+from app.services import attachments, audit, cosigning, flagging, mail, organizations
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
@@ -270,6 +270,7 @@ def _carry_redactions(feedback: Feedback, old_texts: dict[str, str]) -> None:
 
 
 def _check_submission(data: FeedbackInput, organization_id: int, item_id: int) -> None:
+    organizations.check_may_submit(organization_id)  # a suspended organisation cannot submit
     cosigning.check_may_submit_own(organization_id, item_id)
     if data.stance is None or data.priority is None:
         raise InvalidState(_("Choose a stance and a priority before submitting."))

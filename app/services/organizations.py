@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     ColleagueInvitation,
+    Consultation,
+    Feedback,
+    FeedbackState,
+    Item,
     JoinRequest,
     JoinState,
     Organization,
@@ -20,7 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import audit, mail
-from app.services.errors import Conflict, Forbidden, NotFound
+from app.services.errors import Conflict, DomainError, Forbidden, NotFound
 from app.services.permissions import acting_user
 
 
@@ -118,8 +124,40 @@ def decide_join_request(lead_id: int, request_id: int, approve: bool) -> None:
     db.session.commit()
 
 
+# --- moderation: the verification queue, decisions and suspensions ---------------------------
+
+MODERATORS = (Role.MODERATOR, Role.ADMIN)
+RECENT_SUBMISSIONS = 20
+
+
+@dataclass(frozen=True)
+class SubmissionLine:
+    id: int
+    reference: str
+    state: FeedbackState
+    submitted_at: datetime | None
+    consultation_slug: str
+    item_code: str
+
+
+@dataclass(frozen=True)
+class QueuedOrganization:
+    organization: Organization
+    members: list[User]
+    submission_count: int
+
+
+@dataclass(frozen=True)
+class OrganizationDetail:
+    organization: Organization
+    members: list[User]
+    submission_count: int
+    recent_submissions: list[SubmissionLine]
+    is_suspended: bool
+
+
 def pending_organizations(moderator_id: int) -> list[Organization]:
-    acting_user(moderator_id, Role.MODERATOR, Role.ADMIN)
+    acting_user(moderator_id, *MODERATORS)
     return list(
         db.session.scalars(
             select(Organization)
@@ -130,27 +168,199 @@ def pending_organizations(moderator_id: int) -> list[Organization]:
     )
 
 
-def verify_organization(moderator_id: int, organization_id: int, approve: bool) -> None:
-    moderator = acting_user(moderator_id, Role.MODERATOR, Role.ADMIN)
-    organization = db.session.get(Organization, organization_id)
-    if organization is None:
-        raise NotFound(_("No such organisation."))
+def verification_queue(moderator_id: int) -> list[QueuedOrganization]:
+    """Pending organisations, oldest first, with their members and how much they submitted."""
+    organizations = pending_organizations(moderator_id)
+    counts = _submission_counts([org.id for org in organizations])
+    return [
+        QueuedOrganization(org, _sorted_members(org), counts.get(org.id, 0))
+        for org in organizations
+    ]
+
+
+def organization_detail(moderator_id: int, organization_id: int) -> OrganizationDetail:
+    acting_user(moderator_id, *MODERATORS)
+    organization = _organization(organization_id)
+    submissions = [
+        SubmissionLine(*row)
+        for row in db.session.execute(
+            select(
+                Feedback.id,
+                Feedback.reference,
+                Feedback.state,
+                Feedback.submitted_at,
+                Consultation.slug,
+                Item.code,
+            )
+            .join(Item, Item.id == Feedback.item_id)
+            .join(Consultation, Consultation.id == Item.consultation_id)
+            .where(
+                Feedback.organization_id == organization.id, Feedback.state != FeedbackState.DRAFT
+            )
+            .order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
+            .limit(RECENT_SUBMISSIONS)
+        )
+    ]
+    return OrganizationDetail(
+        organization,
+        _sorted_members(organization),
+        _submission_counts([organization.id]).get(organization.id, 0),
+        submissions,
+        organization.suspended_at is not None,
+    )
+
+
+def verify_organization(
+    moderator_id: int, organization_id: int, approve: bool, reason: str = ""
+) -> None:
+    """Verify, or reject with a reason the organisation's leads are told by email."""
+    moderator = acting_user(moderator_id, *MODERATORS)
+    reason = reason.strip()
+    if not approve and not reason:
+        raise DomainError(_("Give the organisation a reason for the rejection."), field="reason")
+    organization = _organization(organization_id)
     if organization.verification is not VerificationState.PENDING:
         raise Conflict(_("This organisation has already been decided."))
-    if moderator.organization_id == organization.id:
-        raise Forbidden(_("Another moderator must verify your own organisation."))
-    before = {"verification": organization.verification}
+    _refuse_own(moderator, organization)
+    before = {
+        "verification": organization.verification,
+        "reason": organization.verification_reason,
+    }
     organization.verification = (
         VerificationState.VERIFIED if approve else VerificationState.REJECTED
     )
     organization.verified_by_id = moderator.id
     organization.verified_at = utcnow()
-    audit.record(
+    organization.verification_reason = None if approve else reason
+    event = audit.record(
         moderator.id,
         "organization.verify" if approve else "organization.reject",
         "organization",
         organization.id,
         before=before,
-        after={"verification": organization.verification},
+        after={
+            "name": organization.name,
+            "verification": organization.verification,
+            "reason": organization.verification_reason,
+        },
     )
+    _tell_leads(organization, "verified" if approve else "rejected", reason, event)
     db.session.commit()
+
+
+def suspend_organization(moderator_id: int, organization_id: int, reason: str) -> None:
+    """Members of a suspended organisation keep their accounts but cannot submit."""
+    moderator = acting_user(moderator_id, *MODERATORS)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Give the organisation a reason for the suspension."), field="reason")
+    organization = _organization(organization_id)
+    if organization.suspended_at is not None:
+        raise Conflict(_("This organisation is already suspended."))
+    _refuse_own(moderator, organization)
+    before = {"suspended_at": None, "reason": organization.verification_reason}
+    organization.suspended_at = utcnow()
+    organization.suspended_by_id = moderator.id
+    organization.verification_reason = reason
+    event = audit.record(
+        moderator.id,
+        "organization.suspend",
+        "organization",
+        organization.id,
+        before=before,
+        after={
+            "name": organization.name,
+            "suspended_at": organization.suspended_at.isoformat(),
+            "reason": reason,
+        },
+    )
+    _tell_leads(organization, "suspended", reason, event)
+    db.session.commit()
+
+
+def unsuspend_organization(moderator_id: int, organization_id: int) -> None:
+    moderator = acting_user(moderator_id, *MODERATORS)
+    organization = _organization(organization_id)
+    if organization.suspended_at is None:
+        raise Conflict(_("This organisation is not suspended."))
+    _refuse_own(moderator, organization)
+    before = {
+        "suspended_at": organization.suspended_at.isoformat(),
+        "reason": organization.verification_reason,
+    }
+    organization.suspended_at = None
+    organization.suspended_by_id = None
+    organization.verification_reason = None
+    event = audit.record(
+        moderator.id,
+        "organization.unsuspend",
+        "organization",
+        organization.id,
+        before=before,
+        after={"name": organization.name, "suspended_at": None},
+    )
+    _tell_leads(organization, "unsuspended", "", event)
+    db.session.commit()
+
+
+def is_suspended(organization_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Organization.suspended_at).where(Organization.id == organization_id)
+        )
+        is not None
+    )
+
+
+def check_may_submit(organization_id: int | None) -> None:
+    """Refuse a submission for a suspended organisation (called by the feedback service)."""
+    if organization_id is not None and is_suspended(organization_id):
+        raise Forbidden(_("Your organisation is suspended on Consulta and cannot submit feedback."))
+
+
+def _organization(organization_id: int) -> Organization:
+    organization = db.session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound(_("No such organisation."))
+    return organization
+
+
+def _refuse_own(moderator: User, organization: Organization) -> None:
+    if moderator.organization_id == organization.id:
+        raise Forbidden(_("Another moderator must decide on your own organisation."))
+
+
+def _sorted_members(organization: Organization) -> list[User]:
+    return sorted(organization.members, key=lambda member: (not member.is_lead, member.name))
+
+
+def _submission_counts(organization_ids: list[int]) -> dict[int, int]:
+    if not organization_ids:
+        return {}
+    rows = db.session.execute(
+        select(Feedback.organization_id, func.count(Feedback.id))
+        .where(
+            Feedback.organization_id.in_(organization_ids),
+            Feedback.state != FeedbackState.DRAFT,
+        )
+        .group_by(Feedback.organization_id)
+    )
+    return {organization_id: count for organization_id, count in rows}
+
+
+def _tell_leads(organization: Organization, decision: str, reason: str, event: AuditEvent) -> None:
+    """Email the organisation's active leads (every active member if it has none)."""
+    db.session.flush()  # the event's id makes each decision's email distinct
+    active = [member for member in organization.members if member.active]
+    for person in [member for member in active if member.is_lead] or active:
+        mail.queue_email(
+            "organization_decided",
+            person.email,
+            person.locale,
+            dedupe_key=f"organization-decided:{event.id}:{person.id}",
+            user_id=person.id,
+            name=person.name,
+            organization=organization.name,
+            decision=decision,
+            reason=reason,
+        )

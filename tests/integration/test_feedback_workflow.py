@@ -11,7 +11,7 @@ from datetime import timedelta
 from threading import Barrier, BrokenBarrierError
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import (
@@ -780,3 +780,19 @@ def test_the_service_refuses_a_link_that_is_not_a_web_address(seeded):
         with pytest.raises(InvalidState) as refused:
             feedback_service.save_feedback(lead.id, item_id, data, submit=False, lock_version=0)
         assert refused.value.field == "evidence_links"
+
+
+def test_a_suspended_organisation_cannot_submit_but_keeps_its_draft(seeded, app, login):
+    with seeded.app_context():
+        db.session.execute(
+            update(Organization)
+            .where(Organization.name == DEMO_ORGANIZATION)
+            .values(suspended_at=utcnow(), verification_reason="Under review.")
+        )
+        db.session.commit()
+    lead = app.test_client()
+    login(lead, LEAD)
+    response = submit_form(lead, FORM, **ANSWER, comment="Still speaking.", submit="Submit")
+    assert response.status_code == 403
+    assert "Still speaking." in response.get_data(as_text=True)  # the text is not lost
+    assert our_feedback(seeded) is None or our_feedback(seeded).state is FeedbackState.DRAFT

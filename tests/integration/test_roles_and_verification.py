@@ -304,7 +304,8 @@ def test_admin_rejects_a_pending_organisation(seeded, client, login):
         )
 
     response = client.post(
-        f"/moderation/organisations/{org_id}/reject", data={"csrf_token": csrf_token(page)}
+        f"/moderation/organisations/{org_id}/reject",
+        data={"csrf_token": csrf_token(page), "reason": "No public registration found."},
     )
 
     assert response.status_code == 302
