@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from app.extensions import db
 from app.models import AuditEvent, Role, User
 from app.services import audit
+from app.services.exports import csv_safe
 from app.services.permissions import acting_user
 
 READERS = (Role.MODERATOR, Role.COUNCIL, Role.ADMIN)
@@ -30,7 +31,6 @@ CSV_HEADER = [
     "request_id",
 ]
 # A spreadsheet reads a cell starting with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,6 @@ def export_csv(filters: AuditFilters, *, batch_size: int = EXPORT_BATCH) -> Iter
         before_id = batch[-1].id
 
 
-def csv_safe(value: object) -> str:
-    """A cell value a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
 def _filtered(filters: AuditFilters) -> Select:
     query = (
         select(
@@ -139,9 +133,9 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _cells(line: AuditLine) -> list[str]:
+def _cells(line: AuditLine) -> list[object]:
     return [
-        csv_safe(value)
+        csv_safe("" if value is None else value)
         for value in (
             line.id,
             line.created_at.isoformat(),
