@@ -45,6 +45,17 @@ def state_label(value: str) -> str:
     }.get(value, value)
 
 
+def flag_label(value: str) -> str:
+    return {
+        "personal_data": _("Personal data"),
+        "links": _("Links"),
+        "profanity": _("Profanity"),
+        "campaign": _("Campaign"),
+        "unverified_organization": _("Unverified organisation"),
+        "short_text": _("Very short text"),
+    }.get(value, value)
+
+
 def decision_label(value: str) -> str:
     return {
         "accepted": _("Accepted"),
@@ -130,6 +141,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(feedback_field_label, "feedback_field_label")
     app.add_template_filter(choice_label, "choice_label")
     app.add_template_filter(decision_label, "decision_label")
+    app.add_template_filter(flag_label, "flag_label")
     app.add_template_filter(report_status_label, "report_status_label")
     app.add_template_filter(verification_label, "verification_label")
     app.add_template_filter(population_label, "population_label")

@@ -21,6 +21,7 @@ from app.models.moderation import FlagKind
 from app.models.organization import OrganizationType
 from app.parsing import parse_id
 from app.services import exports, review_queue
+from app.templating import flag_label
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
 PAGE_SIZE = 50
@@ -84,14 +85,7 @@ def export_csv():  # noqa: ANN201
 def _filter_labels() -> dict[str, dict[str, str]]:
     """Labels of the filter choices, in the reader's language."""
     return {
-        "flag": {
-            FlagKind.PERSONAL_DATA: _("Personal data"),
-            FlagKind.LINKS: _("Links"),
-            FlagKind.PROFANITY: _("Profanity"),
-            FlagKind.CAMPAIGN: _("Campaign"),
-            FlagKind.UNVERIFIED_ORGANIZATION: _("Unverified organisation"),
-            FlagKind.SHORT_TEXT: _("Very short text"),
-        },
+        "flag": {kind: flag_label(kind.value) for kind in FlagKind},
         "organization_type": {
             OrganizationType.NGO: _("NGO"),
             OrganizationType.MIGRANT_LED: _("Migrant-led or diaspora"),
