@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
@@ -190,9 +191,24 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
     application: Flask = request.getfixturevalue("app")
     with application.app_context():
         db.session.remove()
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        truncate_everything()
+
+
+def truncate_everything(attempts: int = 10) -> None:
+    """Empty every table. The session's worker may still be flagging a submission of the test
+    that just ended: when PostgreSQL picks this TRUNCATE as a deadlock victim, try again (the
+    worker's task, if it is the victim instead, retries on its own and finds nothing)."""
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture(autouse=True)
