@@ -7,22 +7,27 @@ from collections.abc import Iterable
 MARK = "[redacted]"
 
 
-def apply_redactions(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """`text` with each (start, end) span replaced by MARK; overlapping spans merge into one.
-
-    Spans are clipped to the text, so one that runs past its end cannot fail. Spans must
-    belong to this very text: after an edit, move them with `reanchor`.
-    """
+def merged_spans(spans: Iterable[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The spans clipped to [0, length], empty ones dropped, overlapping or touching merged."""
     merged: list[list[int]] = []
-    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
+    for start, end in sorted((max(0, s), min(length, e)) for s, e in spans):
         if start >= end:
             continue
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
+    return [(start, end) for start, end in merged]
+
+
+def apply_redactions(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` with each (start, end) span replaced by MARK; overlapping spans merge into one.
+
+    Spans are clipped to the text, so one that runs past its end cannot fail. Spans must
+    belong to this very text: after an edit, move them with `reanchor`.
+    """
     pieces, cursor = [], 0
-    for start, end in merged:
+    for start, end in merged_spans(spans, len(text)):
         pieces += [text[cursor:start], MARK]
         cursor = end
     pieces.append(text[cursor:])

@@ -25,16 +25,15 @@ from sqlalchemy import case, distinct, func, or_, select, update
 
 from app.analysis.textdiff import Op, word_diff
 from app.extensions import db
-from app.models import Feedback, FeedbackCosigner, FeedbackState, Item, Organization, Role
+from app.models import Feedback, FeedbackCosigner, FeedbackState, Item, Organization
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus, FlagKind, ModerationFlag
 from app.services import audit, cosigning
 from app.services.errors import Conflict, DomainError, InvalidState, NotFound
 from app.services.jobs import enqueue_after_commit
-from app.services.permissions import acting_user
+from app.services.permissions import MODERATORS, acting_user
 
 RUN_TASK = "worker.campaigns.run_bulk_action"
-MODERATORS = (Role.MODERATOR, Role.ADMIN)
 PAGE_SIZE = 50
 CHUNK_SIZE = 500
 MAX_ATTEMPTS = 5

@@ -30,7 +30,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services import audit, mail
+from app.services import audit, mail, organizations
 from app.services import feedback as feedback_service
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
@@ -764,20 +764,6 @@ def _empty(feedback: Feedback) -> bool:
     )
 
 
-def _active_leads(organization_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.organization_id == organization_id,
-                User.is_lead.is_(True),
-                User.active.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
 def _stamp(moment: datetime) -> str:
     return f"{moment:%Y%m%d%H%M%S%f}"
 
@@ -797,7 +783,7 @@ def _mail_invited_leads(
     """`changed`: the organisation co-signed, and is asked again because the position changed."""
     version = _current_version(item)
     link = mail.absolute_url("cosigning.requests")
-    for lead in _active_leads(invitee.id):
+    for lead in organizations.active_leads(invitee.id):
         mail.queue_email(
             "cosign_request",
             lead.email,
@@ -829,7 +815,7 @@ def _mail_inviting_leads(
     version = _current_version(item)
     link = mail.absolute_url("feedback.edit", slug=item.consultation.slug, code=item.code)
     kind = "cosign-left" if left else "cosign-decided"
-    for lead in _active_leads(feedback.organization_id):
+    for lead in organizations.active_leads(feedback.organization_id):
         mail.queue_email(
             "cosign_decided",
             lead.email,

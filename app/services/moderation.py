@@ -24,11 +24,10 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import audit, cosigning, mail
+from app.services import audit, cosigning, mail, organizations
 from app.services.errors import Conflict, InvalidState, NotFound
-from app.services.permissions import acting_user
+from app.services.permissions import MODERATORS, acting_user
 
-MODERATORS = (Role.MODERATOR, Role.ADMIN)
 # Who may read a submission in full, with its internal notes: the council only reads.
 READERS = (Role.MODERATOR, Role.ADMIN, Role.COUNCIL)
 REJECTION_REASONS = (
@@ -227,22 +226,8 @@ def _decide(
     return feedback
 
 
-def _active_leads(organization_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(
-                User.organization_id == organization_id,
-                User.is_lead.is_(True),
-                User.active.is_(True),
-            )
-            .order_by(User.id)
-        )
-    )
-
-
 def _organization_locale(organization_id: int) -> str:
-    leads = _active_leads(organization_id)
+    leads = organizations.active_leads(organization_id)
     return leads[0].locale if leads else "en"
 
 
@@ -260,7 +245,7 @@ def _queue_mails(feedback: Feedback, kind: str, *, code: str | None, note: str) 
         link = mail.absolute_url("feedback.edit", slug=item.consultation.slug, code=item.code)
     else:
         link = mail.absolute_url("feedback.dashboard")
-    for lead in _active_leads(feedback.organization_id):
+    for lead in organizations.active_leads(feedback.organization_id):
         with force_locale(lead.locale):
             reason = _reason_text(code, note) or ""
         mail.queue_email(

@@ -20,14 +20,13 @@ from app.models import (
     JoinRequest,
     JoinState,
     Organization,
-    Role,
     User,
     VerificationState,
 )
 from app.models.base import utcnow
 from app.services import audit, mail
 from app.services.errors import Conflict, DomainError, Forbidden, NotFound
-from app.services.permissions import acting_user
+from app.services.permissions import MODERATORS, acting_user
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,6 @@ def decide_join_request(lead_id: int, request_id: int, approve: bool) -> None:
 
 # --- moderation: the verification queue, decisions and suspensions ---------------------------
 
-MODERATORS = (Role.MODERATOR, Role.ADMIN)
 RECENT_SUBMISSIONS = 20
 
 
@@ -364,3 +362,18 @@ def _tell_leads(organization: Organization, decision: str, reason: str, event: A
             decision=decision,
             reason=reason,
         )
+
+
+def active_leads(organization_id: int) -> list[User]:
+    """The organisation's active leads, oldest account first: who is told of its decisions."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.organization_id == organization_id,
+                User.is_lead.is_(True),
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )

@@ -8,6 +8,8 @@ from app.extensions import db
 from app.models import Role, User
 from app.services.errors import Forbidden
 
+MODERATORS = (Role.MODERATOR, Role.ADMIN)
+
 
 def acting_user(user_id: int, *roles: Role) -> User:
     """The active user with `user_id`, required to hold one of `roles` (any role if none)."""

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from app.analysis.redaction import merged_spans
 from app.extensions import db
 from app.models import Disclosure, Feedback, FeedbackState, Redaction, Role, User
 from app.models.base import utcnow
@@ -133,17 +134,9 @@ def redactions_of(user_id: int, feedback_id: int) -> list[RedactionEntry]:
 
 def highlighted(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
     """`text` cut into (piece, redacted) pieces, overlapping spans merged: for <mark>ing."""
-    merged: list[list[int]] = []
-    for start, end in sorted((max(0, s), min(len(text), e)) for s, e in spans):
-        if start >= end:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
     pieces: list[tuple[str, bool]] = []
     cursor = 0
-    for start, end in merged:
+    for start, end in merged_spans(spans, len(text)):
         if cursor < start:
             pieces.append((text[cursor:start], False))
         pieces.append((text[start:end], True))

@@ -25,9 +25,8 @@ from app.models.moderation import FlagKind
 from app.models.organization import OrganizationType, VerificationState
 from app.parsing import parse_id
 from app.services.errors import DomainError
-from app.services.permissions import acting_user
+from app.services.permissions import MODERATORS, acting_user
 
-MODERATORS = (Role.MODERATOR, Role.ADMIN)
 EXPORTERS = (Role.MODERATOR, Role.ADMIN, Role.COUNCIL)
 # Drafts belong to their organisation alone and never reach a moderator.
 QUEUE_STATES = tuple(state for state in FeedbackState if state is not FeedbackState.DRAFT)

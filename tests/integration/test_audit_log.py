@@ -182,8 +182,6 @@ def test_the_export_is_read_in_batches(seeded):
     assert len(list(csv.DictReader(io.StringIO(body)))) == 7
 
 
-
-
 # --- append-only ----------------------------------------------------------------------------
 
 
