@@ -71,6 +71,10 @@ def celery_settings(settings: Settings) -> dict[str, object]:
                 "task": "worker.campaigns.reconcile_bulk_actions",
                 "schedule": 60.0,
             },
+            "send-invitation-reminders": {
+                "task": "worker.invitations.send_reminders",
+                "schedule": 3600.0,
+            },
             "reconcile-notifications": {
                 "task": "worker.notifications.reconcile_notifications",
                 "schedule": 60.0,

@@ -72,3 +72,7 @@ def set_active(user_id: int):  # noqa: ANN201
 def _list_args() -> dict[str, str]:
     """The search and page the admin is on, so that acting on a user brings them back there."""
     return {key: request.args[key] for key in ("q", "after") if request.args.get(key)}
+
+
+# The invitation routes live in app.admin.invitations, on this same blueprint.
+from app.admin import invitations  # noqa: E402, F401

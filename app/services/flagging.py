@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import BigInteger, cast, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -250,7 +251,7 @@ def _summary(kind: FlagKind, reasons: list[str]) -> str:
     unique = list(dict.fromkeys(reasons))
     shown = "; ".join(unique[:MAX_REASONS])
     if len(unique) > MAX_REASONS:
-        shown += " " + _("and %(count)d more", count=len(unique) - MAX_REASONS)
+        shown += " " + ngettext("and %(num)d more", "and %(num)d more", len(unique) - MAX_REASONS)
     if kind is FlagKind.PERSONAL_DATA:
         return _("Personal data in public text: %(found)s.", found=shown)
     if kind is FlagKind.LINKS:
@@ -282,7 +283,12 @@ def _reason(finding: detectors.Finding, field: str) -> str:
     if finding.code == "profanity":
         return _("%(words)s in the %(field)s", words=params["masked"], field=where)
     if finding.code == "short_text":
-        return _("The comment is very short (%(letters)d letters).", letters=int(params["letters"]))
+        letters = int(params["letters"])
+        return ngettext(
+            "The comment is very short (%(num)d letter).",
+            "The comment is very short (%(num)d letters).",
+            letters,
+        )
     return finding.code
 
 

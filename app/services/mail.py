@@ -40,6 +40,8 @@ def _subjects() -> dict[str, str]:
         "feedback_rejected": _("Your organisation's feedback on Consulta was not published"),
         "changes_requested": _("Moderators ask for changes to your organisation's feedback"),
         "organization_decided": _("A moderator's decision about your organisation on Consulta"),
+        "consultation_invitation": _("You are invited to give feedback on a Consulta consultation"),
+        "consultation_reminder": _("Reminder: the deadline for your feedback on Consulta is near"),
     }
 
 
