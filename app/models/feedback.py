@@ -73,6 +73,15 @@ class FeedbackState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+# An organisation's position that is put forward: awaiting review, public, or sent back for
+# changes. It can be withdrawn, and it stops the organisation from co-signing another.
+PUT_FORWARD_STATES = (
+    FeedbackState.SUBMITTED,
+    FeedbackState.PUBLISHED,
+    FeedbackState.CHANGES_REQUESTED,
+)
+
+
 class Disclosure(enum.StrEnum):
     PUBLIC = "public"
     COUNCIL_ONLY = "council_only"

@@ -30,6 +30,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
+from app.models.feedback import PUT_FORWARD_STATES
 from app.services import audit, mail, organizations
 from app.services import feedback as feedback_service
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
@@ -44,11 +45,7 @@ COSIGNABLE_STATES = (
     FeedbackState.CHANGES_REQUESTED,
 )
 # An organisation that has put forward its own position cannot accept to co-sign another.
-OWN_POSITION_STATES = (
-    FeedbackState.SUBMITTED,
-    FeedbackState.PUBLISHED,
-    FeedbackState.CHANGES_REQUESTED,
-)
+OWN_POSITION_STATES = PUT_FORWARD_STATES
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
+from app.models.feedback import AFFECTED_POPULATIONS, PUT_FORWARD_STATES, REGION_COUNTRIES
 from app.services import attachments, audit, cosigning, flagging, mail, organizations
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
@@ -44,11 +44,7 @@ DRAFT_STATES = (FeedbackState.DRAFT, FeedbackState.CHANGES_REQUESTED, FeedbackSt
 # revision, and a published position goes back to the moderators.
 SUBMITTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
 EDITABLE_STATES = DRAFT_STATES + SUBMITTED_STATES
-WITHDRAWABLE_STATES = (
-    FeedbackState.SUBMITTED,
-    FeedbackState.PUBLISHED,
-    FeedbackState.CHANGES_REQUESTED,
-)
+WITHDRAWABLE_STATES = PUT_FORWARD_STATES
 
 
 @dataclass(frozen=True)

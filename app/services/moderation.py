@@ -9,14 +9,13 @@ from datetime import datetime
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
     Feedback,
     FeedbackRevision,
     FeedbackState,
-    Item,
     ModerationFlag,
     ModerationNote,
     Organization,
@@ -41,60 +40,6 @@ REJECTION_REASONS = (
 )
 OTHER_REASON = "other"
 NOTE_MAX = 4000
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    id: int
-    reference: str
-    lock_version: int
-    item_code: str
-    organization: str
-    stance: str | None
-    priority: int | None
-    comment: str
-    submitted_at: datetime
-
-
-def review_queue(
-    user_id: int, *, after: tuple[datetime, int] | None = None, limit: int = 50
-) -> list[QueueEntry]:
-    """Submitted feedback, oldest first, keyset-paginated on (submitted_at, id)."""
-    acting_user(user_id, *MODERATORS)
-    query = (
-        select(
-            Feedback.id,
-            Feedback.reference,
-            Feedback.lock_version,
-            Item.code,
-            Organization.name,
-            Feedback.stance,
-            Feedback.priority,
-            Feedback.comment,
-            Feedback.submitted_at,
-        )
-        .join(Item, Item.id == Feedback.item_id)
-        .join(Organization, Organization.id == Feedback.organization_id)
-        .where(Feedback.state == FeedbackState.SUBMITTED)
-        .order_by(Feedback.submitted_at, Feedback.id)
-        .limit(limit)
-    )
-    if after is not None:
-        query = query.where(tuple_(Feedback.submitted_at, Feedback.id) > after)
-    return [
-        QueueEntry(
-            id=row.id,
-            reference=row.reference,
-            lock_version=row.lock_version,
-            item_code=row.code,
-            organization=row.name,
-            stance=row.stance.value if row.stance else None,
-            priority=row.priority,
-            comment=row.comment,
-            submitted_at=row.submitted_at,
-        )
-        for row in db.session.execute(query)
-    ]
 
 
 def rejection_reason_label(code: str) -> str:

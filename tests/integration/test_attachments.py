@@ -20,7 +20,6 @@ from app.models import (
     Feedback,
     FeedbackRevision,
     FeedbackState,
-    Item,
     Organization,
 )
 from app.models.base import utcnow
@@ -28,6 +27,7 @@ from app.services import attachments
 from app.services.accounts import create_user
 from app.services.consultations import get_item
 from tests.conftest import DEMO_PASSWORD, PROJECT, csrf_token, hidden_fields, user_by_email
+from tests.integration.feedback_helpers import our_feedback as shared_our_feedback
 from tests.unit.test_attachment_inspection import (
     docx_bomb_streamed,
     docx_bytes,
@@ -90,15 +90,7 @@ def files_on_disk(app) -> set[Path]:
 
 
 def our_feedback(app) -> Feedback:
-    with app.app_context():
-        feedback = db.session.scalar(
-            select(Feedback)
-            .join(Organization, Organization.id == Feedback.organization_id)
-            .join(Item, Item.id == Feedback.item_id)
-            .where(Organization.name == OUR_ORGANIZATION, Item.code == CODE)
-        )
-        db.session.expunge_all()
-        return feedback
+    return shared_our_feedback(app, CODE)
 
 
 def attachments_of_ours(app) -> list[str]:
