@@ -6,12 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import staff
 from app.admin.forms import ActivationForm, RoleForm, role_choices, role_labels
 from app.models import Role
 from app.parsing import parse_id
 from app.services import roles
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(staff.only(Role.ADMIN))
 PAGE_SIZE = 50
 
 

@@ -7,10 +7,12 @@ from datetime import date
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from flask_login import current_user, login_required
 
+from app import staff
 from app.parsing import parse_id
 from app.services import audit_log
 
 bp = Blueprint("moderation_audit", __name__, url_prefix="/moderation/audit")
+bp.before_request(staff.only(*staff.STAFF))
 PAGE_SIZE = 50
 
 

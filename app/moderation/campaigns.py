@@ -10,11 +10,14 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from app import staff
 from app.parsing import parse_id
 from app.services import campaigns
 from app.services.errors import DomainError
+from app.services.permissions import MODERATORS
 
 bp = Blueprint("moderation_campaigns", __name__, url_prefix="/moderation/campaigns")
+bp.before_request(staff.only(*MODERATORS))
 
 
 class BulkForm(FlaskForm):

@@ -6,11 +6,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import staff
 from app.auth.forms import EmptyForm, organization_type_choices
 from app.services import organizations
 from app.services.errors import DomainError, Forbidden, NotFound
+from app.services.permissions import MODERATORS
 
 bp = Blueprint("moderation_organizations", __name__, url_prefix="/moderation/organisations")
+bp.before_request(staff.only(*MODERATORS))
 
 
 def _type_labels() -> dict[str, str]:

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app import staff
 from app.models.feedback import REGION_COUNTRIES
 from app.models.moderation import FlagKind
 from app.models.organization import OrganizationType
@@ -24,6 +25,7 @@ from app.services import exports, review_queue
 from app.templating import flag_label
 
 bp = Blueprint("moderation", __name__, url_prefix="/moderation")
+bp.before_request(staff.only(*staff.STAFF))
 PAGE_SIZE = 50
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from app import staff
 from app.auth.forms import EmptyForm
+from app.models import Role
 from app.services import reports
 from app.templating import stage_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+bp.before_request(staff.only(Role.COUNCIL, Role.ADMIN))
 
 
 @bp.get("/")

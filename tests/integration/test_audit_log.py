@@ -137,10 +137,10 @@ def test_a_stakeholder_gets_403_and_no_event_is_recorded(seeded, client, login, 
 
 
 @pytest.mark.parametrize("url", [LOG, EXPORT])
-def test_a_visitor_is_sent_to_sign_in(seeded, client, url):
+def test_a_visitor_is_refused_and_offered_to_sign_in(seeded, client, url):
     response = client.get(url)
-    assert response.status_code == 302
-    assert "/auth/login" in response.headers["Location"]
+    assert response.status_code == 403
+    assert "/auth/login?next=" in response.get_data(as_text=True)
     assert "@example.org" not in response.get_data(as_text=True)
 
 

@@ -195,9 +195,9 @@ def test_outsiders_get_nothing_from_the_moderation_urls(seeded, login, client):
         f"/moderation/{fb_id}/reject",
     ]
     visitor = client.get(page(fb_id))
-    assert visitor.status_code == 302 and "/auth/login" in visitor.headers["Location"]
+    assert visitor.status_code == 403 and "Secret words" not in visitor.get_data(as_text=True)
     for url in posts:
-        assert client.post(url).status_code in (302, 400)
+        assert client.post(url).status_code in (400, 403)
     stakeholder = signed_in(seeded, login, "stakeholder@example.org")
     token = hidden_fields(stakeholder.get("/organisation/feedback").get_data(as_text=True))
     refused = stakeholder.get(page(fb_id))

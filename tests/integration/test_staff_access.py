@@ -1,0 +1,110 @@
+"""Every moderation, report and admin URL refuses outsiders with 403 and shows them nothing.
+
+The URLs are read from the application's own URL map, so a route added later is covered
+without editing this file.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Feedback, FeedbackState
+from tests.conftest import csrf_token
+
+# Which roles each staff area admits; everyone else gets 403.
+AREAS = {
+    "/moderation/campaigns": {"moderator", "admin"},
+    "/moderation/organisations": {"moderator", "admin"},
+    "/moderation": {"moderator", "council", "admin"},
+    "/reports": {"council", "admin"},
+    "/admin": {"admin"},
+}
+PEOPLE = {
+    "stakeholder": "stakeholder@example.org",
+    "lead": "lead@example.org",
+    "moderator": "moderator@example.org",
+    "council": "council@example.org",
+}
+
+
+def area_of(path: str) -> str | None:
+    return next((prefix for prefix in AREAS if path.startswith(prefix)), None)
+
+
+def staff_urls(app, feedback_id: int) -> list[tuple[str, str, str]]:
+    """(method, url, area) for every staff rule, with real ids so nothing 404s first."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        area = area_of(rule.rule)
+        if area is None:
+            continue
+        values = {
+            name: feedback_id if converter.__class__.__name__ == "IntegerConverter" else "x"
+            for name, converter in rule._converters.items()
+        }
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **values)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            found.append((method, url, area))
+    return found
+
+
+def secret_feedback(app) -> tuple[int, str]:
+    """A submitted position awaiting review and a phrase from its comment."""
+    with app.app_context():
+        feedback = db.session.scalars(
+            select(Feedback).where(Feedback.state == FeedbackState.SUBMITTED).limit(1)
+        ).one()
+        return feedback.id, feedback.comment[:40]
+
+
+def refused(client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, "reason": "x", "code": "spam"})
+
+
+def test_the_staff_areas_cover_every_staff_route(seeded):
+    urls = staff_urls(seeded, 1)
+    areas = {area for _method, _url, area in urls}
+    assert areas == set(AREAS)
+    assert len(urls) > 30
+
+
+def test_a_visitor_gets_403_on_every_staff_url_and_is_offered_to_sign_in(seeded, client):
+    feedback_id, phrase = secret_feedback(seeded)
+    for method, url, _area in staff_urls(seeded, feedback_id):
+        response = refused(client, method, url)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 403, (method, url)
+        assert phrase not in body and "@example.org" not in body
+        assert "/auth/login" in body  # a way in for a moderator whose session ran out
+
+
+@pytest.mark.parametrize("person", sorted(PEOPLE))
+def test_signed_in_people_get_403_outside_their_role(seeded, client, login, person):
+    feedback_id, phrase = secret_feedback(seeded)
+    login(client, PEOPLE[person])
+    checked = 0
+    for method, url, area in staff_urls(seeded, feedback_id):
+        if person in AREAS[area]:
+            continue
+        response = refused(client, method, url)
+        assert response.status_code == 403, (method, url)
+        assert phrase not in response.get_data(as_text=True)
+        checked += 1
+    assert checked > 0
+    with seeded.app_context():
+        assert db.session.get(Feedback, feedback_id).state is FeedbackState.SUBMITTED
+
+
+def test_the_role_that_may_enter_is_let_in(seeded, client, login):
+    login(client, "council@example.org")
+    assert client.get("/moderation/audit/").status_code == 200
+    assert client.get("/reports/").status_code == 200
+    assert client.get("/admin/users").status_code == 403
