@@ -76,5 +76,5 @@ def _list_args() -> dict[str, str]:
     return {key: request.args[key] for key in ("q", "after") if request.args.get(key)}
 
 
-# The invitation routes live in app.admin.invitations, on this same blueprint.
-from app.admin import invitations  # noqa: E402, F401
+# The content and invitation routes live in their own modules, on this same blueprint.
+from app.admin import content, invitations  # noqa: E402, F401
