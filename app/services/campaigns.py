@@ -7,10 +7,17 @@ feedback rows, advances `done`, renews the lease and writes one audit event, so 
 dies leaves every row either decided or still SUBMITTED, and a later run continues with the
 members still SUBMITTED (only those are ever touched).
 
+"Reject every member" tells each organisation exactly as a single rejection does: the reason
+is stored in the organisation's language for its dashboard, and every active lead is emailed
+in their own language. The messages are written in the chunk's transaction, keyed on
+(action, submission, lead), so a chunk run again never mails twice.
+
 "Publish one and count the rest": the representative is PUBLISHED; every other member still
 SUBMITTED becomes REJECTED with `moderation_code` COUNTED_CODE ("campaign_counted") and a
 `moderation_reason` naming the representative's reference. They stay out of the public list
-(only PUBLISHED is public) and a report counts them by that code.
+(only PUBLISHED is public) and a report counts them by that code. Their organisations get no
+email: their position is counted, which is a publication in substance, and publishing mails
+nobody on the single path either; the dashboard shows the reason.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from app.extensions import db
 from app.models import Feedback, FeedbackCosigner, FeedbackState, Item, Organization
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus, FlagKind, ModerationFlag
-from app.services import audit, cosigning
+from app.services import audit, cosigning, moderation, organizations
 from app.services.errors import Conflict, DomainError, InvalidState, NotFound
 from app.services.jobs import enqueue_after_commit
 from app.services.permissions import MODERATORS, acting_user
@@ -37,7 +44,8 @@ RUN_TASK = "worker.campaigns.run_bulk_action"
 PAGE_SIZE = 50
 CHUNK_SIZE = 500
 MAX_ATTEMPTS = 5
-# Every chunk renews the lease; a chunk of CHUNK_SIZE rows takes well under a second.
+# Every chunk renews the lease; a chunk of CHUNK_SIZE rows takes seconds at most, even when
+# it writes an email to each rejected organisation's leads.
 LEASE = timedelta(minutes=5)
 # A queued action whose wake-up has not started it after this long is sent again.
 REQUEUE_AFTER = timedelta(seconds=30)
@@ -197,6 +205,11 @@ def request_bulk(
     note = (note or "").strip()
     if kind == REJECT_ALL and reason_code not in REASON_CODES:
         raise DomainError(_("A rejection needs a reason."), field="reason_code")
+    # The organisations are told the reason, as for a single rejection.
+    if kind == REJECT_ALL and reason_code == moderation.OTHER_REASON and not note:
+        raise DomainError(_("Explain the reason in the note."), field="note")
+    if len(note) > moderation.NOTE_MAX:
+        raise DomainError(_("The note is too long."), field="note")
     if kind != REJECT_ALL:
         reason_code = None
     if kind == PUBLISH_ONE:
@@ -404,15 +417,17 @@ def _run_chunk(action_id: int, token: int) -> int | None:
             BulkAction.requested_by_id,
         ).where(BulkAction.id == action_id)
     ).one()
-    ids = list(
-        db.session.scalars(
-            select(Feedback.id)
+    # Each member's organisation, by member id, in id order.
+    members = dict(
+        db.session.execute(
+            select(Feedback.id, Feedback.organization_id)
             .where(_in_campaign(action.campaign_key), Feedback.state == FeedbackState.SUBMITTED)
             .order_by(Feedback.id)
             .limit(CHUNK_SIZE)
             .with_for_update(of=Feedback)
-        )
+        ).all()
     )
+    ids = list(members)
     if not ids:
         db.session.rollback()
         return 0
@@ -427,13 +442,7 @@ def _run_chunk(action_id: int, token: int) -> int | None:
     if action.kind == PUBLISH_ALL:
         published = _set_state(still_submitted, FeedbackState.PUBLISHED, common, published_at=now)
     elif action.kind == REJECT_ALL:
-        rejected = _set_state(
-            still_submitted,
-            FeedbackState.REJECTED,
-            common,
-            moderation_code=action.reason_code,
-            moderation_reason=action.note or None,
-        )
+        rejected = _reject_and_tell(action_id, action, still_submitted, common, members)
     else:
         representative = still_submitted & (Feedback.id == action.representative_id)
         published = _set_state(representative, FeedbackState.PUBLISHED, common, published_at=now)
@@ -491,6 +500,35 @@ def _set_state(condition, state: FeedbackState, common: dict, **values: object) 
             .execution_options(synchronize_session=False)
         )
     )
+
+
+def _reject_and_tell(
+    action_id: int,
+    action,  # noqa: ANN001 - the action's row
+    still_submitted,  # noqa: ANN001 - a SQL condition
+    common: dict,
+    members: dict[int, int],
+) -> list[int]:
+    """Reject with the reason in each organisation's language and email its leads."""
+    note = action.note or ""
+    leads = organizations.active_leads_by_organization(members.values())
+    by_locale: dict[str, list[int]] = {}
+    for feedback_id, organization_id in members.items():
+        locale = moderation.organization_locale(leads.get(organization_id, ()))
+        by_locale.setdefault(locale, []).append(feedback_id)
+    rejected: list[int] = []
+    for locale, feedback_ids in sorted(by_locale.items()):  # one UPDATE per language
+        rejected += _set_state(
+            still_submitted & Feedback.id.in_(feedback_ids),
+            FeedbackState.REJECTED,
+            common,
+            moderation_code=action.reason_code,
+            moderation_reason=moderation.rejection_text(action.reason_code, note, locale),
+        )
+    moderation.mail_bulk_rejections(
+        action_id, rejected, code=action.reason_code, note=note, leads=leads
+    )
+    return rejected
 
 
 def _release_cosigners(rejected: Sequence[int], actor_id: int | None) -> None:

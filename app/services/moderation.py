@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -101,8 +103,17 @@ def request_changes(user_id: int, feedback_id: int, seen_version: int, message: 
     db.session.commit()
 
 
+def rejection_text(code: str | None, note: str, locale: str) -> str | None:
+    """What the organisation reads in `locale`: the reason's label, then the moderator's note.
+
+    Stored with the decision in the organisation's language (`organization_locale`) for its
+    dashboard, and written into each lead's email in the lead's own language.
+    """
+    with force_locale(locale):
+        return _reason_text(code, note)
+
+
 def _reason_text(code: str | None, note: str) -> str | None:
-    """What the organisation reads: the reason's label, then the moderator's note."""
     if code is None or code == OTHER_REASON:
         return note or None
     label = rejection_reason_label(code)
@@ -124,8 +135,8 @@ def _decide(
     if feedback is None:
         raise NotFound(_("No such feedback."))
     # The reason is stored in the organisation's language, as its leads will read it.
-    with force_locale(_organization_locale(feedback.organization_id)):
-        reason = _reason_text(code, note)
+    locale = organization_locale(organizations.active_leads(feedback.organization_id))
+    reason = rejection_text(code, note, locale)
     now = utcnow()
     values: dict[str, object] = {
         "state": new_state,
@@ -171,34 +182,92 @@ def _decide(
     return feedback
 
 
-def _organization_locale(organization_id: int) -> str:
-    leads = organizations.active_leads(organization_id)
+def organization_locale(leads: Sequence[User]) -> str:
+    """The organisation's language, given its `active_leads`: that of its oldest lead."""
     return leads[0].locale if leads else "en"
 
 
 def _mail_leads(feedback: Feedback, kind: str, *, code: str | None, note: str) -> None:
     """Tell each lead of the organisation, in their own language, what the moderators decided."""
+    with _mail_context():
+        _queue_mails(
+            feedback,
+            kind,
+            code=code,
+            note=note,
+            leads=organizations.active_leads(feedback.organization_id),
+            # One message per decision and lead: the lock version moves at every decision.
+            decision_key=f"{kind}:{feedback.id}:{feedback.lock_version}",
+        )
+
+
+def mail_bulk_rejections(
+    action_id: int,
+    feedback_ids: Sequence[int],
+    *,
+    code: str,
+    note: str,
+    leads: Mapping[int, Sequence[User]],
+) -> None:
+    """Tell the leads of each submission a bulk action rejected, as `reject_feedback` does.
+
+    `leads` maps organisation ids to their active leads (one query for a whole chunk, from
+    `organizations.active_leads_by_organization`). The messages join the caller's transaction;
+    each is keyed on (action, submission, lead), so a chunk that runs again queues none twice.
+    """
+    if not feedback_ids:
+        return
+    rejected = db.session.scalars(
+        select(Feedback)
+        .where(Feedback.id.in_(feedback_ids))
+        .options(
+            joinedload(Feedback.organization),
+            joinedload(Feedback.item),
+            joinedload(Feedback.item_version),
+        )
+        .order_by(Feedback.id)
+    ).all()
+    with _mail_context():
+        for feedback in rejected:
+            _queue_mails(
+                feedback,
+                "feedback_rejected",
+                code=code,
+                note=note,
+                leads=leads.get(feedback.organization_id, ()),
+                decision_key=f"feedback_rejected:bulk-{action_id}:{feedback.id}",
+            )
+
+
+@contextlib.contextmanager
+def _mail_context() -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         if not has_request_context():  # a task or the CLI: links are built from BASE_URL anyway
             stack.enter_context(current_app.test_request_context())
-        _queue_mails(feedback, kind, code=code, note=note)
+        yield
 
 
-def _queue_mails(feedback: Feedback, kind: str, *, code: str | None, note: str) -> None:
+def _queue_mails(
+    feedback: Feedback,
+    kind: str,
+    *,
+    code: str | None,
+    note: str,
+    leads: Sequence[User],
+    decision_key: str,
+) -> None:
     item = feedback.item
     if kind == "changes_requested":
         link = mail.absolute_url("feedback.edit", slug=item.consultation.slug, code=item.code)
     else:
         link = mail.absolute_url("feedback.dashboard")
-    for lead in organizations.active_leads(feedback.organization_id):
-        with force_locale(lead.locale):
-            reason = _reason_text(code, note) or ""
+    for lead in leads:
+        reason = rejection_text(code, note, lead.locale) or ""
         mail.queue_email(
             kind,
             lead.email,
             lead.locale,
-            # One message per decision and lead: the lock version moves at every decision.
-            dedupe_key=f"{kind}:{feedback.id}:{feedback.lock_version}:{lead.id}",
+            dedupe_key=f"{decision_key}:{lead.id}",
             user_id=lead.id,
             name=lead.name,
             organization=feedback.organization.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -377,3 +378,22 @@ def active_leads(organization_id: int) -> list[User]:
             .order_by(User.id)
         )
     )
+
+
+def active_leads_by_organization(organization_ids: Collection[int]) -> dict[int, list[User]]:
+    """`active_leads` of several organisations in one query; one without leads is absent."""
+    leads: dict[int, list[User]] = {}
+    if not organization_ids:
+        return leads
+    rows = db.session.scalars(
+        select(User)
+        .where(
+            User.organization_id.in_(set(organization_ids)),
+            User.is_lead.is_(True),
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    )
+    for lead in rows:
+        leads.setdefault(lead.organization_id, []).append(lead)
+    return leads
