@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -23,6 +24,9 @@ MAX_RETRY_DELAY = timedelta(hours=6)
 # An attempt holds the row this long; a worker that died mid-send frees it after that.
 ATTEMPT_LEASE = timedelta(seconds=60)
 RESEND_AFTER = timedelta(minutes=2)
+# Headers are not folded: Python 3.11 drops the space between two encoded words when it folds
+# a long non-ASCII subject ("été publiée" arrived as "étépubliée").
+HEADER_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def _subjects() -> dict[str, str]:
@@ -42,6 +46,7 @@ def _subjects() -> dict[str, str]:
         "organization_decided": _("A moderator's decision about your organisation on Consulta"),
         "consultation_invitation": _("You are invited to give feedback on a Consulta consultation"),
         "consultation_reminder": _("Reminder: the deadline for your feedback on Consulta is near"),
+        "council_response": _("The council has responded to feedback on Consulta"),
     }
 
 
@@ -162,7 +167,7 @@ def reconcile_notifications(limit: int = 500) -> list[int]:
 
 def _send(notification: Notification) -> None:
     settings = current_app.config["SETTINGS"]
-    message = EmailMessage()
+    message = EmailMessage(policy=HEADER_POLICY)
     message["From"] = settings.mail_sender
     message["To"] = notification.to_email
     message["Subject"] = notification.subject

@@ -77,3 +77,28 @@ def test_a_message_is_given_up_only_after_many_attempts(seeded, pg_url, tmp_path
                 else (NotificationStatus.PENDING)
             )
             assert status is expected
+
+
+def test_a_long_accented_subject_arrives_word_for_word(seeded, pg_url, tmp_path):
+    subject = "La contribution de votre organisation sur Consulta n'a pas été publiée, « P4 »"
+    catcher = MailCatcher()
+    catcher.start()
+    try:
+        app = create_app({**app_settings(tmp_path, pg_url, None, "q"), "mail_port": catcher.port})
+        with app.test_request_context():
+            notification = Notification(
+                dedupe_key="subject-test",
+                to_email="lead@example.org",
+                subject=subject,
+                body_text="Bonjour,\n\nUne ligne accentuée : déjà vu.\nhttps://example.org/"
+                + "x" * 90,
+                status=NotificationStatus.PENDING,
+            )
+            db.session.add(notification)
+            db.session.commit()
+            assert mail.deliver_notification(notification.id) is True
+        [message] = catcher.messages
+        assert message["Subject"] == subject  # Python's folding once lost a space here
+        assert "https://example.org/" + "x" * 90 in message.get_content()  # a link stays whole
+    finally:
+        catcher.stop()
