@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import markdown as markdown_lib
 import nh3
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -54,6 +55,67 @@ def flag_label(value: str) -> str:
         "unverified_organization": _("Unverified organisation"),
         "short_text": _("Very short text"),
     }.get(value, value)
+
+
+def flag_reason(detail: str) -> str:
+    """A flag's reason (JSON written by app.services.flagging) in the reader's language.
+
+    Flags written before reasons were stored as JSON hold English text: shown as it is.
+    """
+    try:
+        reason = json.loads(detail or "")
+    except ValueError:
+        return detail
+    if not isinstance(reason, dict) or "code" not in reason:
+        return detail
+    code = reason["code"]
+    if code == "campaign":
+        if reason.get("size", 0) == 1:
+            return _("Was part of a campaign whose other submissions have left it.")
+        return _(
+            "Part of a campaign of %(size)d near-identical submissions on this item.",
+            size=reason["size"],
+        )
+    if code == "unverified_organization":
+        if reason.get("refused"):
+            return _("%(name)s was refused verification.", name=reason["name"])
+        return _("%(name)s is not verified yet.", name=reason["name"])
+
+    def finding(found: dict) -> str:
+        field = _("comment") if found.get("field") == "comment" else _("proposed amendment")
+        masked = found.get("masked", "")
+        if found["code"] == "email":
+            return _("an email address (%(masked)s) in the %(field)s", masked=masked, field=field)
+        if found["code"] == "phone":
+            return _("a phone number (%(masked)s) in the %(field)s", masked=masked, field=field)
+        if found["code"] == "id_number":
+            return _(
+                "an identity document number (%(masked)s) in the %(field)s",
+                masked=masked,
+                field=field,
+            )
+        if found["code"] == "link":
+            return _("a link to %(host)s in the %(field)s", host=masked, field=field)
+        if found["code"] == "profanity":
+            return _("%(words)s in the %(field)s", words=masked, field=field)
+        if found["code"] == "short_text":
+            return ngettext(
+                "The comment is very short (%(num)d letter).",
+                "The comment is very short (%(num)d letters).",
+                int(found["letters"]),
+            )
+        return str(found["code"])
+
+    shown = "; ".join(finding(found) for found in reason.get("found", []))
+    if reason.get("more"):
+        shown += " " + ngettext("and %(num)d more", "and %(num)d more", reason["more"])
+    if code == "personal_data":
+        return _("Personal data in public text: %(found)s.", found=shown)
+    if code == "links":
+        return _("Links in public text: %(found)s.", found=shown)
+    if code == "profanity":
+        return _("Profanity in public text: %(found)s.", found=shown)
+    return shown
 
 
 def decision_label(value: str) -> str:
@@ -142,6 +204,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(choice_label, "choice_label")
     app.add_template_filter(decision_label, "decision_label")
     app.add_template_filter(flag_label, "flag_label")
+    app.add_template_filter(flag_reason, "flag_reason")
     app.add_template_filter(report_status_label, "report_status_label")
     app.add_template_filter(verification_label, "verification_label")
     app.add_template_filter(population_label, "population_label")

@@ -56,7 +56,15 @@ SELECT 'B' || lpad(g::text, 10, '0'), 1 + g % :items, 1 + g % :items, 1 + g / :i
 FROM generate_series(0, :rows - 1) g;
 INSERT INTO moderation_flags (feedback_id, kind, detail, created_at)
 SELECT id, 'links', 'a link', now() FROM feedback WHERE id % 50 = 0;
+INSERT INTO moderation_flags (feedback_id, kind, detail, created_at)
+SELECT id, 'personal_data', 'an email', now() FROM feedback WHERE id % 37 = 0;
+INSERT INTO moderation_flags (feedback_id, kind, detail, created_at)
+SELECT id, 'profanity', 'a word', now() FROM feedback WHERE id % 5000 = 1;
 """
+# Flags (inserted through the triggers of migration 0005, which copy state and submitted_at):
+# - links on id % 50 = 0: every one on a rejected row, none submitted (the worst case, 2 %);
+# - personal_data on id % 37 = 0: rows of every state, 60 % of them submitted (2.7 %);
+# - profanity on id % 5000 = 1: 200 submitted rows only (a rare kind).
 
 
 def main() -> None:
@@ -106,10 +114,24 @@ def run_cases(moderator: int, runs: int) -> None:
             QueueFilter(country="GT", organization_type="faith_based"),
             None,
         ),
-        "filter: flag links": (QueueFilter(flag="links"), None),
+        "filter: flag, none submitted": (QueueFilter(flag="links"), None),
+        "filter: flag, none submitted, newest": (QueueFilter(flag="links", order="newest"), None),
+        "filter: flag, 60 % submitted": (QueueFilter(flag="personal_data"), None),
+        "filter: flag, 60 % submitted, deep": (QueueFilter(flag="personal_data"), tuple(deep)),
+        "filter: flag, 60 %, newest, deep": (
+            QueueFilter(flag="personal_data", order="newest"),
+            tuple(deep),
+        ),
+        "filter: flag + language es + verified": (
+            QueueFilter(flag="personal_data", language="es", verified=True),
+            None,
+        ),
+        "filter: rare flag (200 rows)": (QueueFilter(flag="profanity"), None),
+        "filter: flag, state rejected": (QueueFilter(flag="links", state="rejected"), None),
         "search: common word (asile)": (QueueFilter(q="asile"), None),
         "search: rare word (cuarentena)": (QueueFilter(q="cuarentena"), None),
         "counts (capped at 10,000)": (QueueFilter(), "counts"),
+        "counts with a flag filter": (QueueFilter(flag="personal_data"), "counts"),
     }
     for name, (filt, after) in cases.items():
         timings = []
@@ -121,7 +143,7 @@ def run_cases(moderator: int, runs: int) -> None:
                 review_queue.page(moderator, filt, after=after, limit=50)
             timings.append((time.perf_counter() - started) * 1000)
             db.session.rollback()
-        print(f"{name:34} median {statistics.median(timings):7.2f} ms  max {max(timings):7.2f} ms")
+        print(f"{name:40} median {statistics.median(timings):7.2f} ms  max {max(timings):7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, str_enum, utcnow
+from app.models.feedback import FeedbackState
 
 
 class FlagKind(enum.StrEnum):
@@ -31,15 +33,34 @@ class FlagKind(enum.StrEnum):
 
 
 class ModerationFlag(db.Model):
+    """One automatic finding on a submission.
+
+    `feedback_state` and `submitted_at` copy the submission's, so the queue filtered by a flag
+    reads one range of ix_moderation_flags_queue in queue order instead of walking every
+    submission of the state. Database triggers (migration 0005) keep the copies in step on
+    every write to either table, whatever code makes it; code never sets them.
+    """
+
     __tablename__ = "moderation_flags"
-    __table_args__ = (UniqueConstraint("feedback_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("feedback_id", "kind"),
+        Index("ix_moderation_flags_queue", "kind", "feedback_state", "submitted_at", "feedback_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
-    kind: Mapped[FlagKind] = mapped_column(str_enum(FlagKind, "flag_kind"), index=True)
-    detail: Mapped[str] = mapped_column(Text, default="")  # the reason shown to moderators
+    kind: Mapped[FlagKind] = mapped_column(str_enum(FlagKind, "flag_kind"))
+    # A reason as JSON (app.templating.flag_reason words it in the reader's language); rows
+    # written before migration 0005 hold English text, shown as it is.
+    detail: Mapped[str] = mapped_column(Text, default="")
     campaign_key: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    feedback_state: Mapped[FeedbackState | None] = mapped_column(
+        str_enum(FeedbackState, "feedback_state"), server_default=FetchedValue()
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, server_default=FetchedValue()
+    )
 
     feedback = relationship("Feedback")
 

@@ -5,15 +5,17 @@ flag whose `campaign_key` is the decimal id of the group's first member (the sma
 the group formed); a later member joins with the key it finds on the members it matches, so
 the key of a group never changes once given. Group size = the number of CAMPAIGN flags with
 that key (`campaign_sizes`); the flag's detail repeats it for display.
+
+A flag's `detail` is its reason as JSON (a `code` and its parameters), never words: the worker
+has no reader, so `app.templating.flag_reason` words it in each moderator's language.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import timedelta
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import BigInteger, cast, delete, exists, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -146,6 +148,11 @@ def campaign_sizes(keys: Iterable[str]) -> dict[str, int]:
     return {key: count for key, count in rows}
 
 
+def reason_json(code: str, **params: object) -> str:
+    """A flag's stored reason: what was found, to be worded when a moderator reads it."""
+    return json.dumps({"code": code, **params}, ensure_ascii=False, sort_keys=True)
+
+
 # --- campaigns ---------------------------------------------------------------------------------
 
 
@@ -200,12 +207,7 @@ def _describe_campaign(key: str, *, refresh_all: bool) -> None:
     )
     if not refresh_all:
         statement = statement.where(ModerationFlag.detail == "")
-    if size == 1:
-        detail = _("Was part of a campaign whose other submissions have left it.")
-    else:
-        detail = _(
-            "Part of a campaign of %(size)d near-identical submissions on this item.", size=size
-        )
+    detail = reason_json("campaign", size=size)
     db.session.execute(
         statement.values(detail=detail), execution_options={"synchronize_session": False}
     )
@@ -226,7 +228,7 @@ def _insert_ignoring_duplicates(rows: list[dict[str, object]]):  # noqa: ANN202 
 
 def _content_flags(feedback: Feedback) -> dict[FlagKind, str]:
     """The detail of each non-campaign flag that applies to `feedback`."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, list[dict[str, object]]] = {}
     fields = (
         ("comment", feedback.comment, feedback.comment_disclosure),
         ("amendment", feedback.amendment, feedback.amendment_disclosure),
@@ -236,63 +238,25 @@ def _content_flags(feedback: Feedback) -> dict[FlagKind, str]:
         if not text or disclosure is not Disclosure.PUBLIC:
             continue
         for finding in detectors.public_text_findings(text):
-            found.setdefault(finding.kind, []).append(_reason(finding, field))
+            found.setdefault(finding.kind, []).append(_finding(finding, field))
     for finding in detectors.short_text(feedback.comment or ""):
-        found.setdefault(finding.kind, []).append(_reason(finding, "comment"))
+        found.setdefault(finding.kind, []).append(_finding(finding, "comment"))
 
-    details = {FlagKind(kind): _summary(FlagKind(kind), reasons) for kind, reasons in found.items()}
+    details = {FlagKind(kind): _summary(kind, findings) for kind, findings in found.items()}
     organization = db.session.get(Organization, feedback.organization_id)
     if organization is not None and not organization.is_verified:
-        details[FlagKind.UNVERIFIED_ORGANIZATION] = _unverified(organization)
+        details[FlagKind.UNVERIFIED_ORGANIZATION] = reason_json(
+            "unverified_organization",
+            name=organization.name,
+            refused=organization.verification is VerificationState.REJECTED,
+        )
     return details
 
 
-def _summary(kind: FlagKind, reasons: list[str]) -> str:
-    unique = list(dict.fromkeys(reasons))
-    shown = "; ".join(unique[:MAX_REASONS])
-    if len(unique) > MAX_REASONS:
-        shown += " " + ngettext("and %(num)d more", "and %(num)d more", len(unique) - MAX_REASONS)
-    if kind is FlagKind.PERSONAL_DATA:
-        return _("Personal data in public text: %(found)s.", found=shown)
-    if kind is FlagKind.LINKS:
-        return _("Links in public text: %(found)s.", found=shown)
-    if kind is FlagKind.PROFANITY:
-        return _("Profanity in public text: %(found)s.", found=shown)
-    return shown
+def _finding(finding: detectors.Finding, field: str) -> dict[str, object]:
+    return {"code": finding.code, "field": field, **finding.params}
 
 
-def _reason(finding: detectors.Finding, field: str) -> str:
-    where = _("comment") if field == "comment" else _("proposed amendment")
-    params = finding.params
-    if finding.code == "email":
-        return _(
-            "an email address (%(masked)s) in the %(field)s", masked=params["masked"], field=where
-        )
-    if finding.code == "phone":
-        return _(
-            "a phone number (%(masked)s) in the %(field)s", masked=params["masked"], field=where
-        )
-    if finding.code == "id_number":
-        return _(
-            "an identity document number (%(masked)s) in the %(field)s",
-            masked=params["masked"],
-            field=where,
-        )
-    if finding.code == "link":
-        return _("a link to %(host)s in the %(field)s", host=params["masked"], field=where)
-    if finding.code == "profanity":
-        return _("%(words)s in the %(field)s", words=params["masked"], field=where)
-    if finding.code == "short_text":
-        letters = int(params["letters"])
-        return ngettext(
-            "The comment is very short (%(num)d letter).",
-            "The comment is very short (%(num)d letters).",
-            letters,
-        )
-    return finding.code
-
-
-def _unverified(organization: Organization) -> str:
-    if organization.verification is VerificationState.REJECTED:
-        return _("%(name)s was refused verification.", name=organization.name)
-    return _("%(name)s is not verified yet.", name=organization.name)
+def _summary(kind: str, findings: list[dict[str, object]]) -> str:
+    unique = list({json.dumps(f, sort_keys=True): f for f in findings}.values())
+    return reason_json(kind, found=unique[:MAX_REASONS], more=max(0, len(unique) - MAX_REASONS))

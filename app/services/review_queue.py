@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -38,6 +38,8 @@ EXCERPT_LENGTH = 300
 SEARCH_MAX = 200
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _LANGUAGE = re.compile(r"[a-z]{2}")
+# Marks a `filtered` query driven from moderation_flags, so `keyset` orders by its copies.
+_BY_FLAG = "queue_by_flag"
 
 
 @dataclass(frozen=True)
@@ -155,9 +157,33 @@ def authorize(user_id: int, *, export: bool = False) -> None:
 
 
 def filtered(filt: QueueFilter, *columns, state: FeedbackState | None = None) -> Select:  # noqa: ANN002
-    """SELECT `columns` FROM feedback with every condition of `filt` (state overridable)."""
-    query = select(*columns).select_from(Feedback)
-    query = query.where(Feedback.state == (state or filt.state), Feedback.submitted_at.is_not(None))
+    """SELECT `columns` FROM feedback with every condition of `filt` (state overridable).
+
+    With a flag kind chosen, the query reads FROM moderation_flags JOIN feedback instead, its
+    state and order on the flag's copies of them: a range of ix_moderation_flags_queue in queue
+    order, however few submissions of the state carry the flag. `keyset` then orders by the
+    copies, which are equal to the originals, so the rows and pages are the same.
+    """
+    state = state or filt.state
+    if filt.flag is None:
+        query = select(*columns).select_from(Feedback)
+        query = query.where(Feedback.state == state, Feedback.submitted_at.is_not(None))
+    else:
+        query = (
+            select(*columns)
+            .select_from(ModerationFlag)
+            .where(
+                ModerationFlag.kind == filt.flag,
+                ModerationFlag.feedback_state == state,
+                ModerationFlag.submitted_at.is_not(None),
+            )
+            .execution_options(**{_BY_FLAG: True})
+        )
+        # Without a column or condition on feedback (a count by flag), the index is enough.
+        if _narrowed_beyond_flag(filt) or Feedback.__table__ in query.get_final_froms():
+            query = query.join_from(
+                ModerationFlag, Feedback, Feedback.id == ModerationFlag.feedback_id
+            )
     if filt.item_id is not None:
         query = query.where(Feedback.item_id == filt.item_id)
     if filt.consultation_id is not None:
@@ -181,15 +207,18 @@ def filtered(filt: QueueFilter, *columns, state: FeedbackState | None = None) ->
         org_conditions.append(org.verification != VerificationState.VERIFIED)
     if org_conditions:
         query = query.where(exists().where(org.id == Feedback.organization_id, *org_conditions))
-    if filt.flag is not None:
-        query = query.where(
-            exists().where(
-                ModerationFlag.feedback_id == Feedback.id, ModerationFlag.kind == filt.flag
-            )
-        )
     if filt.q:
         query = query.where(_search_condition(filt.q))
     return query
+
+
+def _narrowed_beyond_flag(filt: QueueFilter) -> bool:
+    """Whether `filt` has a condition on feedback besides its state and flag kind."""
+    return any(
+        getattr(filt, spec.name) != spec.default
+        for spec in fields(QueueFilter)
+        if spec.name not in ("state", "flag", "order")
+    )
 
 
 def _search_condition(q: str):  # noqa: ANN202
@@ -217,15 +246,19 @@ def _escape_like(word: str) -> str:
 
 
 def keyset(query: Select, after: tuple[datetime, int] | None, order: str) -> Select:
-    """Order by (submitted_at, id) in `order` and start after the cursor."""
-    key = tuple_(Feedback.submitted_at, Feedback.id)
+    """Order a `filtered` query by (submitted_at, id) in `order` and start after the cursor."""
+    if query.get_execution_options().get(_BY_FLAG):
+        submitted_at, feedback_id = ModerationFlag.submitted_at, ModerationFlag.feedback_id
+    else:
+        submitted_at, feedback_id = Feedback.submitted_at, Feedback.id
+    key = tuple_(submitted_at, feedback_id)
     if order == "newest":
         if after is not None:
             query = query.where(key < tuple_(*after))
-        return query.order_by(Feedback.submitted_at.desc(), Feedback.id.desc())
+        return query.order_by(submitted_at.desc(), feedback_id.desc())
     if after is not None:
         query = query.where(key > tuple_(*after))
-    return query.order_by(Feedback.submitted_at, Feedback.id)
+    return query.order_by(submitted_at, feedback_id)
 
 
 def flags_of(feedback_ids: list[int]) -> dict[int, list[FlagView]]:
@@ -299,12 +332,13 @@ def counts(user_id: int, filt: QueueFilter) -> QueueCounts:
     """Per state (other filters kept) and per flag kind (whole filter), each capped."""
     authorize(user_id)
     parts = []
+    row = literal(1).label("row")  # not feedback.id: a count by flag needs no join to feedback
     for state in QUEUE_STATES:
-        capped = filtered(filt, Feedback.id, state=state).limit(COUNT_CAP + 1).subquery()
+        capped = filtered(filt, row, state=state).limit(COUNT_CAP + 1).subquery()
         parts.append(select(literal(f"state:{state.value}"), func.count()).select_from(capped))
     for kind in FlagKind:
         with_flag = QueueFilter(**{**asdict(filt), "flag": kind})
-        capped = filtered(with_flag, Feedback.id).limit(COUNT_CAP + 1).subquery()
+        capped = filtered(with_flag, row).limit(COUNT_CAP + 1).subquery()
         parts.append(select(literal(f"flag:{kind.value}"), func.count()).select_from(capped))
     by_state: dict[str, int] = {}
     by_flag: dict[str, int] = {}

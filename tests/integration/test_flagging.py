@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import flagging
+from app.templating import flag_reason
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres]
@@ -62,6 +63,11 @@ def kinds(feedback_id: int) -> dict[FlagKind, ModerationFlag]:
     return {flag.kind: flag for flag in flagging.flags_for([feedback_id])[feedback_id]}
 
 
+def reason(flag: ModerationFlag) -> str:
+    """The flag's reason as an English-reading moderator sees it."""
+    return flag_reason(flag.detail)
+
+
 @pytest.fixture
 def item(seeded):
     with seeded.app_context():
@@ -73,7 +79,7 @@ def test_personal_data_in_a_public_comment_is_flagged_with_a_masked_reason(item)
     feedback_id = submit(item, comment)
     flagging.flag_feedback(feedback_id)
     flag = kinds(feedback_id)[FlagKind.PERSONAL_DATA]
-    assert "a…@example.org" in flag.detail and "…78" in flag.detail
+    assert "a…@example.org" in reason(flag) and "…78" in reason(flag)
     assert "ana.perez" not in flag.detail
 
 
@@ -90,9 +96,9 @@ def test_links_profanity_and_a_short_comment_are_flagged(item):
     feedback_id = submit(item, "Merde! www.spam.example", amendment="")
     flagging.flag_feedback(feedback_id)
     flags = kinds(feedback_id)
-    assert "spam.example" in flags[FlagKind.LINKS].detail
-    assert "m****" in flags[FlagKind.PROFANITY].detail
-    assert "very short" in flags[FlagKind.SHORT_TEXT].detail
+    assert "spam.example" in reason(flags[FlagKind.LINKS])
+    assert "m****" in reason(flags[FlagKind.PROFANITY])
+    assert "very short" in reason(flags[FlagKind.SHORT_TEXT])
 
 
 def test_feedback_of_an_unverified_organisation_is_flagged(item):
@@ -100,7 +106,7 @@ def test_feedback_of_an_unverified_organisation_is_flagged(item):
     verified = submit(item, "A considered comment on regular pathways for workers.")
     flagging.flag_feedback(unverified)
     flagging.flag_feedback(verified)
-    assert "not verified" in kinds(unverified)[FlagKind.UNVERIFIED_ORGANIZATION].detail
+    assert "not verified" in reason(kinds(unverified)[FlagKind.UNVERIFIED_ORGANIZATION])
     assert kinds(verified) == {}
 
 
@@ -110,7 +116,7 @@ def test_a_campaign_of_thirty_near_identical_comments_gets_one_key_and_its_size(
         flagging.flag_feedback(feedback_id)
     campaign = [kinds(feedback_id)[FlagKind.CAMPAIGN] for feedback_id in ids]
     assert {flag.campaign_key for flag in campaign} == {str(min(ids))}
-    assert all("campaign of 30 " in flag.detail for flag in campaign)
+    assert all("campaign of 30 " in reason(flag) for flag in campaign)
     assert flagging.campaign_sizes([str(min(ids))]) == {str(min(ids)): 30}
 
 
@@ -121,7 +127,7 @@ def test_flagging_twice_gives_the_same_flags_and_fingerprints(item):
     flags = kinds(second)
     assert set(flags) == {FlagKind.PERSONAL_DATA, FlagKind.CAMPAIGN}
     assert flags[FlagKind.CAMPAIGN].campaign_key == str(first)
-    assert "campaign of 2 " in flags[FlagKind.CAMPAIGN].detail
+    assert "campaign of 2 " in reason(flags[FlagKind.CAMPAIGN])
     count = db.session.scalar(select(func.count()).select_from(FeedbackFingerprint))
     assert count == 2 * 17  # 16 bands plus the sentinel each
 
