@@ -83,6 +83,14 @@ def celery_settings(settings: Settings) -> dict[str, object]:
                 "task": "worker.moderation.reconcile_flagging",
                 "schedule": 60.0,
             },
+            "schedule-reports": {
+                "task": "worker.reports.schedule_reports",
+                "schedule": 3600.0,
+            },
+            "reconcile-council-notifications": {
+                "task": "worker.council.reconcile_notifications",
+                "schedule": 120.0,
+            },
         },
     }
 

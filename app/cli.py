@@ -1,6 +1,8 @@
-"""`flask --app app …` commands: seed, demo-data, create-user, compile-report."""
+"""`flask --app app …` commands: seed, demo-data, create-user, compile-report, generate-feedback."""
 
 from __future__ import annotations
+
+import time
 
 import click
 from flask import Flask, current_app
@@ -9,13 +11,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Consultation, Item, Organization, Role, User
-from app.services import accounts, content, demo, reports
+from app.services import accounts, content, demo, reports, synthetic_feedback
 from app.services.errors import DomainError
 from app.services.passwords import password_problems
 
 
 def register_commands(app: Flask) -> None:
-    for command in (seed, demo_data, create_user, compile_report):
+    for command in (seed, demo_data, create_user, compile_report, generate_feedback):
         app.cli.add_command(command)
 
 
@@ -79,23 +81,89 @@ def create_user(
 @click.command("compile-report")
 @with_appcontext
 @click.option("--consultation", "slug", required=True, help="Consultation slug.")
-@click.option("--item", "code", required=True, help="Item code, e.g. P1.")
+@click.option("--item", "code", default=None, help="Item code, e.g. P1 (default: every item).")
+@click.option("--public", is_flag=True, help="The public version (published feedback only).")
 @click.option("--user", "email", default=None, help="Council member or admin asking for it.")
-@click.option("--wait", is_flag=True, help="Compile in this process instead of on a worker.")
-def compile_report(slug: str, code: str, email: str | None, wait: bool) -> None:
-    """Ask for a report on one item (queued for the worker unless --wait)."""
-    item = db.session.scalar(
-        select(Item).join(Consultation).where(Consultation.slug == slug, Item.code == code)
-    )
-    if item is None:
-        raise click.ClickException("no such item")
+@click.option("--wait", is_flag=True, help="Compile in this process instead of on the workers.")
+def compile_report(
+    slug: str, code: str | None, public: bool, email: str | None, wait: bool
+) -> None:
+    """Ask for a report on a consultation or one of its items (queued unless --wait)."""
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    if consultation is None:
+        raise click.ClickException("no such consultation")
+    item_id = None
+    if code is not None:
+        item_id = db.session.scalar(
+            select(Item.id).where(Item.consultation_id == consultation.id, Item.code == code)
+        )
+        if item_id is None:
+            raise click.ClickException("no such item")
     query = select(User).where(User.role.in_((Role.COUNCIL, Role.ADMIN)))
     user = db.session.scalar(query.where(User.email == email.lower()) if email else query)
     if user is None:
         raise click.ClickException("no council member or admin to ask as; use create-user")
-    report = reports.request_item_report(user.id, item.id)
+    report = reports.request_report(user.id, consultation.id, item_id=item_id, public=public)
     click.echo(f"report {report.id}: {report.status.value}")
     if wait:
-        reports.compile_report(report.id)
+        reports.run_in_process(report.id)
         db.session.refresh(report)
-        click.echo(f"report {report.id}: {report.status.value} {report.result}")
+        headline = (report.result or {}).get("figures", {}).get("headline", {})
+        click.echo(
+            f"report {report.id}: {report.status.value}, "
+            f"{headline.get('submissions', 0)} submissions, timings {report.result.get('timings')}"
+            if report.result
+            else f"report {report.id}: {report.status.value} {report.error or ''}"
+        )
+
+
+@click.command("generate-feedback")
+@with_appcontext
+@click.option("--count", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option(
+    "--consultation", "slug", default=None, help="Consultation slug (default: every one)."
+)
+@click.option(
+    "--campaign-share",
+    type=click.FloatRange(0, 1),
+    default=0.8,
+    show_default=True,
+    help="Share of the volume sent by mass campaigns.",
+)
+@click.option(
+    "--published-share",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Share published; the rest stays submitted.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
+def generate_feedback(
+    count: int, slug: str | None, campaign_share: float, published_share: float, seed: int
+) -> None:
+    """Fill the seeded consultations with synthetic feedback for report benchmarks."""
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        click.echo(f"  {stage}: {done:,}/{total:,} ({done / total:.0%}) {elapsed:.1f} s")
+
+    try:
+        report = synthetic_feedback.generate(
+            count,
+            consultation_slug=slug,
+            campaign_share=campaign_share,
+            published_share=published_share,
+            seed=seed,
+            progress=progress,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    languages = ", ".join(f"{language} {n:,}" for language, n in report.languages.items())
+    click.echo(
+        f"{report.feedback:,} feedback ({report.published:,} published; {languages}) from "
+        f"{report.organizations:,} new organisations; {report.campaigns} campaigns on "
+        f"{report.campaign_groups} items with {report.campaign_members:,} members; "
+        f"{report.flags:,} flags; {report.cosigners:,} co-signatures; "
+        f"in {report.seconds:.1f} s"
+    )

@@ -40,6 +40,9 @@ class Settings:
     max_upload_mb: int = 50
     ratelimit_storage_url: str = ""
     celery_queue: str = "consulta"
+    # How long a running report job may go without a sign of life before another worker takes
+    # it over. Every stage renews it; tests shorten it to see a takeover in seconds.
+    job_lease_seconds: int = 300
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -70,6 +73,7 @@ class Settings:
             max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
             celery_queue=get("CELERY_QUEUE", "consulta"),
+            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
         )
         return settings
 

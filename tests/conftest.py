@@ -312,6 +312,8 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
         "CONSULTA_MAIL_PORT": str(settings.get("mail_port", 1025)),
         "PYTHONUNBUFFERED": "1",
     }
+    if "job_lease_seconds" in settings:
+        env["CONSULTA_JOB_LEASE_SECONDS"] = str(settings["job_lease_seconds"])
     worker = WorkerProcess(env, log_path)
     worker.wait_ready()
     return worker

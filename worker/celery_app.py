@@ -11,6 +11,7 @@ flask_app = create_app()
 celery = flask_app.extensions["celery"]
 
 import worker.campaigns  # noqa: E402,F401 - registers the tasks
+import worker.council  # noqa: E402,F401
 import worker.invitations  # noqa: E402,F401
 import worker.moderation  # noqa: E402,F401
 import worker.notifications  # noqa: E402,F401

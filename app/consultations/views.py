@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.analysis.textdiff import word_diff
 from app.models.base import utcnow
 from app.parsing import parse_id
-from app.services import consultations, feedback
+from app.services import consultations, feedback, reports
 
 bp = Blueprint("consultations", __name__)
 
@@ -33,7 +33,16 @@ def show(slug: str):  # noqa: ANN201
         state=consultation.state_at(utcnow()),
         progress=consultations.organization_progress(organization_id, consultation.id),
         member=organization_id is not None,
+        published_reports=reports.published_reports(consultation.id),
     )
+
+
+@bp.get("/c/<slug>/reports/<int:report_id>")
+def report(slug: str, report_id: int):  # noqa: ANN201
+    """A public version of a report that the council published."""
+    consultation = consultations.get_consultation(slug)
+    found = reports.published_report(consultation.id, report_id)
+    return render_template("consultations/report.html", consultation=consultation, report=found)
 
 
 @bp.get("/c/<slug>/items/<code>")

@@ -41,7 +41,7 @@ from app.models.organization import (
     OrganizationType,
     VerificationState,
 )
-from app.models.report import Report, ReportStatus
+from app.models.report import Report, ReportPart, ReportStatus
 from app.models.user import ApiToken, Role, UsedToken, User, UserSession
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "BulkStatus",
     "FeedbackFingerprint",
     "Report",
+    "ReportPart",
     "ReportStatus",
     "Role",
     "Stance",

@@ -45,6 +45,9 @@ class Consultation(db.Model):
         str_enum(ConsultationState, "consultation_state")
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Celery beat's bookkeeping: the report compiled when comments closed, the weekly digest.
+    closing_report_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     items = relationship(
         "Item",

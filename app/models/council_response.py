@@ -47,5 +47,7 @@ class CouncilResponse(db.Model):
     responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once every organisation concerned has had its email queued (by a worker).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     feedback = relationship("Feedback", secondary=council_response_feedback)

@@ -29,6 +29,8 @@ class Notification(db.Model):
     to_email: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    # A file to attach, relative to the instance folder (a report's PDF).
+    attachment: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[NotificationStatus] = mapped_column(
         str_enum(NotificationStatus, "notification_status"), default=NotificationStatus.PENDING
     )

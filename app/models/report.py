@@ -45,7 +45,17 @@ class Report(db.Model):
     # When a wake-up was last sent; the reconciler re-sends only after REQUEUE_AFTER.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # This row is the public version (published feedback only, no council-only text, redactions
+    # applied); the council decides whether to publish it.
     is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A consultation report fans out one part per item; the last part to finish hands over to
+    # the assembling stage (fan-in counted here, in the database, not in the broker).
+    # Mail every council member a link and the PDF once done (closing reports, weekly digests).
+    notify_council: Mapped[bool] = mapped_column(Boolean, default=False)
+    parts_total: Mapped[int] = mapped_column(Integer, default=0)
+    parts_done: Mapped[int] = mapped_column(Integer, default=0)
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)
     files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # format -> storage key
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -54,3 +64,28 @@ class Report(db.Model):
 
     consultation = relationship("Consultation")
     item = relationship("Item")
+
+
+class ReportPart(db.Model):
+    """One item's text analysis for a consultation report, run by any worker."""
+
+    __tablename__ = "report_parts"
+    __table_args__ = (
+        UniqueConstraint("report_id", "item_id"),
+        Index("ix_report_parts_status_lease_until", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    status: Mapped[ReportStatus] = mapped_column(
+        str_enum(ReportStatus, "report_part_status"), default=ReportStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

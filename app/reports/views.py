@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import staff
 from app.auth.forms import EmptyForm
 from app.models import Role
-from app.services import reports
+from app.services import consultations, reports
 from app.templating import stage_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -18,7 +19,12 @@ bp.before_request(staff.only(Role.COUNCIL, Role.ADMIN))
 @bp.get("/")
 @login_required
 def index():  # noqa: ANN201
-    return render_template("reports/index.html", reports=reports.list_reports(current_user.id))
+    return render_template(
+        "reports/index.html",
+        reports=reports.list_reports(current_user.id),
+        consultations=consultations.list_consultations(),
+        form=EmptyForm(),
+    )
 
 
 @bp.post("/items/<int:item_id>")
@@ -27,6 +33,38 @@ def request_for_item(item_id: int):  # noqa: ANN201
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("reports.index"))
     report = reports.request_item_report(current_user.id, item_id)
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.post("/consultations/<int:consultation_id>")
+@login_required
+def request_for_consultation(consultation_id: int):  # noqa: ANN201
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("reports.index"))
+    report = reports.request_report(current_user.id, consultation_id)
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
+@bp.post("/<int:report_id>/public-version")
+@login_required
+def request_public_version(report_id: int):  # noqa: ANN201
+    """The public version of the same scope, compiled from what the public may read."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("reports.show", report_id=report_id))
+    report = reports.get_report(current_user.id, report_id)
+    public = reports.request_report(
+        current_user.id, report.consultation_id, item_id=report.item_id, public=True
+    )
+    return redirect(url_for("reports.show", report_id=public.id))
+
+
+@bp.post("/<int:report_id>/publish")
+@login_required
+def publish(report_id: int):  # noqa: ANN201
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("reports.show", report_id=report_id))
+    report = reports.publish_report(current_user.id, report_id)
+    flash(_("The public version is published on the consultation's page."), "success")
     return redirect(url_for("reports.show", report_id=report.id))
 
 
@@ -49,3 +87,7 @@ def status(report_id: int):  # noqa: ANN201
         percent=report.percent,
         error=report.error,
     )
+
+
+# The council response routes live in app.reports.responses, on this same blueprint.
+from app.reports import responses  # noqa: E402, F401

@@ -54,6 +54,21 @@ def items_with_current_versions(consultation_id: int) -> list[ItemView]:
     return [ItemView(item, version) for item, version in rows]
 
 
+def item_by_id(item_id: int) -> ItemView:
+    """The item with its current version."""
+    row = db.session.execute(
+        select(Item, ItemVersion)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Item.id == item_id)
+    ).first()
+    if row is None:
+        raise NotFound("No such item.")
+    return ItemView(row[0], row[1])
+
+
 def get_item(slug: str, code: str) -> ItemView:
     row = db.session.execute(
         select(Item, ItemVersion)
@@ -151,6 +166,7 @@ def organization_progress(organization_id: int | None, consultation_id: int) -> 
 @dataclass(frozen=True)
 class PublishedResponse:
     decision: str
+    theme: str | None
     rationale: str
     published_at: datetime
     references: list[str]  # the published feedback it answers
@@ -179,6 +195,7 @@ def council_responses(item_id: int) -> list[PublishedResponse]:
     return [
         PublishedResponse(
             decision=response.decision.value,
+            theme=response.theme,
             rationale=response.rationale,
             published_at=response.published_at,
             references=answered.get(response.id, []),

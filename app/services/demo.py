@@ -249,6 +249,7 @@ def _add_council_response(item: Item) -> None:
             rationale=COUNCIL_RESPONSE,
             responded_by_id=council.id,
             published_at=utcnow() - timedelta(hours=6),
+            notified_at=utcnow() - timedelta(hours=6),  # demo: told long ago, never re-sent
             feedback=list(answered),
         )
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
@@ -27,6 +28,7 @@ RESEND_AFTER = timedelta(minutes=2)
 # Headers are not folded: Python 3.11 drops the space between two encoded words when it folds
 # a long non-ASCII subject ("été publiée" arrived as "étépubliée").
 HEADER_POLICY = policy.SMTP.clone(max_line_length=998)
+ATTACHMENT_TYPES = {".pdf": "pdf"}
 
 
 def _subjects() -> dict[str, str]:
@@ -47,6 +49,7 @@ def _subjects() -> dict[str, str]:
         "consultation_invitation": _("You are invited to give feedback on a Consulta consultation"),
         "consultation_reminder": _("Reminder: the deadline for your feedback on Consulta is near"),
         "council_response": _("The council has responded to feedback on Consulta"),
+        "report_ready": _("A new Consulta report is ready"),
     }
 
 
@@ -67,11 +70,13 @@ def queue_email(
     *,
     dedupe_key: str,
     user_id: int | None = None,
+    attachment: str | None = None,
     **context: object,
 ) -> Notification | None:
     """Write the message in `locale` to the outbox; it is sent after the caller commits.
 
-    The same `dedupe_key` never queues twice (None is returned for the repeat).
+    The same `dedupe_key` never queues twice (None is returned for the repeat). `attachment`
+    is a file under the instance folder, read when the message is sent.
     """
     existing = db.session.scalar(
         select(Notification.id).where(Notification.dedupe_key == dedupe_key)
@@ -87,6 +92,7 @@ def queue_email(
         to_email=to_email,
         subject=subject,
         body_text=body,
+        attachment=attachment,
         status=NotificationStatus.PENDING,
     )
     db.session.add(notification)
@@ -175,6 +181,15 @@ def _send(notification: Notification) -> None:
     message["Message-ID"] = make_msgid(idstring=f"n{notification.id}", domain="consulta.local")
     # 8bit keeps links whole on one line (quoted-printable would wrap them with "=").
     message.set_content(notification.body_text, cte="8bit")
+    if notification.attachment:
+        path = Path(settings.instance_path) / notification.attachment
+        if path.is_file():  # a file removed since is left out rather than blocking the message
+            message.add_attachment(
+                path.read_bytes(),
+                maintype="application",
+                subtype=ATTACHMENT_TYPES.get(path.suffix, "octet-stream"),
+                filename=path.name,
+            )
     with smtplib.SMTP(settings.mail_server, settings.mail_port, timeout=15) as smtp:
         if settings.mail_use_tls:
             smtp.starttls()

@@ -12,11 +12,14 @@ What a report covers:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import DateTime, String, Text, and_, cast, literal, or_, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from app.analysis.records import Submission
 from app.analysis.redaction import apply_redactions
@@ -55,7 +58,7 @@ def covered(scope: Scope):  # noqa: ANN201 - a SQL condition
     return or_(Feedback.state.in_((FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)), counted)
 
 
-def _in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
+def in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
     if scope.item_id is not None:
         return Feedback.item_id == scope.item_id
     return Feedback.item_id.in_(
@@ -63,16 +66,19 @@ def _in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
     )
 
 
-def stream(scope: Scope, batch: int = BATCH) -> Iterator[Submission]:
-    """Every covered submission of `scope`, oldest first, one plain tuple at a time."""
+def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Iterator[Submission]:
+    """Every covered submission of `scope`, one plain tuple at a time, in no set order (every
+    consumer is order-independent, and sorting a million rows would cost more than reading
+    them). Without text, comments and amendments are not even read.
+
+    This loop runs once per submission of a million-row report: columns are read as the
+    driver gives them (no enum, JSON or time-zone conversion per row), and the few distinct
+    population lists are parsed once each."""
     cosigners = _cosigners(scope)
-    redactions = _redactions(scope) if scope.public else {}
-    campaign = (
-        select(ModerationFlag.campaign_key)
-        .where(ModerationFlag.feedback_id == Feedback.id, ModerationFlag.kind == FlagKind.CAMPAIGN)
-        .limit(1)
-        .scalar_subquery()
-    )
+    redactions = _redactions(scope) if scope.public and with_text else {}
+    comment = Feedback.comment if with_text else literal("").label("comment")
+    amendment = Feedback.amendment if with_text else literal("").label("amendment")
+    campaign = aliased(ModerationFlag)
     query = (
         select(
             Feedback.id,
@@ -80,68 +86,113 @@ def stream(scope: Scope, batch: int = BATCH) -> Iterator[Submission]:
             Item.code,
             Feedback.organization_id,
             Organization.name,
-            Organization.type,
+            _raw(Organization.type),
             Organization.country,
-            Organization.verification,
-            Feedback.stance,
+            _raw(Organization.verification),
+            _raw(Feedback.stance),
             Feedback.priority,
-            Feedback.affected_populations,
+            cast(Feedback.affected_populations, Text).label("populations"),
             Feedback.language,
-            Feedback.comment,
-            Feedback.comment_disclosure,
-            Feedback.amendment,
-            Feedback.amendment_disclosure,
-            Feedback.attribution,
-            Feedback.state,
-            Feedback.submitted_at,
-            campaign.label("campaign_key"),
+            comment,
+            _raw(Feedback.comment_disclosure),
+            amendment,
+            _raw(Feedback.amendment_disclosure),
+            _raw(Feedback.attribution),
+            _raw(Feedback.state),
+            type_coerce(Feedback.submitted_at, DateTime(timezone=True)).label("submitted_at"),
+            campaign.campaign_key,
         )
         .join(Item, Item.id == Feedback.item_id)
         .join(Organization, Organization.id == Feedback.organization_id)
-        .where(_in_scope(scope), covered(scope))
-        .order_by(Feedback.submitted_at, Feedback.id)
+        # At most one CAMPAIGN flag per submission: (feedback_id, kind) is unique.
+        .outerjoin(
+            campaign,
+            and_(campaign.feedback_id == Feedback.id, campaign.kind == FlagKind.CAMPAIGN),
+        )
+        .where(in_scope(scope), covered(scope))
         .execution_options(yield_per=batch)
     )
+    populations: dict[str, tuple[str, ...]] = {}
+    public, verified, published = scope.public, VerificationState.VERIFIED.value, "published"
     for row in db.session.execute(query):
-        comment, amendment, name = row.comment or "", row.amendment or "", row.name
-        if scope.public:
-            comment = _public_text(comment, row.comment_disclosure, redactions, row.id, "comment")
-            amendment = _public_text(
-                amendment, row.amendment_disclosure, redactions, row.id, "amendment"
+        (
+            feedback_id,
+            reference,
+            code,
+            organization_id,
+            name,
+            organization_type,
+            country,
+            verification,
+            stance,
+            priority,
+            raw_populations,
+            language,
+            comment_text,
+            comment_disclosure,
+            amendment_text,
+            amendment_disclosure,
+            attribution,
+            state,
+            submitted_at,
+            campaign_key,
+        ) = row
+        comment_text, amendment_text = comment_text or "", amendment_text or ""
+        if public:
+            comment_text = _public_text(
+                comment_text, comment_disclosure, redactions, feedback_id, "comment"
             )
-            if row.attribution is Attribution.ANONYMOUS:
+            amendment_text = _public_text(
+                amendment_text, amendment_disclosure, redactions, feedback_id, "amendment"
+            )
+            if attribution == Attribution.ANONYMOUS.value:
                 name = ""
-            if row.state is not FeedbackState.PUBLISHED:  # counted: its text is not public
-                comment, amendment = "", ""
+            if state != published:  # counted under a representative: its text is not public
+                comment_text, amendment_text = "", ""
+        parsed = populations.get(raw_populations)
+        if parsed is None:
+            parsed = populations[raw_populations] = _populations(raw_populations)
+        if submitted_at is not None and submitted_at.tzinfo is None:  # SQLite keeps no offset
+            submitted_at = submitted_at.replace(tzinfo=UTC)
         yield Submission(
-            id=row.id,
-            reference=row.reference,
-            item_code=row.code,
-            organization_id=row.organization_id,
-            organization_name=name,
-            organization_type=row.type.value,
-            country=row.country,
-            verified=row.verification is VerificationState.VERIFIED,
-            stance=row.stance.value if row.stance else None,
-            priority=row.priority,
-            populations=tuple(row.affected_populations or ()),
-            language=row.language,
-            comment=comment,
-            amendment=amendment,
-            submitted_at=row.submitted_at,
-            campaign_key=row.campaign_key,
-            cosigners=cosigners.get(row.id, ()),
+            feedback_id,
+            reference,
+            code,
+            organization_id,
+            name,
+            organization_type,
+            country,
+            verification == verified,
+            stance,
+            priority,
+            parsed,
+            language,
+            comment_text,
+            amendment_text,
+            submitted_at,
+            campaign_key,
+            cosigners.get(feedback_id, ()),
         )
+
+
+def _raw(column):  # noqa: ANN001, ANN202 - a column, read as the plain string it stores
+    return type_coerce(column, String).label(column.key)
+
+
+def _populations(raw: str | None) -> tuple[str, ...]:
+    if not raw:
+        return ()
+    return tuple(json.loads(raw) or ())
 
 
 def _public_text(
     text: str,
-    disclosure: Disclosure,
+    disclosure: str,
     redactions: dict[tuple[int, str], list[tuple[int, int]]],
     feedback_id: int,
     field: str,
 ) -> str:
-    if disclosure is not Disclosure.PUBLIC:
+    if disclosure != Disclosure.PUBLIC.value:
         return ""
     spans = redactions.get((feedback_id, field))
     return apply_redactions(text, spans) if spans else text
@@ -152,7 +203,7 @@ def _cosigners(scope: Scope) -> dict[int, tuple[int, ...]]:
     rows = db.session.execute(
         select(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
         .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
-        .where(_in_scope(scope), covered(scope), FeedbackCosigner.state == CosignState.ACCEPTED)
+        .where(in_scope(scope), covered(scope), FeedbackCosigner.state == CosignState.ACCEPTED)
         .order_by(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
     )
     for feedback_id, organization_id in rows:
@@ -166,7 +217,7 @@ def _redactions(scope: Scope) -> dict[tuple[int, str], list[tuple[int, int]]]:
     rows = db.session.execute(
         select(Redaction.feedback_id, Redaction.field, Redaction.start, Redaction.end)
         .join(Feedback, Feedback.id == Redaction.feedback_id)
-        .where(_in_scope(scope), covered(scope), Redaction.reverted_at.is_(None))
+        .where(in_scope(scope), covered(scope), Redaction.reverted_at.is_(None))
     )
     for feedback_id, field, start, end in rows:
         found[(feedback_id, field)].append((start, end))

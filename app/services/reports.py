@@ -5,90 +5,146 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
+    Consultation,
+    ConsultationState,
     CosignState,
     Feedback,
     FeedbackCosigner,
     FeedbackState,
     Item,
     Report,
+    ReportPart,
     ReportStatus,
     Role,
+    User,
 )
 from app.models.base import utcnow
-from app.services import audit
+from app.models.moderation import Redaction
+from app.services import audit, mail, report_rows
 from app.services.consultations import organization_tally
-from app.services.errors import NotFound
+from app.services.errors import InvalidState, NotFound
 from app.services.jobs import enqueue_after_commit
 from app.services.permissions import acting_user
+from app.services.report_compiler import compile_scope, compile_texts
+from app.services.report_rows import Scope
 
 COMPILE_TASK = "worker.reports.compile_report"
+PART_TASK = "worker.reports.compile_part"
+ASSEMBLE_TASK = "worker.reports.assemble_report"
 READERS = (Role.COUNCIL, Role.ADMIN)
 # Feedback that a council report covers: everything submitted for review or published.
 COUNTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
 MAX_ATTEMPTS = 3
-# A running job renews its lease at every stage; a worker that died stops renewing, and after
-# the lease the job is taken over. Every stage must finish well within one lease.
-LEASE = timedelta(minutes=5)
+# A running job renews its lease (the job_lease_seconds setting, 5 minutes by default) at every
+# stage; a worker that died stops renewing, and after the lease the job is taken over. Every
+# stage must finish well within one lease.
+DIGEST_EVERY = timedelta(days=7)
 # A queued job whose wake-up has not arrived after this long is sent again.
 REQUEUE_AFTER = timedelta(seconds=30)
 
 
-def item_scope(item_id: int) -> str:
-    return f"item:{item_id}"
+def item_scope(item_id: int, public: bool = False) -> str:
+    return f"item:{item_id}" + (":public" if public else "")
 
 
-def snapshot_key(item_id: int) -> str:
-    """A hash of the ids and versions of the feedback a report on this item would cover."""
-    rows = db.session.execute(
-        select(Feedback.id, Feedback.lock_version)
-        .where(Feedback.item_id == item_id, Feedback.state.in_(COUNTED_STATES))
-        .order_by(Feedback.id)
-    )
-    digest = hashlib.sha256()
-    for feedback_id, version in rows:
-        digest.update(f"{feedback_id}:{version};".encode())
-    # An accepted co-signature changes the counts, so it is part of the snapshot too.
+def consultation_scope(consultation_id: int, public: bool = False) -> str:
+    return f"consultation:{consultation_id}" + (":public" if public else "")
+
+
+def snapshot_key(
+    item_id: int | None = None, *, consultation_id: int | None = None, public: bool = False
+) -> str:
+    """A digest of what a report of this scope would read, from a few aggregates.
+
+    Every change a report can see moves one of them: a new or withdrawn position changes the
+    count, any edit or decision bumps `updated_at` (so the newest one moves), an accepted or
+    ended co-signature changes the co-signature aggregates, and for the public version a
+    redaction added or reverted changes the redaction aggregates.
+    """
+    scope = _scope(item_id, consultation_id, public)
+    in_scope = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    feedback = db.session.execute(
+        select(
+            func.count(Feedback.id),
+            func.max(Feedback.updated_at),
+            func.coalesce(func.sum(Feedback.lock_version), 0),
+            func.coalesce(func.sum(Feedback.id), 0),
+        ).where(*in_scope)
+    ).one()
     cosigners = db.session.execute(
-        select(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
-        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
-        .where(
-            Feedback.item_id == item_id,
-            Feedback.state.in_(COUNTED_STATES),
-            FeedbackCosigner.state == CosignState.ACCEPTED,
+        select(
+            func.count(FeedbackCosigner.id),
+            func.max(FeedbackCosigner.decided_at),
+            func.coalesce(func.sum(FeedbackCosigner.organization_id), 0),
         )
-        .order_by(FeedbackCosigner.feedback_id, FeedbackCosigner.organization_id)
-    )
-    for feedback_id, organization_id in cosigners:
-        digest.update(f"c{feedback_id}:{organization_id};".encode())
-    return digest.hexdigest()
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .where(*in_scope, FeedbackCosigner.state == CosignState.ACCEPTED)
+    ).one()
+    parts = [*map(str, feedback), *map(str, cosigners)]
+    if public:
+        redactions = db.session.execute(
+            select(
+                func.count(Redaction.id),
+                func.max(Redaction.created_at),
+                func.max(Redaction.reverted_at),
+                func.count(Redaction.reverted_at),
+            )
+            .join(Feedback, Feedback.id == Redaction.feedback_id)
+            .where(*in_scope)
+        ).one()
+        parts += map(str, redactions)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def request_item_report(user_id: int, item_id: int) -> Report:
+def request_item_report(user_id: int, item_id: int, *, public: bool = False) -> Report:
     """The report for the item's current snapshot: an existing one, or a new queued job."""
-    user = acting_user(user_id, *READERS)
     item = db.session.get(Item, item_id)
     if item is None:
+        acting_user(user_id, *READERS)
         raise NotFound(_("No such item."))
-    scope, key = item_scope(item_id), snapshot_key(item_id)
+    return request_report(user_id, item.consultation_id, item_id=item.id, public=public)
+
+
+def request_report(
+    user_id: int, consultation_id: int, *, item_id: int | None = None, public: bool = False
+) -> Report:
+    """The report on an item (or the whole consultation) for its current snapshot: an
+    existing one, or a new queued job. `public` asks for the public version."""
+    user = acting_user(user_id, *READERS)
+    return _request(consultation_id, item_id, public, requested_by_id=user.id)
+
+
+def _request(
+    consultation_id: int, item_id: int | None, public: bool, *, requested_by_id: int | None
+) -> Report:
+    if db.session.get(Consultation, consultation_id) is None:
+        raise NotFound(_("No such consultation."))
+    if item_id is not None:
+        scope = item_scope(item_id, public)
+    else:
+        scope = consultation_scope(consultation_id, public)
+    key = snapshot_key(item_id, consultation_id=consultation_id, public=public)
     existing = _find(scope, key)
     if existing is not None:
         return existing
     report = Report(
         scope=scope,
-        consultation_id=item.consultation_id,
-        item_id=item.id,
+        consultation_id=consultation_id,
+        item_id=item_id,
         snapshot_key=key,
         status=ReportStatus.QUEUED,
         stage="queued",
         percent=0,
-        requested_by_id=user.id,
+        requested_by_id=requested_by_id,
+        is_public=public,
         files={},
     )
     db.session.add(report)
@@ -97,11 +153,128 @@ def request_item_report(user_id: int, item_id: int) -> Report:
     except IntegrityError:  # asked twice at the same moment: the other request's row wins
         db.session.rollback()
         return _find(scope, key)
-    audit.record(user.id, "report.request", "report", report.id, after={"scope": scope})
+    audit.record(requested_by_id, "report.request", "report", report.id, after={"scope": scope})
     report.enqueued_at = utcnow()
     enqueue_after_commit(COMPILE_TASK, report.id)
     db.session.commit()
     return report
+
+
+def schedule_reports() -> list[int]:
+    """Celery beat, hourly: the report of each consultation whose comments have closed, and a
+    weekly digest of each open one. Every council member is mailed a link and the PDF when
+    the report is ready (at once when the same snapshot was compiled already)."""
+    now = utcnow()
+    scheduled = []
+    for consultation in db.session.scalars(select(Consultation).order_by(Consultation.id)):
+        state = consultation.state_at(now)
+        closing = state is ConsultationState.CLOSED and consultation.closing_report_at is None
+        digest = state is ConsultationState.OPEN and (
+            consultation.last_digest_at is None or consultation.last_digest_at < now - DIGEST_EVERY
+        )
+        if not closing and not digest:
+            continue
+        locked = db.session.scalar(
+            select(Consultation)
+            .where(Consultation.id == consultation.id)
+            .with_for_update(skip_locked=True)
+        )
+        if locked is None:  # another beat run is on it
+            continue
+        if closing:
+            locked.closing_report_at = now
+        else:
+            locked.last_digest_at = now
+        report = _request(consultation.id, None, False, requested_by_id=None)
+        report = db.session.get(Report, report.id, with_for_update=True)
+        report.notify_council = True
+        if report.status is ReportStatus.DONE:
+            _notify_council(report)
+        db.session.commit()
+        scheduled.append(report.id)
+    return scheduled
+
+
+def _notify_council(report: Report) -> None:
+    """Queue the "report ready" email, with the PDF, to every active council member."""
+    pdf = report.files.get("pdf") if report.files else None
+    attachment = f"reports/{report.id}/{pdf}" if pdf else None
+    headline = (report.result or {}).get("figures", {}).get("headline", {})
+    members = db.session.scalars(
+        select(User).where(User.role == Role.COUNCIL, User.active.is_(True)).order_by(User.id)
+    )
+    for member in members:
+        mail.queue_email(
+            "report_ready",
+            member.email,
+            member.locale,
+            dedupe_key=f"report-ready:{report.id}:user:{member.id}",
+            user_id=member.id,
+            attachment=attachment,
+            name=member.name,
+            title=report.consultation.title_in(member.locale),
+            submissions=headline.get("submissions", 0),
+            organisations=headline.get("organisations", {}).get("with_cosigners", 0),
+            change=((report.result or {}).get("comparison") or {})
+            .get("submissions", {})
+            .get("change"),
+            link=mail.absolute_url("reports.show", report_id=report.id),
+        )
+
+
+def publish_report(user_id: int, report_id: int) -> Report:
+    """Make a finished public version visible to everyone on the consultation's page."""
+    user = acting_user(user_id, *READERS)
+    report = db.session.get(Report, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound(_("No such report."))
+    if not report.is_public:
+        raise InvalidState(
+            _("Only the public version of a report can be published. Prepare it first.")
+        )
+    if report.status is not ReportStatus.DONE:
+        raise InvalidState(_("The report is not compiled yet."))
+    if report.published_at is not None:
+        raise InvalidState(_("This report is already published."))
+    report.published_at = utcnow()
+    report.published_by_id = user.id
+    audit.record(user.id, "report.publish", "report", report.id, after={"scope": report.scope})
+    db.session.commit()
+    return report
+
+
+def published_reports(consultation_id: int) -> list[Report]:
+    """The public versions the council published for a consultation, newest first."""
+    return list(
+        db.session.scalars(
+            select(Report)
+            .options(joinedload(Report.item))
+            .where(
+                Report.consultation_id == consultation_id,
+                Report.is_public.is_(True),
+                Report.published_at.is_not(None),
+            )
+            .order_by(Report.published_at.desc())
+        )
+    )
+
+
+def published_report(consultation_id: int, report_id: int) -> Report:
+    report = db.session.get(Report, report_id)
+    if (
+        report is None
+        or report.consultation_id != consultation_id
+        or not report.is_public
+        or report.published_at is None
+    ):
+        raise NotFound(_("No such report."))
+    return report
+
+
+def _scope(item_id: int | None, consultation_id: int | None, public: bool) -> Scope:
+    if item_id is not None:
+        consultation_id = db.session.scalar(select(Item.consultation_id).where(Item.id == item_id))
+    return Scope(consultation_id=consultation_id, item_id=item_id, public=public)
 
 
 def get_report(user_id: int, report_id: int) -> Report:
@@ -124,34 +297,178 @@ def list_reports(user_id: int, limit: int = 50) -> list[Report]:
 
 
 def compile_report(report_id: int) -> bool:
-    """Compile one report if it is ours to run; False when another run owns or finished it."""
+    """Compile one report if it is ours to run; False when another run owns or finished it.
+
+    An item report is compiled here in one pass. A consultation report fans out: one part per
+    item (text analysis, on any worker), and the last part to finish sends the assembly."""
     if not _claim(report_id):
         return False
     report = db.session.get(Report, report_id)
     try:
-        _progress(report_id, "counting", 40)
-        counts = organization_tally(report.item_id, COUNTED_STATES)  # co-signers included
-        _progress(report_id, "summarising", 80)
-        result = {"tally": counts.as_dict(), "compiled_at": utcnow().isoformat()}
-        finished = db.session.execute(
-            update(Report)
-            .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
-            .values(
-                status=ReportStatus.DONE,
-                stage="done",
-                percent=100,
-                result=result,
-                error=None,
-                lease_until=None,
-                finished_at=utcnow(),
-            )
+        if report.item_id is None:
+            _fan_out(report)
+            return True
+        scope = Scope(report.consultation_id, report.item_id, report.is_public)
+        compiled = compile_scope(
+            scope,
+            report.scope,
+            progress=lambda stage, percent: _progress(report_id, stage, percent),
         )
-        db.session.commit()
-        return finished.rowcount == 1
+        result = compiled.result
+        states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
+        result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
+        return _finish(report_id, result)
     except Exception as exc:
         db.session.rollback()
         _record_failure(report_id, exc)
         raise
+
+
+def run_in_process(report_id: int) -> None:
+    """Everything the workers would do for a report, here and now (the CLI's --wait)."""
+    compile_report(report_id)
+    for part_id in db.session.scalars(
+        select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
+    ).all():
+        compile_part(part_id)
+    assemble_report(report_id)
+
+
+def compile_part(part_id: int) -> bool:
+    """One item's text analysis for a consultation report; False when not ours to run."""
+    if not _claim_part(part_id):
+        return False
+    part = db.session.get(ReportPart, part_id)
+    report = db.session.get(Report, part.report_id)
+    try:
+        result = compile_texts(Scope(report.consultation_id, part.item_id, report.is_public))
+        done = db.session.execute(
+            update(ReportPart)
+            .where(ReportPart.id == part_id, ReportPart.status == ReportStatus.RUNNING)
+            .values(status=ReportStatus.DONE, result=result, lease_until=None, finished_at=utcnow())
+        )
+        if done.rowcount != 1:  # taken over meanwhile: the other run counts it
+            db.session.rollback()
+            return False
+        # Fan-in: counted in the same transaction that marks the part done, so each part counts
+        # exactly once, and whoever counts the last one sends the assembly.
+        counted, total = db.session.execute(
+            update(Report)
+            .where(Report.id == report.id, Report.status == ReportStatus.RUNNING)
+            .values(
+                parts_done=Report.parts_done + 1,
+                # parts_total >= 1: it was set with the parts, in one transaction.
+                percent=15 + (40 * (Report.parts_done + 1)) // Report.parts_total,
+                lease_until=utcnow() + _lease(),
+            )
+            .returning(Report.parts_done, Report.parts_total)
+        ).one()
+        if counted >= total:
+            enqueue_after_commit(ASSEMBLE_TASK, report.id)
+        db.session.commit()
+        return True
+    except Exception as exc:
+        db.session.rollback()
+        _record_part_failure(part_id, exc)
+        raise
+
+
+def assemble_report(report_id: int) -> bool:
+    """The fan-in of a consultation report: numbers over every row, texts merged from parts."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.parts_done >= Report.parts_total,
+            or_(Report.stage != "assembling", Report.lease_until < now),
+        )
+        .values(stage="assembling", percent=60, lease_until=now + _lease())
+    )
+    db.session.commit()
+    if claimed.rowcount != 1:
+        return False
+    report = db.session.get(Report, report_id)
+    try:
+        parts = db.session.execute(
+            select(Item.code, ReportPart.result)
+            .join(Item, Item.id == ReportPart.item_id)
+            .where(ReportPart.report_id == report_id)
+            .order_by(Item.position, Item.code)
+        ).all()
+        compiled = compile_scope(
+            Scope(report.consultation_id, None, report.is_public),
+            report.scope,
+            progress=lambda stage, percent: _progress(report_id, stage, max(percent, 60)),
+            parts=[(code, result) for code, result in parts],
+        )
+        return _finish(report_id, compiled.result)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(report_id, exc)
+        raise
+
+
+def _fan_out(report: Report) -> None:
+    """Create the report's parts (once) and send every part still to do, or the assembly."""
+    items = list(
+        db.session.scalars(
+            select(Item.id)
+            .where(Item.consultation_id == report.consultation_id)
+            .order_by(Item.position, Item.id)
+        )
+    )
+    existing = set(
+        db.session.scalars(select(ReportPart.item_id).where(ReportPart.report_id == report.id))
+    )
+    db.session.add_all(
+        ReportPart(report_id=report.id, item_id=item_id, status=ReportStatus.QUEUED)
+        for item_id in items
+        if item_id not in existing
+    )
+    db.session.flush()
+    now = utcnow()
+    report.parts_total = len(items)
+    report.stage, report.percent = "items", 15
+    todo = db.session.scalars(
+        select(ReportPart).where(
+            ReportPart.report_id == report.id,
+            or_(
+                ReportPart.status == ReportStatus.QUEUED,
+                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
+            ),
+        )
+    ).all()
+    for part in todo:
+        part.enqueued_at = now
+        enqueue_after_commit(PART_TASK, part.id)
+    if report.parts_done >= report.parts_total:
+        enqueue_after_commit(ASSEMBLE_TASK, report.id)
+    db.session.commit()
+
+
+def _finish(report_id: int, result: dict) -> bool:
+    """Store the result; tell the council in the same transaction when it asked to be told."""
+    finished = db.session.execute(
+        update(Report)
+        .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
+        .values(
+            status=ReportStatus.DONE,
+            stage="done",
+            percent=100,
+            result=result,
+            error=None,
+            lease_until=None,
+            finished_at=utcnow(),
+        )
+    )
+    report = db.session.get(Report, report_id)
+    if finished.rowcount == 1 and report.notify_council:
+        db.session.refresh(report)
+        _notify_council(report)
+    db.session.commit()
+    return finished.rowcount == 1
 
 
 def reconcile_reports() -> list[int]:
@@ -172,9 +489,10 @@ def reconcile_reports() -> list[int]:
             select(Report.id).where(
                 or_(
                     (Report.status == ReportStatus.QUEUED) & waiting_too_long,
+                    # Its worker died: sent again once, unless already re-sent since.
                     (Report.status == ReportStatus.RUNNING)
                     & (Report.lease_until < now)
-                    & waiting_too_long,
+                    & or_(Report.enqueued_at.is_(None), Report.enqueued_at < Report.lease_until),
                 )
             )
         )
@@ -183,6 +501,52 @@ def reconcile_reports() -> list[int]:
         db.session.execute(update(Report).where(Report.id.in_(stale)).values(enqueued_at=now))
     for report_id in stale:
         enqueue_after_commit(COMPILE_TASK, report_id)
+    db.session.commit()
+    return stale
+
+
+def reconcile_parts() -> list[int]:
+    """Ids of report parts whose wake-up was lost or whose worker died, re-sent; a part that
+    exhausted its attempts fails its report."""
+    now = utcnow()
+    for part in db.session.scalars(
+        select(ReportPart).where(
+            ReportPart.status == ReportStatus.RUNNING,
+            ReportPart.lease_until < now,
+            ReportPart.attempts >= MAX_ATTEMPTS,
+        )
+    ):
+        part.status = ReportStatus.FAILED
+        part.error = part.error or "worker lost too many times"
+        _fail_with_part(part)
+    waiting_too_long = or_(
+        ReportPart.enqueued_at.is_(None), ReportPart.enqueued_at < now - REQUEUE_AFTER
+    )
+    stale = list(
+        db.session.scalars(
+            select(ReportPart.id)
+            .join(Report, Report.id == ReportPart.report_id)
+            .where(
+                Report.status == ReportStatus.RUNNING,
+                or_(
+                    (ReportPart.status == ReportStatus.QUEUED) & waiting_too_long,
+                    # Its worker died: sent again once, unless already re-sent since.
+                    (ReportPart.status == ReportStatus.RUNNING)
+                    & (ReportPart.lease_until < now)
+                    & or_(
+                        ReportPart.enqueued_at.is_(None),
+                        ReportPart.enqueued_at < ReportPart.lease_until,
+                    ),
+                ),
+            )
+        )
+    )
+    if stale:
+        db.session.execute(
+            update(ReportPart).where(ReportPart.id.in_(stale)).values(enqueued_at=now)
+        )
+    for part_id in stale:
+        enqueue_after_commit(PART_TASK, part_id)
     db.session.commit()
     return stale
 
@@ -210,7 +574,7 @@ def _claim(report_id: int) -> bool:
             stage="loading",
             percent=10,
             attempts=Report.attempts + 1,
-            lease_until=now + LEASE,
+            lease_until=now + _lease(),
             started_at=now,
         )
     )
@@ -218,13 +582,74 @@ def _claim(report_id: int) -> bool:
     return claimed.rowcount == 1
 
 
-def _progress(report_id: int, stage: str, percent: int) -> None:
-    db.session.execute(
-        update(Report)
-        .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
-        .values(stage=stage, percent=percent, lease_until=utcnow() + LEASE)
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["SETTINGS"].job_lease_seconds)
+
+
+def _claim_part(part_id: int) -> bool:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ReportPart)
+        .where(
+            ReportPart.id == part_id,
+            ReportPart.attempts < MAX_ATTEMPTS,
+            or_(
+                ReportPart.status == ReportStatus.QUEUED,
+                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
+            ),
+            # Only while its report still waits for it.
+            ReportPart.report_id.in_(
+                select(Report.id).where(Report.status == ReportStatus.RUNNING)
+            ),
+        )
+        .values(
+            status=ReportStatus.RUNNING,
+            attempts=ReportPart.attempts + 1,
+            lease_until=now + _lease(),
+        )
     )
     db.session.commit()
+    return claimed.rowcount == 1
+
+
+def _record_part_failure(part_id: int, exc: Exception) -> None:
+    part = db.session.get(ReportPart, part_id)
+    if part is None:
+        return
+    part.error = type(exc).__name__
+    part.lease_until = None
+    if part.attempts < MAX_ATTEMPTS:
+        part.status = ReportStatus.QUEUED  # the reconciler sends it again
+    else:
+        part.status = ReportStatus.FAILED
+        _fail_with_part(part)
+    db.session.commit()
+
+
+def _fail_with_part(part: ReportPart) -> None:
+    code = db.session.scalar(select(Item.code).where(Item.id == part.item_id))
+    db.session.execute(
+        update(Report)
+        .where(Report.id == part.report_id, Report.status == ReportStatus.RUNNING)
+        .values(
+            status=ReportStatus.FAILED,
+            stage="failed",
+            lease_until=None,
+            error=f"{code}: {part.error or 'worker lost too many times'}",
+        )
+    )
+
+
+def _progress(report_id: int, stage: str, percent: int) -> None:
+    """Show the stage and renew the lease, in a transaction of its own: the compiler may be
+    in the middle of reading rows through a server-side cursor, which a commit of the
+    session's transaction would close."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
+            .values(stage=stage, percent=percent, lease_until=utcnow() + _lease())
+        )
 
 
 def _record_failure(report_id: int, exc: Exception) -> None:

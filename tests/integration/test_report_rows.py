@@ -152,7 +152,7 @@ def test_the_public_version_leaves_out_what_the_public_may_not_read(seeded, corp
     assert found[corpus["counted"]].comment == ""  # counted, never published itself
 
 
-def test_a_whole_consultation_streams_every_item_oldest_first(seeded, corpus):
+def test_a_whole_consultation_streams_every_item(seeded, corpus):
     found = list(rows(seeded, consultation_id=corpus["consultation"]).values())
     assert len(found) == 4
-    assert [row.submitted_at for row in found] == sorted(row.submitted_at for row in found)
+    assert all(row.submitted_at.tzinfo is not None for row in found)

@@ -1,0 +1,279 @@
+"""Compiles the content of a report: one streamed pass over the rows, then text analysis.
+
+The pass feeds three accumulators of app/analysis (figures, the stance matrix, distinct
+texts); themes, amendments and the summary then run on distinct texts only. Everything else
+(invitations, the council's responses, the previous report, the references of cited
+submissions) is a small query. The result is plain JSON; the whole organisation × item matrix,
+which can have a hundred thousand rows, goes to the files only (`Compiled.matrix`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.analysis.coalitions import StanceMatrix
+from app.analysis.coverage import invitation_coverage
+from app.analysis.distinct_texts import DistinctTexts
+from app.analysis.figures import ReportFigures, compare
+from app.analysis.part_merge import merge_summaries, merge_themes
+from app.analysis.summary import summarise
+from app.analysis.themes import find_themes, group_amendments
+from app.extensions import db
+from app.models import (
+    CouncilResponse,
+    Feedback,
+    Invitation,
+    Item,
+    Organization,
+    Report,
+    ReportStatus,
+)
+from app.models.base import utcnow
+from app.models.council_response import council_response_feedback
+from app.services import report_rows
+from app.services.report_rows import Scope
+
+RESULT_VERSION = 2
+PROGRESS_EVERY = 20_000  # rows between two progress updates
+MATRIX_ROWS = 300  # organisations of the matrix shown on the page (all are in the files)
+COALITION_MEMBERS = 50  # members named per coalition on the page
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class Compiled:
+    result: dict[str, Any]
+    matrix: list[dict[str, Any]] = field(default_factory=list)  # every row, for the files
+
+
+def compile_texts(scope: Scope) -> dict[str, Any]:
+    """One part of a consultation report: the text analysis of one item's submissions."""
+    started = time.perf_counter()
+    texts = DistinctTexts()
+    for row in report_rows.stream(scope):
+        texts.add(row)
+    themes = find_themes(texts.comments())
+    return {
+        "themes": themes,
+        "amendments": group_amendments(texts.amendments()),
+        "summary": summarise(texts.comments(), themes=themes),
+        "distinct_texts": texts.counts,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def compile_scope(
+    scope: Scope,
+    scope_key: str,
+    progress: Progress | None = None,
+    parts: list[tuple[str, dict[str, Any]]] | None = None,
+) -> Compiled:
+    """The report of `scope`; `progress(stage, percent)` is called as the stages advance.
+
+    With `parts` ((item code, `compile_texts` result) for every item, computed by other
+    workers), the text analysis is merged from them and this pass reads no text at all."""
+    progress = progress or (lambda _stage, _percent: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    items = _item_codes(scope)
+    expected = _count(scope)
+    figures, matrix, texts = ReportFigures(), StanceMatrix(), DistinctTexts()
+    add_figure, add_matrix = figures.add, matrix.add
+    add_text = texts.add if parts is None else (lambda _row: None)
+    rows = report_rows.stream(scope, with_text=parts is None)
+    for seen, row in enumerate(rows, start=1):
+        add_figure(row)
+        add_matrix(row)
+        add_text(row)
+        if seen % PROGRESS_EVERY == 0:
+            progress("counting", 10 + 45 * seen // max(expected, seen))
+    figures_result = figures.result().as_dict()
+    lap("counting")
+
+    if parts is None:
+        progress("themes", 60)
+        themes = find_themes(texts.comments())
+        amendments = group_amendments(texts.amendments())
+        lap("themes")
+        progress("summarising", 75)
+        summary = summarise(texts.comments(), themes=themes)
+        distinct = texts.counts
+        lap("summarising")
+    else:
+        themes = merge_themes([(item, part["themes"]) for item, part in parts])
+        amendments = merge_themes([(item, part["amendments"]) for item, part in parts])
+        summary = merge_summaries([(item, part["summary"]) for item, part in parts])
+        distinct = {
+            key: sum(part["distinct_texts"][key] for _item, part in parts)
+            for key in ("comments", "amendments")
+        }
+        timings["items"] = round(sum(part["seconds"] for _item, part in parts), 3)
+
+    progress("coalitions", 85)
+    matrix_result = matrix.result(items=items).as_dict()
+    # Who has not answered stays with the council: in public it would tie anonymous positions
+    # to their organisations.
+    coverage = (
+        None
+        if scope.public
+        else invitation_coverage(_invited(scope), items, matrix.answered()).as_dict()
+    )
+    lap("coalitions")
+
+    result = {
+        "version": RESULT_VERSION,
+        "public": scope.public,
+        "compiled_at": utcnow().isoformat(),
+        "items": items,
+        "figures": figures_result,
+        "themes": themes,
+        "amendments": amendments,
+        "summary": summary,
+        "coalitions": _bounded_matrix(matrix_result),
+        "coverage": coverage,
+        "responses": _responses(scope),
+        "comparison": _comparison(scope_key, scope.public, figures_result),
+        "distinct_texts": distinct,
+    }
+    result["references"] = _references(_cited_ids(result))
+    lap("context")
+    result["timings"] = timings
+    return Compiled(result=result, matrix=matrix_result["matrix"])
+
+
+def _item_codes(scope: Scope) -> list[str]:
+    query = select(Item.code).order_by(Item.position, Item.code)
+    if scope.item_id is not None:
+        return list(db.session.scalars(query.where(Item.id == scope.item_id)))
+    return list(db.session.scalars(query.where(Item.consultation_id == scope.consultation_id)))
+
+
+def _count(scope: Scope) -> int:
+    """The rows the pass will read, for the progress bar."""
+    condition = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    return db.session.scalar(select(func.count(Feedback.id)).where(*condition)) or 0
+
+
+def _invited(scope: Scope) -> list[tuple[int, str]]:
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            select(Organization.id, Organization.name)
+            .join(Invitation, Invitation.organization_id == Organization.id)
+            .where(Invitation.consultation_id == scope.consultation_id)
+            .distinct()
+        )
+    ]
+
+
+def _responses(scope: Scope) -> list[dict[str, Any]]:
+    """The council's published responses so far, with how many submissions each answers."""
+    query = (
+        select(
+            CouncilResponse.id,
+            Item.code,
+            CouncilResponse.theme,
+            CouncilResponse.decision,
+            CouncilResponse.rationale,
+            CouncilResponse.published_at,
+            select(func.count())
+            .select_from(council_response_feedback)
+            .where(council_response_feedback.c.council_response_id == CouncilResponse.id)
+            .scalar_subquery()
+            .label("answers"),
+        )
+        .join(Item, Item.id == CouncilResponse.item_id)
+        .where(
+            CouncilResponse.consultation_id == scope.consultation_id,
+            CouncilResponse.published_at.is_not(None),
+        )
+        .order_by(Item.position, CouncilResponse.published_at)
+    )
+    if scope.item_id is not None:
+        query = query.where(CouncilResponse.item_id == scope.item_id)
+    return [
+        {
+            "id": row.id,
+            "item": row.code,
+            "theme": row.theme,
+            "decision": row.decision.value,
+            "rationale": row.rationale,
+            "published_at": row.published_at.isoformat(),
+            "answers": row.answers,
+        }
+        for row in db.session.execute(query)
+    ]
+
+
+def _comparison(scope_key: str, public: bool, figures: dict[str, Any]) -> dict[str, Any] | None:
+    """Since the last finished report of the same scope and version: what changed."""
+    previous = db.session.execute(
+        select(Report.id, Report.finished_at, Report.result)
+        .where(
+            Report.scope == scope_key,
+            Report.status == ReportStatus.DONE,
+            Report.is_public.is_(public),
+        )
+        .order_by(Report.finished_at.desc())
+        .limit(1)
+    ).first()
+    if previous is None or not previous.result or "figures" not in previous.result:
+        return None
+    changes = compare(previous.result["figures"], figures)
+    return {
+        "report_id": previous.id,
+        "finished_at": previous.finished_at.isoformat(),
+        **changes,
+    }
+
+
+def _bounded_matrix(matrix: dict[str, Any]) -> dict[str, Any]:
+    bounded = {key: value for key, value in matrix.items() if key != "matrix"}
+    bounded["matrix"] = matrix["matrix"][:MATRIX_ROWS]
+    bounded["coalitions"] = [
+        {
+            **coalition,
+            "members": coalition["members"][:COALITION_MEMBERS],
+        }
+        for coalition in matrix["coalitions"]
+    ]
+    return bounded
+
+
+def _cited_ids(result: dict[str, Any]) -> set[int]:
+    cited: set[int] = set()
+    for section in ("themes", "amendments"):
+        for language in result[section]["languages"].values():
+            for theme in language["themes"]:
+                for quote in theme["quotes"]:
+                    cited.update(quote["submission_ids"])
+    for sentence in result["summary"]["sentences"]:
+        cited.update(sentence["submission_ids"])
+    for campaign in result["figures"]["campaigns"]:
+        cited.add(campaign["representative_id"])
+    return cited
+
+
+def _references(ids: set[int]) -> dict[str, str]:
+    """Submission id -> its public reference, for every submission the report cites."""
+    found: dict[str, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        for feedback_id, reference in db.session.execute(
+            select(Feedback.id, Feedback.reference).where(Feedback.id.in_(chunk))
+        ):
+            found[str(feedback_id)] = reference
+    return found

@@ -1,0 +1,175 @@
+"""A consultation report survives its workers: fan-out per item, fan-in in the database.
+
+The workers here are real Celery processes on the real Redis; one is killed with SIGKILL in
+the middle of a report, and the next one finishes it with exactly one result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import (
+    Consultation,
+    Feedback,
+    FeedbackState,
+    Item,
+    Report,
+    ReportPart,
+    ReportStatus,
+    User,
+)
+from app.services import reports, synthetic_feedback
+from tests.conftest import app_settings, start_worker, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
+
+SLUG = "task-force-migration-recommendations"
+LEASE_SECONDS = 3
+
+
+def council_and_consultation(app) -> tuple[int, int]:
+    with app.app_context():
+        council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
+        consultation = db.session.scalar(select(Consultation.id).where(Consultation.slug == SLUG))
+    return council, consultation
+
+
+def start(app, tmp_path: Path, name: str):
+    settings = app.config["SETTINGS"]
+    return start_worker(
+        {
+            "secret_key": settings.secret_key,
+            "database_url": settings.database_url,
+            "redis_url": settings.redis_url,
+            "instance_path": settings.instance_path,
+            "celery_queue": settings.celery_queue,
+            "mail_port": settings.mail_port,
+            "job_lease_seconds": settings.job_lease_seconds,
+        },
+        tmp_path / f"{name}.log",
+    )
+
+
+def kill_hard(worker) -> None:
+    """SIGKILL the worker and its pool children at once, as a machine losing power would."""
+    pid = worker.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
+    worker.process.wait(timeout=10)
+
+
+def report_state(app, report_id: int) -> tuple[Report, list[ReportPart]]:
+    with app.app_context():
+        report = db.session.get(Report, report_id)
+        parts = db.session.scalars(
+            select(ReportPart).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
+        ).all()
+        db.session.expunge_all()
+        return report, parts
+
+
+@pytest.fixture
+def faults_app(seeded, tmp_path, redis_url):
+    """An app on the same database whose tasks go to a queue only this test's workers read,
+    with a lease of seconds, so a takeover is seen quickly."""
+    settings = seeded.config["SETTINGS"]
+    queue = f"consulta-faults-{uuid.uuid4().hex[:8]}"
+    app = create_app(
+        {
+            **app_settings(tmp_path / "app", settings.database_url, redis_url, queue),
+            "job_lease_seconds": LEASE_SECONDS,
+        }
+    )
+    return app
+
+
+def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults_app, tmp_path):
+    app = faults_app
+    with app.app_context():
+        synthetic_feedback.generate(6_000, consultation_slug=SLUG, seed=7)
+        expected = db.session.scalar(
+            select(func.count(Feedback.id))
+            .join(Item, Item.id == Feedback.item_id)
+            .join(Consultation, Consultation.id == Item.consultation_id)
+            .where(
+                Consultation.slug == SLUG,
+                Feedback.state.in_((FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)),
+            )
+        )
+    council, consultation = council_and_consultation(app)
+    first = start(app, tmp_path, "first")
+    try:
+        with app.app_context():
+            report_id = reports.request_report(council, consultation).id
+
+        def a_part_is_running():
+            _report, parts = report_state(app, report_id)
+            return any(part.status is ReportStatus.RUNNING for part in parts)
+
+        wait_for(a_part_is_running, timeout=60, interval=0.02)
+    finally:
+        kill_hard(first)
+    report, parts = report_state(app, report_id)
+    assert report.status is ReportStatus.RUNNING and report.parts_done < report.parts_total
+    interrupted = [part.id for part in parts if part.status is ReportStatus.RUNNING]
+    assert len(interrupted) == 1
+
+    second = start(app, tmp_path, "second")
+    try:
+        time.sleep(LEASE_SECONDS + 1)  # the dead worker's lease runs out
+        with app.app_context():  # what Celery beat does every minute
+            resent = reports.reconcile_parts() + reports.reconcile_reports()
+        assert interrupted[0] in resent
+
+        def finished():
+            with app.app_context():
+                # Beat keeps reconciling while the report runs (lost wake-ups of other parts).
+                reports.reconcile_parts()
+            return report_state(app, report_id)[0].status is not ReportStatus.RUNNING
+
+        wait_for(finished, timeout=180, interval=1)
+    finally:
+        second.stop()
+    report, parts = report_state(app, report_id)
+    assert report.status is ReportStatus.DONE, report.error
+    assert report.parts_done == report.parts_total == len(parts) == 9  # counted exactly once
+    assert all(part.status is ReportStatus.DONE for part in parts)
+    assert next(p for p in parts if p.id == interrupted[0]).attempts == 2
+    assert report.result["figures"]["headline"]["submissions"] == expected
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 1  # one result, no copy
+
+
+def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(seeded, monkeypatch):
+    council, consultation = council_and_consultation(seeded)
+
+    def broken(_scope):
+        raise ValueError("the analysis broke")
+
+    monkeypatch.setattr(reports, "compile_texts", broken)
+    with seeded.app_context():
+        report_id = reports.request_report(council, consultation).id
+        reports.compile_report(report_id)
+        part_id = db.session.scalar(
+            select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
+        )
+        for _attempt in range(reports.MAX_ATTEMPTS):
+            with pytest.raises(ValueError, match="the analysis broke"):
+                reports.compile_part(part_id)
+        assert reports.compile_part(part_id) is False  # no fourth attempt
+    report, parts = report_state(seeded, report_id)
+    assert report.status is ReportStatus.FAILED
+    assert report.error.endswith("ValueError") and report.error.startswith("TF-")
+    failed = next(part for part in parts if part.id == part_id)
+    assert failed.status is ReportStatus.FAILED and failed.attempts == reports.MAX_ATTEMPTS
