@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import AuditEvent, Feedback, FeedbackState, Item, ModerationFlag, Organization
@@ -175,13 +175,50 @@ def test_search_finds_a_word_in_spanish_and_french_text(queue_data, moderator, w
     assert queue_refs(moderator, q=word) == expected
 
 
-def test_search_uses_the_gin_index_expression(queue_data):
+def test_search_uses_the_gin_index_expression(queue_data, monkeypatch):
     from app.services import review_queue
 
+    expression = "to_tsvector('simple', feedback.comment || ' ' || feedback.amendment)"
+    statements = []
+
+    def collect(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
     with queue_data.app_context():
-        query = review_queue.filtered(review_queue.QueueFilter(q="asile"), Feedback.id)
-        sql = str(query.compile(db.engine))
-    assert "to_tsvector('simple', feedback.comment || ' ' || feedback.amendment)" in sql
+        # A rare word: its few matches are found first (through the GIN index's expression),
+        # and the queue then orders only those.
+        event.listen(db.engine, "before_cursor_execute", collect)
+        try:
+            rare = review_queue.filtered(review_queue.QueueFilter(q="asile"), Feedback.id)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", collect)
+        assert any(expression in sql for sql in statements)
+        assert expression not in str(rare.compile(db.engine))
+        # A common word: searched row by row along the queue's own order.
+        monkeypatch.setattr(review_queue, "RARE_MATCHES", 0)
+        common = review_queue.filtered(review_queue.QueueFilter(q="asile"), Feedback.id)
+        assert expression in str(common.compile(db.engine))
+
+
+@pytest.mark.parametrize(
+    ("args", "found"),
+    [
+        ({"q": "albergues"}, True),
+        ({"q": "asile", "state": "published"}, False),
+        ({"q": "borrador"}, False),
+        ({"q": "nothingmatchesthis"}, False),
+    ],
+)
+def test_rare_and_common_searches_give_the_same_queue(
+    queue_data, moderator, monkeypatch, args, found
+):
+    from app.services import review_queue
+
+    monkeypatch.setattr(review_queue, "RARE_MATCHES", 0)  # row by row along the queue
+    expected = queue_refs(moderator, **args)
+    assert bool(expected) is found
+    monkeypatch.setattr(review_queue, "RARE_MATCHES", 5_000)  # the GIN index first
+    assert queue_refs(moderator, **args) == expected
 
 
 @pytest.mark.parametrize("order", ["oldest", "newest"])
