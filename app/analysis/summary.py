@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from app.analysis.sentences import SentenceSources, sentence_key, split_sentences
+from app.analysis.sentences import SentenceIndex, SentenceSources, sentence_index
 from app.analysis.themes import (
     LANGUAGES,
     DistinctText,
@@ -62,8 +62,9 @@ def summarise(
     languages = sorted(
         groups, key=lambda lang: (-language_counts(groups[lang])["submissions"], lang)
     )
+    indexes = {lang: sentence_index([e.text for e in groups[lang]]) for lang in languages}
     pools = {
-        lang: _Candidates(lang, groups[lang][:max_texts], min_words, max_words)
+        lang: _Candidates(lang, indexes[lang], groups[lang][:max_texts], min_words, max_words)
         for lang in languages
     }
     slots = _allocate(
@@ -79,14 +80,14 @@ def summarise(
         picks = pool.select(slots[lang], theme_terms, redundancy)
         entries = groups[lang]
         sources = SentenceSources(
-            [e.text for e in entries],
+            indexes[lang],
             [e.weight for e in entries],
             [e.submission_ids for e in entries],
-            pool.vectorizer.transform,
-            pool.vectorizer.get_feature_names_out(),
+            pool.vectorizer,
         )
-        for sentence in picks:
-            citation = sources.cite(sentence, similarity, max_ids)
+        for sentence, citation in zip(
+            picks, sources.cite_all(picks, similarity, max_ids), strict=True
+        ):
             chosen.append({"text": sentence, "language": lang, **citation._asdict()})
     return {
         "method": {
@@ -111,26 +112,35 @@ class _Candidates:
     """The candidate sentences of one language's sample, merged by `sentence_key`."""
 
     def __init__(
-        self, language: str, sampled: list[DistinctText], min_words: int, max_words: int
+        self,
+        language: str,
+        index: SentenceIndex,
+        sampled: list[DistinctText],
+        min_words: int,
+        max_words: int,
     ) -> None:
+        """`sampled` are the first texts of `index` (the language's texts in sample order)."""
         self.sampled = sampled
-        support: dict[str, int] = {}
-        display: dict[str, str] = {}
-        for entry in sampled:
-            for sentence in split_sentences(entry.text):
-                key = sentence_key(sentence)
-                if key in support:
-                    support[key] += entry.weight
-                elif min_words <= len(key.split()) <= max_words:
-                    support[key] = entry.weight
-                    display[key] = sentence
+        support: dict[int, int] = {}  # key id -> submissions
+        display: dict[int, str] = {}
+        lengths = index.key_lengths
+        for i, entry in enumerate(sampled):
+            for sentence, key_id in zip(index.sentences(i), index.key_ids(i), strict=True):
+                if key_id in support:
+                    support[key_id] += entry.weight
+                elif min_words <= lengths[key_id] <= max_words:
+                    support[key_id] = entry.weight
+                    display[key_id] = sentence
         self.sentences = list(display.values())
         self.support = np.array([support[key] for key in display], dtype=np.float64)
         self.vectorizer = term_vectorizer(language, len(self.sentences))
         self.vectors: sparse.csr_matrix | None = None
         if self.sentences:
+            analyzer = self.vectorizer.analyzer
             try:
-                self.vectors = self.vectorizer.fit_transform(self.sentences)
+                self.vectors = self.vectorizer.fit_transform(
+                    [index.sentence_tokens(key_id, analyzer) for key_id in display]
+                )
             except ValueError:  # only stop words
                 self.sentences = []
 

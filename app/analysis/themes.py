@@ -25,11 +25,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from app.analysis.sentences import (
+    SentenceIndex,
     SentenceSources,
+    TermAnalyzer,
     fold,
     lowest_ids,
-    sentence_key,
-    split_sentences,
+    sentence_index,
 )
 
 STOPWORDS_DIR = Path(__file__).resolve().parent.parent / "content" / "stopwords"
@@ -67,19 +68,25 @@ def term_vectorizer(language: str, documents: int) -> TfidfVectorizer:
 
     From 20 documents on, a term must occur in two of them (typos and names drop out) and
     terms in more than 90 % of them are dropped (they tell no theme apart); tiny corpora keep
-    every term so that one or two texts still have some.
+    every term so that one or two texts still have some. Documents are texts, or the
+    `Tokens` a `SentenceIndex` already made of them (the same terms, without a second
+    analysis).
     """
     small = documents < 20
     return TfidfVectorizer(
-        preprocessor=fold,
-        token_pattern=WORD_PATTERN,
-        stop_words=sorted(stop_words(language)),
+        analyzer=term_analyzer(language),
         min_df=1 if small else 2,
         max_df=1.0 if small else 0.9,
         max_features=MAX_FEATURES,
         sublinear_tf=True,
         dtype=np.float32,
     )
+
+
+@cache
+def term_analyzer(language: str) -> TermAnalyzer:
+    """WORD_PATTERN over the folded text, less `language`'s stop words."""
+    return TermAnalyzer(WORD_PATTERN, stop_words(language))
 
 
 def theme_count(texts: int, max_themes: int = 8) -> int:
@@ -215,9 +222,11 @@ def _language_themes(
         "unassigned_submissions": sum(e.weight for e in entries),
         "themes": [],
     }
+    index = sentence_index([e.text for e in entries])
     vectorizer = term_vectorizer(language, len(sample))
+    analyzer = vectorizer.analyzer
     try:
-        fitted = vectorizer.fit_transform([e.text for e in sample])
+        fitted = vectorizer.fit_transform([index.tokens(i, analyzer) for i in range(len(sample))])
     except ValueError:  # no text has a word that is not a stop word
         return outcome
     components = min(theme_count(len(sample), max_themes), fitted.shape[1])
@@ -228,24 +237,27 @@ def _language_themes(
         max_iter=NMF_MAX_ITER,
         tol=NMF_TOL,
     )
-    with warnings.catch_warnings():
+    # A corpus of a text or two fits exactly: the reconstruction error then rounds to a tiny
+    # negative number under the square root, which only affects scikit-learn's diagnostics.
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", ConvergenceWarning)
         weights = model.fit_transform(fitted)
         rest = entries[max_texts:]
         if rest:
             weights = np.vstack(
-                [weights, model.transform(vectorizer.transform([e.text for e in rest]))]
+                [
+                    weights,
+                    model.transform(
+                        vectorizer.transform(
+                            [index.tokens(i, analyzer) for i in range(len(sample), len(entries))]
+                        )
+                    ),
+                ]
             )
     strongest = weights.argmax(axis=1)
     assigned = weights.max(axis=1) > 0
     terms = vectorizer.get_feature_names_out()
-    sources = SentenceSources(
-        [e.text for e in entries],
-        [e.weight for e in entries],
-        [e.submission_ids for e in entries],
-        vectorizer.transform,
-        terms,
-    )
+    vectors = index.vectors(vectorizer)
     themes = []
     for component in range(components):
         members = np.flatnonzero(assigned & (strongest == component))
@@ -265,18 +277,19 @@ def _language_themes(
                 "size": sum(entries[i].weight for i in members),
                 "texts": len(members),
                 "submission_ids": lowest_ids((entries[i].submission_ids for i in members), max_ids),
-                "quotes": [
-                    {"text": quote, **sources.cite(quote, quote_similarity, max_ids)._asdict()}
-                    for quote in _quotes(
-                        [entries[i].text for i in typical],
-                        profile,
-                        vectorizer,
-                        quotes,
-                        min_quote_words,
-                    )
-                ],
+                "quotes": _quotes(
+                    index, typical.tolist(), vectors, profile, quotes, min_quote_words
+                ),
             }
         )
+    # Every quote of the language is cited in one pass over its sentences.
+    sources = SentenceSources(
+        index, [e.weight for e in entries], [e.submission_ids for e in entries], vectorizer
+    )
+    quoted = [quote for theme in themes for quote in theme["quotes"]]
+    citations = iter(sources.cite_all(quoted, quote_similarity, max_ids))
+    for theme in themes:
+        theme["quotes"] = [{"text": q, **next(citations)._asdict()} for q in theme["quotes"]]
     themes.sort(key=lambda theme: (-theme["size"], -theme["texts"], theme["terms"]))
     for rank, theme in enumerate(themes, start=1):
         theme["id"] = f"{id_prefix}-{language}-{rank}"
@@ -289,25 +302,28 @@ def _language_themes(
 
 
 def _quotes(
-    texts: list[str],
+    index: SentenceIndex,
+    texts: list[int],
+    vectors: sparse.csr_matrix,
     profile: np.ndarray,
-    vectorizer: TfidfVectorizer,
     count: int,
     min_words: int,
 ) -> list[str]:
-    """Up to `count` sentences of `texts` closest to a theme's term profile, no two alike;
-    shorter sentences are used only when no text has one of `min_words` words."""
-    candidates: dict[str, str] = {}
+    """Up to `count` sentences of `texts` (numbers in `index`) closest to a theme's term
+    profile, no two alike; shorter sentences are used only when no text has one of
+    `min_words` words. `vectors` are the index's key vectors under the theme vectorizer."""
+    candidates: dict[int, str] = {}  # key id -> the sentence first seen with that key
+    lengths = index.key_lengths
     for text in texts:
-        for sentence in split_sentences(text):
-            key = sentence_key(sentence)
-            if key and key not in candidates and len(key.split()) <= QUOTE_MAX_WORDS:
-                candidates[key] = sentence
-    long_enough = {k: s for k, s in candidates.items() if len(k.split()) >= min_words}
-    sentences = list((long_enough or candidates).values())
+        for sentence, key_id in zip(index.sentences(text), index.key_ids(text), strict=True):
+            if 0 < lengths[key_id] <= QUOTE_MAX_WORDS and key_id not in candidates:
+                candidates[key_id] = sentence
+    long_enough = {k: s for k, s in candidates.items() if lengths[k] >= min_words}
+    chosen_from = long_enough or candidates
+    sentences = list(chosen_from.values())
     if not sentences or count <= 0:
         return []
-    vectors = vectorizer.transform(sentences)
+    vectors = vectors[list(chosen_from)]
     direction = profile / (np.linalg.norm(profile) or 1.0)
     closeness = vectors @ direction.astype(np.float32)
     chosen: list[int] = []
@@ -325,9 +341,12 @@ def _surface_forms(terms: list[str], texts: list[str]) -> list[str]:
     "reunificación"), so that the report shows words, not keys."""
     wanted = set(terms)
     spellings: dict[str, Counter[str]] = {term: Counter() for term in terms}
+    folded: dict[str, str] = {}
     for text in texts:
         for word in _WORD.findall(text.lower()):
-            key = fold(word)
+            key = folded.get(word)
+            if key is None:
+                key = folded[word] = fold(word)
             if key in wanted:
                 spellings[key][word] += 1
     return [min(c, key=lambda w: (-c[w], w)) if (c := spellings[t]) else t for t in terms]

@@ -181,3 +181,19 @@ def test_lines_and_list_items_are_sentences_of_their_own():
         "Faster appeals",
         "Thanks",
     ]
+
+
+def test_a_sentence_hundreds_of_texts_carry_cites_them_all():
+    texts = [(f"{SHARED} Caso {i}.", 1, [100 + i], "es") for i in range(200)]
+    texts += [(f"{SHARED.upper()} Nada más.", 40, list(range(1000, 1040)), "es"), *SPANISH[3:]]
+    texts += [(f"Y {SHARED.lower()}", 1, [5000], "es")]  # the same words but one stop word
+
+    result = summarise(texts, sentences=3, max_ids=5)
+
+    cited = {sentence_key(s["text"]): s for s in result["sentences"]}
+    shared = cited[sentence_key(SHARED)]  # shown as the heaviest text spells it
+    assert shared["text"] == SHARED.upper()
+    assert shared["texts"] == 202  # 201 word for word, and one with the same terms
+    assert shared["submission_count"] == 241
+    assert shared["submission_ids"] == [100, 101, 102, 103, 104]
+    assert summarise(list(reversed(texts)), sentences=3, max_ids=5) == result

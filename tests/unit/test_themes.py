@@ -6,8 +6,15 @@ import random
 
 import pytest
 
-from app.analysis.sentences import fold, sentence_key, split_sentences
-from app.analysis.themes import find_themes, group_amendments, theme_count
+from app.analysis.sentences import (
+    SentenceIndex,
+    SentenceSources,
+    fold,
+    sentence_index,
+    sentence_key,
+    split_sentences,
+)
+from app.analysis.themes import find_themes, group_amendments, term_vectorizer, theme_count
 
 VISAS_ES = [
     "Necesitamos más visas de trabajo temporal para los trabajadores agrícolas.",
@@ -277,3 +284,81 @@ def test_amendments_are_grouped_by_theme_with_their_own_ids():
 
 def test_folding_makes_accents_and_case_the_same_term():
     assert fold("Reunificación FAMILIAR, Élève") == "reunificacion familiar, eleve"
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Niño, ACCIÓN, façade", "nino, accion, facade"),
+        ("Œuvre « cœur » l’été", "œuvre « cœur » l’ete"),  # œ, guillemets and ’ are kept
+        ("Straße ﬁn Ⅻ", "strasse fin xii"),
+        ("PLAIN ascii Text 42", "plain ascii text 42"),
+        ("e\u0301te\u0301 E\u0301TE\u0301", "ete ete"),  # decomposed accents too
+    ],
+)
+def test_folding_edge_cases(text, folded):
+    assert fold(text) == folded
+
+
+def test_a_sentence_index_gives_what_the_vectorizer_gives():
+    texts = [
+        *VISAS_ES,
+        *FAMILY_ES,
+        "Línea uno.\n- Segundo punto: VISAS de trabajo temporal!\n™\n(a) ¿Por qué no? Sí.",
+        "Las visas 2024 de trabajo_temporal. Las VISAS de trabajo temporal.",
+    ]
+    index = SentenceIndex(texts)
+    vectorizer = term_vectorizer("es", len(texts))
+    analyzer = vectorizer.analyzer
+    by_tokens = vectorizer.fit_transform([index.tokens(i, analyzer) for i in range(len(texts))])
+
+    for i, text in enumerate(texts):
+        assert index.sentences(i) == split_sentences(text)
+        assert sorted(index.tokens(i, analyzer)) == sorted(analyzer(text))
+    assert (by_tokens != vectorizer.transform(texts)).nnz == 0
+    sentences = [s for i in range(len(texts)) for s in index.sentences(i)]
+    rows = index.vectors(vectorizer)[[index.key_id(s) for s in sentences]]
+    assert (rows != vectorizer.transform(sentences)).nnz == 0
+    shared = index.key_id("las visas de trabajo temporal")
+    assert index.owners(shared).tolist() == [len(texts) - 1]
+
+
+def test_the_index_is_shared_by_analyses_of_the_same_texts():
+    texts = [*VISAS_ES, *FAMILY_ES]
+
+    assert sentence_index(texts) is sentence_index(list(texts))
+    assert sentence_index(texts) is not sentence_index(texts[1:])
+
+
+def test_a_sentence_many_texts_carry_is_cited_from_all_of_them():
+    shared = "Las visas de trabajo temporal deben durar dos años."
+    near = "Y las visas de trabajo temporal deben durar dos años."
+    texts = [*VISAS_ES, *FAMILY_ES]
+    texts += [f"{shared} {FAMILY_ES[i % 4]} Caso {i}." for i in range(100)]
+    texts += [f"{shared.upper()} Nada más {i}." for i in range(50)]
+    texts += [f"Otra cosa {i}. {near}" for i in range(10)]
+    texts += [f"{FAMILY_ES[i % 4]} Otro caso {i}." for i in range(300)]
+    weights = [1] * 8 + [2] * 100 + [1] * 360
+    ids = [[i + 1] for i in range(len(texts))]
+    vectorizer = term_vectorizer("es", len(texts))
+    vectorizer.fit(texts)
+    sources = SentenceSources(SentenceIndex(texts), weights, ids, vectorizer)
+
+    citation, again = sources.cite_all([shared, shared], 0.9, max_ids=20)
+
+    assert citation == again == sources.cite(shared.lower(), 0.9, max_ids=20)
+    assert citation.texts == 160  # word for word (any case) in 150 texts, nearly in 10
+    assert citation.submission_count == 200 + 50 + 10
+    assert citation.submission_ids == list(range(9, 29))
+    exact = sources.cite(shared, 1.01, max_ids=1000)  # no cosine reaches 1.01
+    assert exact.texts == 150 and exact.submission_ids == list(range(9, 159))
+
+
+def test_themes_of_a_large_corpus_do_not_depend_on_the_order():
+    shared = "Las visas de trabajo temporal deben durar dos años."
+    texts = corpus(VISAS_ES, "es") + corpus(FAMILY_ES, "es", first_id=5)
+    texts += [(f"{shared} {FAMILY_ES[i % 4]} Caso {i}.", 2, [100 + i], "es") for i in range(300)]
+    shuffled = texts[:]
+    random.Random(1).shuffle(shuffled)
+
+    assert find_themes(shuffled, max_ids=20) == find_themes(texts, max_ids=20)
