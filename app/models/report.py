@@ -76,9 +76,7 @@ class ReportPart(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    report_id: Mapped[int] = mapped_column(
-        ForeignKey("reports.id", ondelete="CASCADE"), index=True
-    )
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     status: Mapped[ReportStatus] = mapped_column(
         str_enum(ReportStatus, "report_part_status"), default=ReportStatus.QUEUED
