@@ -25,9 +25,7 @@ INVALID = 422
 
 class ResponseForm(FlaskForm):
     decision = RadioField(_l("Decision"), validators=[InputRequired()])
-    theme = StringField(
-        _l("Theme (optional)"), validators=[Optional(), Length(max=200)]
-    )
+    theme = StringField(_l("Theme (optional)"), validators=[Optional(), Length(max=200)])
     rationale = TextAreaField(_l("Rationale"), validators=[InputRequired(), Length(max=10_000)])
     references = TextAreaField(
         _l("References of the submissions it answers (optional)"),
