@@ -222,6 +222,19 @@ def _reset_rate_limits() -> Iterator[None]:
 
 
 @pytest.fixture
+def report_jobs_here(monkeypatch) -> list[tuple[str, tuple]]:
+    """Report jobs are recorded but their wake-ups not sent, so that a test drives them in its
+    own process (reports.run_in_process) without a session worker racing it for the parts."""
+    from app.services import reports
+
+    sent: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(
+        reports, "enqueue_after_commit", lambda task, *args: sent.append((task, args))
+    )
+    return sent
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from app.analysis.textdiff import word_diff
 from app.models.base import utcnow
 from app.parsing import parse_id
+from app.reports.downloads import send_report_file
 from app.services import consultations, feedback, reports
 
 bp = Blueprint("consultations", __name__)
@@ -43,6 +44,13 @@ def report(slug: str, report_id: int):  # noqa: ANN201
     consultation = consultations.get_consultation(slug)
     found = reports.published_report(consultation.id, report_id)
     return render_template("consultations/report.html", consultation=consultation, report=found)
+
+
+@bp.get("/c/<slug>/reports/<int:report_id>/download/<fmt>")
+def report_download(slug: str, report_id: int, fmt: str):  # noqa: ANN201
+    """A published public version's files: published feedback only, redactions applied."""
+    consultation = consultations.get_consultation(slug)
+    return send_report_file(reports.published_report(consultation.id, report_id), fmt)
 
 
 @bp.get("/c/<slug>/items/<code>")

@@ -89,5 +89,6 @@ def status(report_id: int):  # noqa: ANN201
     )
 
 
-# The council response routes live in app.reports.responses, on this same blueprint.
-from app.reports import responses  # noqa: E402, F401
+# The council response and download routes live in app.reports.responses and
+# app.reports.downloads, on this same blueprint.
+from app.reports import downloads, responses  # noqa: E402, F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -33,7 +34,8 @@ from app.services.consultations import organization_tally
 from app.services.errors import InvalidState, NotFound
 from app.services.jobs import enqueue_after_commit
 from app.services.permissions import acting_user
-from app.services.report_compiler import compile_scope, compile_texts
+from app.services.report_compiler import Compiled, compile_scope, compile_texts
+from app.services.report_files import render_files, report_directory
 from app.services.report_rows import Scope
 
 COMPILE_TASK = "worker.reports.compile_report"
@@ -317,7 +319,8 @@ def compile_report(report_id: int) -> bool:
         result = compiled.result
         states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
-        return _finish(report_id, result)
+        files = _render(report, scope, compiled)
+        return _finish(report_id, result, files)
     except Exception as exc:
         db.session.rollback()
         _record_failure(report_id, exc)
@@ -397,13 +400,15 @@ def assemble_report(report_id: int) -> bool:
             .where(ReportPart.report_id == report_id)
             .order_by(Item.position, Item.code)
         ).all()
+        scope = Scope(report.consultation_id, None, report.is_public)
         compiled = compile_scope(
-            Scope(report.consultation_id, None, report.is_public),
+            scope,
             report.scope,
             progress=lambda stage, percent: _progress(report_id, stage, max(percent, 60)),
             parts=[(code, result) for code, result in parts],
         )
-        return _finish(report_id, compiled.result)
+        files = _render(report, scope, compiled)
+        return _finish(report_id, compiled.result, files)
     except Exception as exc:
         db.session.rollback()
         _record_failure(report_id, exc)
@@ -448,7 +453,21 @@ def _fan_out(report: Report) -> None:
     db.session.commit()
 
 
-def _finish(report_id: int, result: dict) -> bool:
+def _render(report: Report, scope: Scope, compiled: Compiled) -> dict[str, str]:
+    """The PDF, CSV (a second pass over the rows) and XLSX, in the requester's language."""
+    _progress(report.id, "rendering", 90)
+    requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
+    return render_files(
+        report,
+        compiled.result,
+        compiled.matrix,
+        report_rows.stream(scope),
+        report_directory(Path(current_app.config["SETTINGS"].instance_path), report.id),
+        locale=requester.locale if requester else "en",
+    )
+
+
+def _finish(report_id: int, result: dict, files: dict[str, str]) -> bool:
     """Store the result; tell the council in the same transaction when it asked to be told."""
     finished = db.session.execute(
         update(Report)
@@ -458,6 +477,7 @@ def _finish(report_id: int, result: dict) -> bool:
             stage="done",
             percent=100,
             result=result,
+            files=files,
             error=None,
             lease_until=None,
             finished_at=utcnow(),

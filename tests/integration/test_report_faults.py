@@ -151,7 +151,9 @@ def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults
         assert db.session.scalar(select(func.count(Report.id))) == 1  # one result, no copy
 
 
-def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(seeded, monkeypatch):
+def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
+    seeded, monkeypatch, report_jobs_here
+):
     council, consultation = council_and_consultation(seeded)
 
     def broken(_scope):

@@ -27,7 +27,7 @@ from app.models.moderation import Redaction
 from app.services import reports
 from app.services.errors import InvalidState
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
 
 SLUG = "leaders-summit-2021-migration"
 SECRET = "Councilonlyzebra phrase that must never reach the public."
@@ -230,3 +230,38 @@ def test_the_command_line_compiles_a_consultation_or_an_item(seeded):
         ]
     missing = runner.invoke(args=["compile-report", "--consultation", SLUG, "--item", "P99"])
     assert missing.exit_code != 0 and "no such item" in missing.output
+
+
+def test_the_council_prepares_and_publishes_the_public_version_on_the_web(seeded, client, login):
+    from tests.conftest import hidden_fields
+
+    council, consultation = ids(seeded)
+    add_position(
+        seeded, "P1", FeedbackState.PUBLISHED, SECRET, comment_disclosure=Disclosure.COUNCIL_ONLY
+    )
+    council_version = compiled(seeded, council, consultation)
+    login(client, "council@example.org")
+    page = client.get(f"/reports/{council_version.id}").get_data(as_text=True)
+    assert "Prepare the public version" in page
+    token = hidden_fields(page)
+    prepared = client.post(f"/reports/{council_version.id}/public-version", data=token)
+    public_id = int(prepared.headers["Location"].rsplit("/", 1)[-1])
+    with seeded.app_context():
+        reports.run_in_process(public_id)
+    visitor = seeded.test_client()
+    public_page = f"/c/{SLUG}/reports/{public_id}"
+    assert visitor.get(public_page).status_code == 404  # not before the council publishes
+    page = client.get(f"/reports/{public_id}").get_data(as_text=True)
+    assert "Publish it on the consultation" in page
+    assert client.post(f"/reports/{public_id}/publish", data=token).status_code == 302
+    shown = visitor.get(public_page)
+    assert shown.status_code == 200
+    assert "Councilonlyzebra" not in shown.get_data(as_text=True)
+    assert f"/c/{SLUG}/reports/{public_id}" in visitor.get(f"/c/{SLUG}").get_data(as_text=True)
+    pdf = visitor.get(f"{public_page}/download/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    csv_file = visitor.get(f"{public_page}/download/csv").get_data(as_text=True)
+    assert "Councilonlyzebra" not in csv_file and "reference" in csv_file.splitlines()[0].lower()
+    # The council's own version is never downloadable by the public.
+    council_download = f"/c/{SLUG}/reports/{council_version.id}/download/csv"
+    assert visitor.get(council_download).status_code == 404

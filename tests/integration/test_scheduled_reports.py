@@ -12,7 +12,7 @@ from app.models import Consultation, Notification, Report, User
 from app.models.base import utcnow
 from app.services import reports
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
 
 SUMMIT = "leaders-summit-2021-migration"
 

@@ -1,0 +1,339 @@
+"""A report's files: the PDF carries the report, the CSV every row (formulas neutralised), the
+workbook a sheet per section with the whole matrix; the charts are valid, deterministic SVG."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+import time
+import tracemalloc
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from app import create_app
+from app.analysis.records import Submission
+from app.models import Consultation, Item, Report
+from app.services import report_charts, report_files
+from tests.conftest import app_settings
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_report.json"
+SHEETS = (
+    "Headline",
+    "Stances",
+    "Items",
+    "Distinct positions",
+    "Campaigns",
+    "Themes",
+    "Amendments",
+    "Summary",
+    "Coalitions",
+    "Matrix",
+    "Timeline",
+    "Coverage",
+    "Responses",
+    "Comparison",
+)
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(tmp_path_factory):
+    return create_app(app_settings(tmp_path_factory.mktemp("instance"), "", None, "q"))
+
+
+@pytest.fixture
+def app_context(sqlite_app):
+    with sqlite_app.app_context():
+        yield sqlite_app
+
+
+def council_report(public: bool = False, item_code: str | None = None) -> Report:
+    """A report row as the worker holds it, never saved: the files need no database."""
+    consultation = Consultation(slug="regional-migration", title={"en": "Regional migration"})
+    item = Item(code=item_code) if item_code else None
+    return Report(id=7, consultation=consultation, item=item, is_public=public, files={})
+
+
+def submission(number: int, **values: object) -> Submission:
+    fields = {
+        "id": number,
+        "reference": f"FB-{number:016X}",
+        "item_code": "P4",
+        "organization_id": 100 + number % 50,
+        "organization_name": f"Organisation {number % 50}",
+        "organization_type": "ngo",
+        "country": "MX",
+        "verified": number % 3 != 0,
+        "stance": "support",
+        "priority": 4,
+        "populations": ("refugees", "returnees"),
+        "language": "en",
+        "comment": f"Comment number {number}, about safe routes and local funding.",
+        "amendment": "",
+        "submitted_at": datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=number),
+        "campaign_key": None,
+        "cosigners": (),
+    }
+    fields.update(values)
+    return Submission(**fields)
+
+
+def many_rows(count: int) -> Iterator[Submission]:
+    return (submission(number) for number in range(1, count + 1))
+
+
+def pdf_text(document) -> str:
+    """The words laid out on every page of a weasyprint Document, spaces normalised."""
+
+    def texts(box) -> Iterator[str]:
+        if hasattr(box, "text"):
+            yield box.text
+        for child in getattr(box, "children", None) or ():
+            yield from texts(child)
+
+    words = " ".join(text for page in document.pages for text in texts(page._page_box))
+    return " ".join(words.split())
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def test_render_files_writes_the_three_files_and_names_them(app_context, sample, tmp_path):
+    files = report_files.render_files(
+        council_report(), sample["result"], sample["matrix"], many_rows(3), tmp_path
+    )
+    assert set(files) == {"pdf", "csv", "xlsx"}
+    for name in files.values():
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / files["pdf"]).read_bytes().startswith(b"%PDF")
+    assert (tmp_path / files["xlsx"]).read_bytes().startswith(b"PK")
+    # Nothing half-written is left behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files.values())
+
+
+def test_the_pdf_carries_the_summary_the_themes_and_the_cited_references(app_context, sample):
+    result = sample["result"]
+    text = pdf_text(report_files.pdf_document(council_report(), result))
+    first_sentence = result["summary"]["sentences"][0]
+    assert " ".join(first_sentence["text"].split()) in text
+    assert result["themes"]["languages"]["en"]["themes"][0]["terms"][0] in text
+    for feedback_id in first_sentence["submission_ids"]:
+        assert result["references"][str(feedback_id)] in text
+    assert "How this report was made" in text
+    assert "Headline figures" in text
+
+
+def test_council_pdf_links_each_citation_to_its_review_page(app_context, sample):
+    document = report_files.pdf_document(council_report(), sample["result"])
+    targets = {link[1] for page in document.pages for link in page.links}
+    cited = sample["result"]["summary"]["sentences"][0]["submission_ids"][0]
+    assert f"http://127.0.0.1:5000/moderation/feedback/{cited}" in targets
+
+
+def test_public_version_links_to_the_item_page_and_shows_no_council_only_parts(app_context, sample):
+    result = copy.deepcopy(sample["result"])
+    result.update(public=True, coverage=None)
+    with app_context.test_request_context():
+        html = report_files.report_html(council_report(public=True, item_code="P4"), result)
+    reference = result["references"][str(result["summary"]["sentences"][0]["submission_ids"][0])]
+    assert f"/c/regional-migration/items/P4#{reference}" in html
+    assert "/moderation/feedback/" not in html
+    assert "Time taken by each stage" not in html
+    assert "Coverage of invited organisations" not in html
+
+
+def test_council_version_shows_timings_and_coverage(app_context, sample):
+    with app_context.test_request_context():
+        html = report_files.report_html(council_report(), sample["result"])
+    assert "Time taken by each stage" in html
+    assert "Coverage of invited organisations" in html
+
+
+def test_report_html_is_accessible_tables_and_charts(app_context, sample):
+    with app_context.test_request_context():
+        html = report_files.report_html(council_report(), sample["result"])
+    tables = html.count("<table")
+    assert tables > 5
+    assert html.count("<caption>") == tables
+    assert '<th scope="col">' in html and '<th scope="row">' in html
+    images = re.findall(r"<img [^>]*>", html)
+    assert images and all('alt="' in image and 'alt=""' not in image for image in images)
+    assert all('src="data:image/svg+xml;base64,' in image for image in images)
+    levels = [int(level) for level in re.findall(r"<h([1-6])\b", html)]
+    assert levels[0] == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def test_csv_has_the_header_and_one_record_per_row(tmp_path):
+    path = tmp_path / "rows.csv"
+    rows = [
+        submission(1, comment="Line one\nline two, with a comma"),
+        submission(2, organization_name="", cosigners=(5, 6), campaign_key="c-1"),
+        submission(3, stance=None, priority=None, country=None, language=None, populations=()),
+    ]
+    assert report_files.write_csv(iter(rows), path) == 3
+    with path.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.reader(handle))
+    assert tuple(records[0]) == report_files.CSV_COLUMNS
+    assert len(records) == 1 + len(rows)
+    first, anonymous, blank = (dict(zip(records[0], r, strict=True)) for r in records[1:])
+    assert first["reference"] == rows[0].reference
+    assert first["comment"] == "Line one\nline two, with a comma"
+    assert first["populations"] == "refugees;returnees"
+    assert first["verified"] == "yes"
+    assert anonymous["organisation"] == ""
+    assert anonymous["cosigners"] == "2"
+    assert anonymous["campaign"] == "c-1"
+    assert blank["stance"] == blank["priority"] == blank["country"] == ""
+
+
+def test_csv_neutralises_spreadsheet_formulas(tmp_path):
+    path = tmp_path / "rows.csv"
+    row = submission(
+        1,
+        organization_name='=HYPERLINK("http://evil")',
+        comment="+1 vote",
+        amendment="@SUM(A1)",
+        reference="-FB",
+    )
+    report_files.write_csv(iter([row]), path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        record = dict(zip(*list(csv.reader(handle)), strict=True))
+    assert record["organisation"] == '\'=HYPERLINK("http://evil")'
+    assert record["comment"] == "'+1 vote"
+    assert record["amendment"] == "'@SUM(A1)"
+    assert record["reference"] == "'-FB"
+    assert record["priority"] == "4"  # a number is not text: left as it is
+
+
+def test_csv_streams_rows_in_constant_memory(tmp_path):
+    # Materialising 30,000 rows takes tens of megabytes; streaming holds one batch.
+    tracemalloc.start()
+    try:
+        report_files.write_csv(many_rows(30_000), tmp_path / "rows.csv")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, peak
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.reader(handle)) == 30_001
+
+
+# --- XLSX -----------------------------------------------------------------------------------
+
+
+def sheet_xml(path: Path) -> dict[str, str]:
+    """Sheet name -> its XML, read through the workbook's relationships."""
+    with zipfile.ZipFile(path) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+        targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels))
+        targets.update(
+            {rid: target for target, rid in re.findall(r'Target="([^"]+)"[^>]*Id="(rId\d+)"', rels)}
+        )
+        sheets = re.findall(r'<sheet name="([^"]+)" sheetId="\d+" r:id="(rId\d+)"', workbook)
+        return {
+            name.replace("&amp;", "&"): archive.read("xl/" + targets[rid]).decode()
+            for name, rid in sheets
+        }
+
+
+def test_xlsx_has_a_sheet_per_section(sample, app_context, tmp_path):
+    path = tmp_path / "report.xlsx"
+    report_files.write_xlsx(sample["result"], sample["matrix"], path)
+    with zipfile.ZipFile(path) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+    for name in SHEETS:
+        assert f'name="{name}"' in workbook
+
+
+def test_xlsx_matrix_sheet_holds_every_row_not_only_the_page_ones(sample, app_context, tmp_path):
+    result = copy.deepcopy(sample["result"])
+    items = result["coalitions"]["items"]
+    matrix = [
+        {
+            "id": i,
+            "name": f"Organisation {i}",
+            "stances": ["support", None] + [None] * (len(items) - 2),
+        }
+        for i in range(1, 1_501)
+    ]
+    result["coalitions"]["matrix"] = matrix[:300]
+    result["coalitions"]["organisations"] = len(matrix)
+    path = tmp_path / "report.xlsx"
+    report_files.write_xlsx(result, matrix, path)
+    xml = sheet_xml(path)["Matrix"]
+    assert xml.count("<row ") == 1 + len(matrix)
+    assert "Organisation 1500" in xml
+
+
+def test_xlsx_writes_formula_like_text_as_text(sample, app_context, tmp_path):
+    result = copy.deepcopy(sample["result"])
+    result["responses"][0]["rationale"] = '=HYPERLINK("http://evil","click")'
+    matrix = [{"id": 1, "name": "+Organisation", "stances": [None] * len(result["items"])}]
+    path = tmp_path / "report.xlsx"
+    report_files.write_xlsx(result, matrix, path)
+    sheets = sheet_xml(path)
+    assert all("<f>" not in xml for xml in sheets.values())
+    assert "=HYPERLINK(" in sheets["Responses"]
+    assert "+Organisation" in sheets["Matrix"]
+
+
+def test_xlsx_without_coverage_or_comparison_still_has_every_sheet(sample, app_context, tmp_path):
+    result = copy.deepcopy(sample["result"])
+    result.update(public=True, coverage=None, comparison=None)
+    path = tmp_path / "report.xlsx"
+    report_files.write_xlsx(result, sample["matrix"], path)
+    assert set(SHEETS) <= set(sheet_xml(path))
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+def chart_texts() -> dict:
+    return {
+        "stances": "Stances",
+        "items": "Items",
+        "timeline": "Timeline",
+        "per_day": "Submissions",
+        "labels": {stance: stance for stance in report_charts.STANCES},
+    }
+
+
+def test_charts_are_valid_svg_and_identical_across_runs(sample):
+    report_charts._cached_charts.cache_clear()
+    started = time.perf_counter()
+    first = report_charts.report_charts(sample["result"], chart_texts())
+    elapsed = time.perf_counter() - started
+    report_charts._cached_charts.cache_clear()
+    second = report_charts.report_charts(sample["result"], chart_texts())
+    assert set(first) == {"stances", "items", "timeline"}
+    assert first == second
+    for svg in first.values():
+        root = ElementTree.fromstring(svg.encode())
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        assert "<dc:date>" not in svg
+    assert elapsed < 1.0, elapsed
+
+
+def test_chart_images_state_the_numbers_in_their_text_alternative(app_context, sample):
+    images = report_charts.chart_images(sample["result"])
+    overall = sample["result"]["figures"]["distributions"]["overall"]
+    assert images["stances"]["src"].startswith("data:image/svg+xml;base64,")
+    assert f"Support {overall['stances']['support']}" in images["stances"]["alt"]
+    assert f"Oppose {overall['stances']['oppose']}" in images["stances"]["alt"]
+    assert sample["result"]["figures"]["timeline"][0]["date"] in images["timeline"]["alt"]
