@@ -538,7 +538,7 @@ def _comparison_sheet(s: _Sheet, comparison: Mapping[str, Any] | None) -> None:
         return
     s.write((_("Previous report"), comparison["report_id"], comparison["finished_at"]))
     s.gap()
-    s.heading(_("Figure"), _("Previous"), _("Now"), _("Change"))
+    s.heading(_("Figure"), _("Previous"), _("Now"), _("Difference"))
     for key in (
         "submissions",
         "organisations",
