@@ -156,6 +156,9 @@ def update_consultation(admin_id: int, slug: str, data: ConsultationInput, seen:
     consultation.state_override = data.state_override
     after = _consultation_values(consultation)
     changed = {key for key in after if after[key] != before[key]}
+    if changed and consultation.state_at(utcnow()) is not ConsultationState.CLOSED:
+        # Reopened (or not closed yet): when it closes again, beat compiles a closing report.
+        consultation.closing_report_at = None
     if not changed:
         db.session.rollback()
         return False

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS, PUT_FORWARD_STATES, REGION_COUNTRIES
-from app.services import attachments, audit, cosigning, flagging, mail, organizations
+from app.services import attachments, audit, cosigning, flagging, mail, organizations, reports
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.services.permissions import acting_user
 
@@ -151,6 +151,8 @@ def save_feedback(
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id)
     before = {"state": feedback.state}
+    if feedback.state is FeedbackState.PUBLISHED:  # edited: back to review, out of reports
+        reports.retract_public_reports(item_id, user.id, "edit")
     stance_before = feedback.stance
     old_texts = {field: getattr(feedback, field) or "" for field in REDACTABLE_FIELDS}
     feedback.item_version_id = _current_version_id(item)
@@ -202,6 +204,8 @@ def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback
     if feedback.lock_version != lock_version:
         raise _stale_edit()
     before = {"state": feedback.state}
+    if feedback.state is FeedbackState.PUBLISHED:  # a published report may quote it
+        reports.retract_public_reports(feedback.item_id, user.id, "withdrawal")
     feedback.state = FeedbackState.WITHDRAWN
     cosigning.release_cosigners(feedback.id, user.id)  # co-signers are free to speak again
     try:

@@ -17,7 +17,7 @@ from app.analysis.redaction import merged_spans
 from app.extensions import db
 from app.models import Disclosure, Feedback, FeedbackState, Redaction, Role, User
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, reports
 from app.services.errors import InvalidState, NotFound
 from app.services.permissions import acting_user
 
@@ -204,6 +204,8 @@ def _add(
     )
     db.session.add(redaction)
     db.session.flush()
+    if feedback.state is FeedbackState.PUBLISHED:  # a published report may quote the words
+        reports.retract_public_reports(feedback.item_id, moderator.id, "redaction")
     audit.record(
         moderator.id,
         "feedback.redact",

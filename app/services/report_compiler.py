@@ -51,16 +51,26 @@ class Compiled:
     matrix: list[dict[str, Any]] = field(default_factory=list)  # every row, for the files
 
 
-def compile_texts(scope: Scope) -> dict[str, Any]:
-    """One part of a consultation report: the text analysis of one item's submissions."""
+def compile_texts(scope: Scope, alive: Callable[[], None] | None = None) -> dict[str, Any]:
+    """One part of a consultation report: the text analysis of one item's submissions.
+
+    `alive()` is called between stages and every PROGRESS_EVERY rows: the caller renews the
+    part's lease, so a slow item is not mistaken for a dead worker."""
+    alive = alive or (lambda: None)
     started = time.perf_counter()
     texts = DistinctTexts()
-    for row in report_rows.stream(scope):
+    for seen, row in enumerate(report_rows.stream(scope), start=1):
         texts.add(row)
+        if seen % PROGRESS_EVERY == 0:
+            alive()
+    alive()
     themes = find_themes(texts.comments())
+    alive()
+    amendments = group_amendments(texts.amendments())
+    alive()
     return {
         "themes": themes,
-        "amendments": group_amendments(texts.amendments()),
+        "amendments": amendments,
         "summary": summarise(texts.comments(), themes=themes),
         "distinct_texts": texts.counts,
         "seconds": round(time.perf_counter() - started, 3),

@@ -114,6 +114,7 @@ def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Itera
     )
     populations: dict[str, tuple[str, ...]] = {}
     public, verified, published = scope.public, VerificationState.VERIFIED.value, "published"
+    anonymous = False
     for row in db.session.execute(query):
         (
             feedback_id,
@@ -146,7 +147,13 @@ def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Itera
                 amendment_text, amendment_disclosure, redactions, feedback_id, "amendment"
             )
             if attribution == Attribution.ANONYMOUS.value:
-                name = ""
+                # Nothing that could point back at the organisation: no name, and neither its
+                # type, country nor verification, nor who co-signed it (the public item page
+                # shows none of these for an anonymous position either).
+                name, organization_type, country, verification = "", "unknown", None, ""
+                anonymous = True
+            else:
+                anonymous = False
             if state != published:  # counted under a representative: its text is not public
                 comment_text, amendment_text = "", ""
         parsed = populations.get(raw_populations)
@@ -171,7 +178,7 @@ def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Itera
             amendment_text,
             submitted_at,
             campaign_key,
-            cosigners.get(feedback_id, ()),
+            () if public and anonymous else cosigners.get(feedback_id, ()),
         )
 
 

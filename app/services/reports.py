@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -135,6 +135,8 @@ def _request(
         scope = consultation_scope(consultation_id, public)
     key = snapshot_key(item_id, consultation_id=consultation_id, public=public)
     existing = _find(scope, key)
+    if existing is not None and existing.status is ReportStatus.FAILED:
+        return _retry(existing, requested_by_id)
     if existing is not None:
         return existing
     report = Report(
@@ -149,14 +151,28 @@ def _request(
         is_public=public,
         files={},
     )
-    db.session.add(report)
     try:
-        db.session.flush()
+        with db.session.begin_nested():  # a savepoint: the caller's work survives a clash
+            db.session.add(report)
     except IntegrityError:  # asked twice at the same moment: the other request's row wins
-        db.session.rollback()
         return _find(scope, key)
     audit.record(requested_by_id, "report.request", "report", report.id, after={"scope": scope})
     report.enqueued_at = utcnow()
+    enqueue_after_commit(COMPILE_TASK, report.id)
+    db.session.commit()
+    return report
+
+
+def _retry(report: Report, requested_by_id: int | None) -> Report:
+    """A failed report asked for again: the same snapshot, compiled afresh."""
+    db.session.execute(delete(ReportPart).where(ReportPart.report_id == report.id))
+    report.status, report.stage, report.percent = ReportStatus.QUEUED, "queued", 0
+    report.attempts, report.error, report.lease_until = 0, None, None
+    report.parts_total = report.parts_done = 0
+    report.enqueued_at = utcnow()
+    audit.record(
+        requested_by_id, "report.retry", "report", report.id, after={"scope": report.scope}
+    )
     enqueue_after_commit(COMPILE_TASK, report.id)
     db.session.commit()
     return report
@@ -245,6 +261,32 @@ def publish_report(user_id: int, report_id: int) -> Report:
     return report
 
 
+def retract_public_reports(item_id: int, actor_id: int | None, reason: str) -> int:
+    """Published public versions that may quote a position on the item which has just changed
+    (redacted, withdrawn, edited) stop being public; the council publishes a fresh one. Runs
+    in the caller's transaction. Returns how many were retracted."""
+    consultation_id = select(Item.consultation_id).where(Item.id == item_id).scalar_subquery()
+    retracted = list(
+        db.session.scalars(
+            select(Report.id).where(
+                Report.is_public.is_(True),
+                Report.published_at.is_not(None),
+                Report.consultation_id == consultation_id,
+                or_(Report.item_id.is_(None), Report.item_id == item_id),
+            )
+        )
+    )
+    if retracted:
+        db.session.execute(
+            update(Report)
+            .where(Report.id.in_(retracted))
+            .values(published_at=None, published_by_id=None)
+        )
+    for report_id in retracted:
+        audit.record(actor_id, "report.retract", "report", report_id, after={"reason": reason})
+    return len(retracted)
+
+
 def published_reports(consultation_id: int) -> list[Report]:
     """The public versions the council published for a consultation, newest first."""
     return list(
@@ -303,7 +345,8 @@ def compile_report(report_id: int) -> bool:
 
     An item report is compiled here in one pass. A consultation report fans out: one part per
     item (text analysis, on any worker), and the last part to finish sends the assembly."""
-    if not _claim(report_id):
+    token = _claim(report_id)
+    if token is None:
         return False
     report = db.session.get(Report, report_id)
     try:
@@ -320,10 +363,10 @@ def compile_report(report_id: int) -> bool:
         states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
         files = _render(report, scope, compiled)
-        return _finish(report_id, result, files)
+        return _finish(report_id, result, files, token)
     except Exception as exc:
         db.session.rollback()
-        _record_failure(report_id, exc)
+        _record_failure(report_id, exc, token)
         raise
 
 
@@ -339,15 +382,23 @@ def run_in_process(report_id: int) -> None:
 
 def compile_part(part_id: int) -> bool:
     """One item's text analysis for a consultation report; False when not ours to run."""
-    if not _claim_part(part_id):
+    token = _claim_part(part_id)
+    if token is None:
         return False
     part = db.session.get(ReportPart, part_id)
     report = db.session.get(Report, part.report_id)
     try:
-        result = compile_texts(Scope(report.consultation_id, part.item_id, report.is_public))
+        result = compile_texts(
+            Scope(report.consultation_id, part.item_id, report.is_public),
+            alive=lambda: _renew_part(part_id, token),
+        )
         done = db.session.execute(
             update(ReportPart)
-            .where(ReportPart.id == part_id, ReportPart.status == ReportStatus.RUNNING)
+            .where(
+                ReportPart.id == part_id,
+                ReportPart.status == ReportStatus.RUNNING,
+                ReportPart.attempts == token,
+            )
             .values(status=ReportStatus.DONE, result=result, lease_until=None, finished_at=utcnow())
         )
         if done.rowcount != 1:  # taken over meanwhile: the other run counts it
@@ -355,7 +406,7 @@ def compile_part(part_id: int) -> bool:
             return False
         # Fan-in: counted in the same transaction that marks the part done, so each part counts
         # exactly once, and whoever counts the last one sends the assembly.
-        counted, total = db.session.execute(
+        counted = db.session.execute(
             update(Report)
             .where(Report.id == report.id, Report.status == ReportStatus.RUNNING)
             .values(
@@ -365,14 +416,17 @@ def compile_part(part_id: int) -> bool:
                 lease_until=utcnow() + _lease(),
             )
             .returning(Report.parts_done, Report.parts_total)
-        ).one()
-        if counted >= total:
+        ).first()
+        if counted is None:  # the report failed meanwhile: nothing is waiting for this part
+            db.session.rollback()
+            return False
+        if counted[0] >= counted[1]:
             enqueue_after_commit(ASSEMBLE_TASK, report.id)
         db.session.commit()
         return True
     except Exception as exc:
         db.session.rollback()
-        _record_part_failure(part_id, exc)
+        _record_part_failure(part_id, exc, token)
         raise
 
 
@@ -384,14 +438,17 @@ def assemble_report(report_id: int) -> bool:
         .where(
             Report.id == report_id,
             Report.status == ReportStatus.RUNNING,
+            Report.item_id.is_(None),  # only a consultation report has parts to assemble
             Report.parts_done >= Report.parts_total,
             or_(Report.stage != "assembling", Report.lease_until < now),
         )
         .values(stage="assembling", percent=60, lease_until=now + _lease())
-    )
+        .returning(Report.attempts)
+    ).first()
     db.session.commit()
-    if claimed.rowcount != 1:
+    if claimed is None:
         return False
+    token = claimed[0]  # a takeover increments attempts: this run's writes then do nothing
     report = db.session.get(Report, report_id)
     try:
         parts = db.session.execute(
@@ -408,10 +465,10 @@ def assemble_report(report_id: int) -> bool:
             parts=[(code, result) for code, result in parts],
         )
         files = _render(report, scope, compiled)
-        return _finish(report_id, compiled.result, files)
+        return _finish(report_id, compiled.result, files, token)
     except Exception as exc:
         db.session.rollback()
-        _record_failure(report_id, exc)
+        _record_failure(report_id, exc, token)
         raise
 
 
@@ -467,11 +524,17 @@ def _render(report: Report, scope: Scope, compiled: Compiled) -> dict[str, str]:
     )
 
 
-def _finish(report_id: int, result: dict, files: dict[str, str]) -> bool:
-    """Store the result; tell the council in the same transaction when it asked to be told."""
+def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> bool:
+    """Store the result, if this run (`token`: its attempt) still owns the job; tell the
+    council in the same transaction when it asked to be told (read from the updated row: beat
+    may have asked while the report was compiling)."""
     finished = db.session.execute(
         update(Report)
-        .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
         .values(
             status=ReportStatus.DONE,
             stage="done",
@@ -482,24 +545,32 @@ def _finish(report_id: int, result: dict, files: dict[str, str]) -> bool:
             lease_until=None,
             finished_at=utcnow(),
         )
-    )
-    report = db.session.get(Report, report_id)
-    if finished.rowcount == 1 and report.notify_council:
-        db.session.refresh(report)
+        .returning(Report.notify_council)
+    ).first()
+    if finished is None:  # taken over meanwhile: the other run's result stands
+        db.session.rollback()
+        return False
+    if finished.notify_council:
+        report = db.session.get(Report, report_id, populate_existing=True)
         _notify_council(report)
     db.session.commit()
-    return finished.rowcount == 1
+    return True
 
 
 def reconcile_reports() -> list[int]:
-    """Ids of jobs whose wake-up was lost or whose worker died, re-sent; exhausted ones fail."""
+    """Ids of jobs whose wake-up was lost or whose worker died, re-sent; exhausted ones fail.
+
+    A consultation report waiting for its parts is left alone: its parts are the live work,
+    reconciled by `reconcile_parts`, and the last of them sends the assembly."""
     now = utcnow()
+    not_waiting = Report.parts_done >= Report.parts_total
     db.session.execute(
         update(Report)
         .where(
             Report.status == ReportStatus.RUNNING,
             Report.lease_until < now,
             Report.attempts >= MAX_ATTEMPTS,
+            not_waiting,
         )
         .values(status=ReportStatus.FAILED, stage="failed", error="worker lost too many times")
     )
@@ -512,6 +583,7 @@ def reconcile_reports() -> list[int]:
                     # Its worker died: sent again once, unless already re-sent since.
                     (Report.status == ReportStatus.RUNNING)
                     & (Report.lease_until < now)
+                    & not_waiting
                     & or_(Report.enqueued_at.is_(None), Report.enqueued_at < Report.lease_until),
                 )
             )
@@ -577,7 +649,8 @@ def _find(scope: str, key: str) -> Report | None:
     )
 
 
-def _claim(report_id: int) -> bool:
+def _claim(report_id: int) -> int | None:
+    """Take the job; its new attempt number is this run's token, or None when not ours."""
     now = utcnow()
     claimed = db.session.execute(
         update(Report)
@@ -597,16 +670,18 @@ def _claim(report_id: int) -> bool:
             lease_until=now + _lease(),
             started_at=now,
         )
-    )
+        .returning(Report.attempts)
+    ).first()
     db.session.commit()
-    return claimed.rowcount == 1
+    return claimed[0] if claimed else None
 
 
 def _lease() -> timedelta:
     return timedelta(seconds=current_app.config["SETTINGS"].job_lease_seconds)
 
 
-def _claim_part(part_id: int) -> bool:
+def _claim_part(part_id: int) -> int | None:
+    """Take the part; its new attempt number is this run's token, or None when not ours."""
     now = utcnow()
     claimed = db.session.execute(
         update(ReportPart)
@@ -627,14 +702,40 @@ def _claim_part(part_id: int) -> bool:
             attempts=ReportPart.attempts + 1,
             lease_until=now + _lease(),
         )
-    )
+        .returning(ReportPart.attempts)
+    ).first()
     db.session.commit()
-    return claimed.rowcount == 1
+    return claimed[0] if claimed else None
 
 
-def _record_part_failure(part_id: int, exc: Exception) -> None:
-    part = db.session.get(ReportPart, part_id)
+def _renew_part(part_id: int, token: int) -> None:
+    """A sign of life from a running part (own transaction: the part may be reading rows)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(ReportPart)
+            .where(
+                ReportPart.id == part_id,
+                ReportPart.status == ReportStatus.RUNNING,
+                ReportPart.attempts == token,
+            )
+            .values(lease_until=utcnow() + _lease())
+        )
+
+
+def _record_part_failure(part_id: int, exc: Exception, token: int) -> None:
+    """Back to the queue for another attempt, or failed with its report when none is left;
+    nothing when another run owns the part by now."""
+    part = db.session.scalar(
+        select(ReportPart)
+        .where(
+            ReportPart.id == part_id,
+            ReportPart.status == ReportStatus.RUNNING,
+            ReportPart.attempts == token,
+        )
+        .with_for_update()
+    )
     if part is None:
+        db.session.rollback()
         return
     part.error = type(exc).__name__
     part.lease_until = None
@@ -672,9 +773,20 @@ def _progress(report_id: int, stage: str, percent: int) -> None:
         )
 
 
-def _record_failure(report_id: int, exc: Exception) -> None:
-    report = db.session.get(Report, report_id)
+def _record_failure(report_id: int, exc: Exception, token: int) -> None:
+    """Back to the queue for another attempt, or failed when none is left; nothing when
+    another run owns the job by now (or finished it)."""
+    report = db.session.scalar(
+        select(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
+        .with_for_update()
+    )
     if report is None:
+        db.session.rollback()
         return
     exhausted = report.attempts >= MAX_ATTEMPTS
     report.status = ReportStatus.FAILED if exhausted else ReportStatus.QUEUED

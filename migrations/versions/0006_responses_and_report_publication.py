@@ -94,6 +94,12 @@ def upgrade():
             sa.Column("closing_report_at", sa.DateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("last_digest_at", sa.DateTime(timezone=True), nullable=True))
+    # Consultations closed before this migration already had their say: no closing report is
+    # compiled (and mailed to the council) for each of them on the first run of beat.
+    op.execute(
+        "UPDATE consultations SET closing_report_at = CURRENT_TIMESTAMP "
+        "WHERE closes_at < CURRENT_TIMESTAMP OR state_override = 'closed'"
+    )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attachment", sa.String(length=500), nullable=True))
 

@@ -597,7 +597,7 @@ def test_published_feedback_is_paginated(seeded, client):
     add_published_feedback(seeded, 25)
 
     first = client.get(ITEM).get_data(as_text=True)
-    assert first.count('<article class="feedback">') == 20
+    assert first.count('<article class="feedback" id="') == 20
     assert entries_on(first) == [f"{n:02d}" for n in range(20)]  # newest first
     assert "Page 1 of 2" in first
     assert "25 published positions" in first
@@ -605,7 +605,7 @@ def test_published_feedback_is_paginated(seeded, client):
     assert f'href="{ITEM}?page=2#published-title"' in first
 
     second = client.get(f"{ITEM}?page=2").get_data(as_text=True)
-    assert second.count('<article class="feedback">') == 5
+    assert second.count('<article class="feedback" id="') == 5
     assert entries_on(second) == [f"{n:02d}" for n in range(20, 25)]
     assert "Page 2 of 2" in second
 
@@ -626,7 +626,7 @@ def test_published_feedback_is_paginated(seeded, client):
 def test_one_page_of_feedback_has_no_pagination(seeded, client):
     add_published_feedback(seeded, 20)
     page = client.get(ITEM).get_data(as_text=True)
-    assert page.count('<article class="feedback">') == 20
+    assert page.count('<article class="feedback" id="') == 20
     assert "Page 1 of" not in page
     assert 'class="pagination"' not in page
 

@@ -148,7 +148,9 @@ def test_the_public_version_leaves_out_what_the_public_may_not_read(seeded, corp
     published = found[corpus["published"]]
     assert published.comment == "Call [redacted] about the shelters."
     assert published.amendment == ""
-    assert found[corpus["anonymous"]].organization_name == ""
+    anonymous = found[corpus["anonymous"]]
+    assert anonymous.organization_name == "" and anonymous.country is None
+    assert anonymous.organization_type == "unknown" and anonymous.cosigners == ()
     assert found[corpus["counted"]].comment == ""  # counted, never published itself
 
 

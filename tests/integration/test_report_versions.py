@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
+    AuditEvent,
     Consultation,
     Disclosure,
     Feedback,
@@ -265,3 +266,55 @@ def test_the_council_prepares_and_publishes_the_public_version_on_the_web(seeded
     # The council's own version is never downloadable by the public.
     council_download = f"/c/{SLUG}/reports/{council_version.id}/download/csv"
     assert visitor.get(council_download).status_code == 404
+
+
+def test_a_redaction_of_a_published_position_retracts_the_published_report(seeded):
+    from app.services import redactions
+
+    council, consultation = ids(seeded)
+    feedback_id = add_position(seeded, "P6", FeedbackState.PUBLISHED, "Phone Ana on 555-0199.")
+    public = compiled(seeded, council, consultation, public=True)
+    with seeded.app_context():
+        reports.publish_report(council, public.id)
+        moderator = db.session.scalar(select(User.id).where(User.email == "moderator@example.org"))
+        redactions.redact(moderator, feedback_id, "comment", 6, 9, "A name.")
+        assert reports.published_reports(consultation) == []  # no longer public
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.target_id == public.id)
+        ).all()
+        assert "report.retract" in actions
+    assert seeded.test_client().get(f"/c/{SLUG}/reports/{public.id}").status_code == 404
+
+
+def test_a_failed_report_asked_for_again_is_compiled_afresh(seeded, monkeypatch):
+    council, consultation = ids(seeded)
+    with seeded.app_context():
+        item = db.session.scalar(select(Item.id).where(Item.code == "P1"))
+        failed = reports.request_report(council, consultation, item_id=item)
+        failed.status, failed.attempts, failed.error = ReportStatus.FAILED, 3, "ValueError"
+        db.session.commit()
+        again = reports.request_report(council, consultation, item_id=item)
+        assert again.id == failed.id  # the same snapshot ...
+        assert again.status is ReportStatus.QUEUED and again.attempts == 0  # ... compiled afresh
+        reports.run_in_process(again.id)
+        assert db.session.get(Report, again.id).status is ReportStatus.DONE
+
+
+def test_a_run_that_lost_its_job_cannot_overwrite_the_new_owner(seeded):
+    council, consultation = ids(seeded)
+    with seeded.app_context():
+        item = db.session.scalar(select(Item.id).where(Item.code == "P2"))
+        report = reports.request_report(council, consultation, item_id=item)
+        first = reports._claim(report.id)
+        # Its lease runs out; another worker takes over and finishes.
+        report.lease_until = utcnow()
+        db.session.commit()
+        second = reports._claim(report.id)
+        assert (first, second) == (1, 2)
+        assert reports._finish(report.id, {"who": "second"}, {}, second) is True
+        # The first run wakes up: neither its result nor its failure changes anything.
+        assert reports._finish(report.id, {"who": "first"}, {}, first) is False
+        reports._record_failure(report.id, ValueError("late"), first)
+        db.session.expire_all()
+        done = db.session.get(Report, report.id)
+        assert done.status is ReportStatus.DONE and done.result == {"who": "second"}
