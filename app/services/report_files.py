@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -77,12 +78,19 @@ def render_files(
     of the organisation × item matrix (the result keeps only the first ones) and `rows` the
     report's rows, read once. Labels are in `locale`, or the default one."""
     directory.mkdir(parents=True, exist_ok=True)
+    timings = compiled_result.setdefault("timings", {})
     with ExitStack() as stack:
         if locale:
             stack.enter_context(force_locale(locale))
+        started = time.perf_counter()
         write_csv(rows, directory / FILENAMES["csv"])
+        timings["csv"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
         write_xlsx(compiled_result, matrix, directory / FILENAMES["xlsx"])
+        timings["xlsx"] = round(time.perf_counter() - started, 3)
+        started = time.perf_counter()
         write_pdf(report, compiled_result, directory / FILENAMES["pdf"])
+        timings["pdf"] = round(time.perf_counter() - started, 3)
     return dict(FILENAMES)
 
 
