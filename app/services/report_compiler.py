@@ -42,6 +42,7 @@ RESULT_VERSION = 2
 PROGRESS_EVERY = 20_000  # rows between two progress updates
 MATRIX_ROWS = 300  # organisations of the matrix shown on the page (all are in the files)
 COALITION_MEMBERS = 50  # members named per coalition on the page
+CITED_SHOWN = 5  # references shown per quote (reports/_report.html shows as many)
 Progress = Callable[[str, int], None]
 
 
@@ -263,14 +264,16 @@ def _bounded_matrix(matrix: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cited_ids(result: dict[str, Any]) -> set[int]:
+    """The submissions whose references the report shows: the first CITED_SHOWN of each quote
+    and summary sentence (the rest are counted), and each campaign's representative."""
     cited: set[int] = set()
     for section in ("themes", "amendments"):
         for language in result[section]["languages"].values():
             for theme in language["themes"]:
                 for quote in theme["quotes"]:
-                    cited.update(quote["submission_ids"])
+                    cited.update(quote["submission_ids"][:CITED_SHOWN])
     for sentence in result["summary"]["sentences"]:
-        cited.update(sentence["submission_ids"])
+        cited.update(sentence["submission_ids"][:CITED_SHOWN])
     for campaign in result["figures"]["campaigns"]:
         cited.add(campaign["representative_id"])
     return cited
