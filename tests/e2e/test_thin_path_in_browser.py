@@ -82,10 +82,11 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
     expect(page.get_by_role("heading", name=re.compile("Report #"))).to_be_visible()
     assert_accessible(page)
     # The progress view polls and reloads; the finished report shows the counts.
-    expect(page.locator('td[data-stance="support_with_amendments"]')).to_have_text(
+    tally = page.locator('section[aria-labelledby="tally-title"]')
+    expect(tally.locator('td[data-stance="support_with_amendments"]')).to_have_text(
         "2", timeout=30_000
     )
-    expect(page.locator('td[data-priority="4"]')).to_have_text("1")
+    expect(tally.locator('td[data-priority="4"]')).to_have_text("1")
     assert_accessible(page)
 
 
