@@ -175,8 +175,10 @@ def test_an_admin_may_step_down_once_there_is_another(seeded, client, login):
     assert change_role(client, admin.id, "council").status_code == 302
 
     assert user_by_email(seeded, "admin@example.org").role is Role.COUNCIL
-    # A role change ends the person's sessions; signed in again, the old rights are gone.
-    assert client.get(USERS_PAGE).status_code == 302
+    # A role change ends the person's sessions (signed out, the admin area refuses them);
+    # signed in again, the old rights are gone.
+    signed_out = client.get(USERS_PAGE)
+    assert signed_out.status_code == 403 and "/auth/login" in signed_out.get_data(as_text=True)
     login(client, "admin@example.org")
     assert client.get(USERS_PAGE).status_code == 403
 
