@@ -28,7 +28,7 @@ from app.models import (
     Role,
 )
 from app.models.base import utcnow
-from app.services import audit
+from app.services import audit, consultations
 from app.services.errors import Conflict, DomainError, NotFound
 from app.services.permissions import acting_user
 
@@ -216,8 +216,8 @@ def _consultation(slug: str, *, lock: bool = False) -> Consultation:
 def get_item(admin_id: int, item_id: int) -> tuple[Item, ItemVersion]:
     """The item with its current version."""
     acting_user(admin_id, Role.ADMIN)
-    item = _item(item_id)
-    return item, _current(item)
+    view = consultations.item_by_id(item_id)
+    return view.item, view.version
 
 
 def create_item(admin_id: int, slug: str, data: ItemInput) -> Item:

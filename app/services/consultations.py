@@ -56,28 +56,24 @@ def items_with_current_versions(consultation_id: int) -> list[ItemView]:
 
 def item_by_id(item_id: int) -> ItemView:
     """The item with its current version."""
-    row = db.session.execute(
-        select(Item, ItemVersion)
-        .join(
-            ItemVersion,
-            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
-        )
-        .where(Item.id == item_id)
-    ).first()
-    if row is None:
-        raise NotFound("No such item.")
-    return ItemView(row[0], row[1])
+    return _item_view(Item.id == item_id)
 
 
 def get_item(slug: str, code: str) -> ItemView:
+    return _item_view(
+        Item.consultation_id.in_(select(Consultation.id).where(Consultation.slug == slug)),
+        Item.code == code,
+    )
+
+
+def _item_view(*conditions) -> ItemView:  # noqa: ANN002 - SQL conditions
     row = db.session.execute(
         select(Item, ItemVersion)
-        .join(Consultation, Consultation.id == Item.consultation_id)
         .join(
             ItemVersion,
             (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
         )
-        .where(Consultation.slug == slug, Item.code == code)
+        .where(*conditions)
     ).first()
     if row is None:
         raise NotFound("No such item.")
