@@ -170,6 +170,50 @@ class StanceMatrix:
             self.add(row)
         return self
 
+    def state(self) -> dict[str, Any]:
+        """Everything collected so far but the names, as compact JSON-ready data, for another
+        matrix to `merge()`: per (item, stance) the organisation ids, an id repeated when it
+        took that stance several times. The merging side names the organisations
+        (`unnamed()`, `add_names()`): a name would otherwise travel once per item."""
+
+        def grouped(counts: Mapping[tuple[int, str, str | None], int]) -> list:
+            ids: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+            for (organisation_id, item, stance), n in counts.items():
+                ids[(item, stance)].extend([organisation_id] * n)
+            return [[item, stance, found] for (item, stance), found in ids.items()]
+
+        return {
+            "own": grouped(self._own),
+            "cosigned": grouped(self._cosigned),
+            "anonymous": [list(pair) for pair in self._anonymous],
+            "anonymous_positions": self._anonymous_positions,
+        }
+
+    def merge(self, state: Mapping[str, Any]) -> StanceMatrix:
+        """Add another matrix's `state()`, as if its rows had been `add()`ed here (names
+        apart: see `add_names`)."""
+        own, cosigned = self._own, self._cosigned
+        for item, stance, ids in state["own"]:
+            for organisation_id in ids:
+                key = (organisation_id, item, stance)
+                own[key] = own.get(key, 0) + 1
+        for item, stance, ids in state["cosigned"]:
+            for organisation_id in ids:
+                cosigned[(organisation_id, item, stance)] += 1
+        self._anonymous.update((o, item) for o, item in state["anonymous"])
+        self._anonymous_positions += state["anonymous_positions"]
+        return self
+
+    def unnamed(self) -> set[int]:
+        """Organisations in the matrix without a name yet (merged ones, co-signers)."""
+        ids = {organisation_id for organisation_id, _item, _stance in self._own}
+        ids.update(organisation_id for organisation_id, _item, _stance in self._cosigned)
+        return ids - self._names.keys()
+
+    def add_names(self, names: Mapping[int, str]) -> StanceMatrix:
+        self._names.update(names)
+        return self
+
     def answered(self) -> set[tuple[int, str]]:
         """Every (organisation id, item code) answered, by submitting or co-signing."""
         pairs = {(o, item) for o, item, _ in self._own}

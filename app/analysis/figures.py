@@ -264,6 +264,66 @@ class ReportFigures:
             self.add(row)
         return self
 
+    def state(self) -> dict[str, Any]:
+        """Everything counted so far, as JSON-ready data: a part of a report hands it to the
+        fan-in, which `merge()`s the parts' states."""
+        organisations = self._organisations
+        return {
+            "profiles": [[*key, n] for key, n in self._profiles.items()],
+            "populations": [
+                [item, list(populations), stance, priority, n]
+                for (item, populations, stance, priority), n in self._populations.items()
+            ],
+            "languages": [[code, n] for code, n in self._languages.items()],
+            "days": [[day.isoformat(), stance, n] for (day, stance), n in self._days.items()],
+            "verified": [i for i, verified in organisations.items() if verified],
+            "unverified": [i for i, verified in organisations.items() if not verified],
+            "cosigners": sorted(self._cosigners),
+            # Per campaign every member organisation's id (to count them) but only the names
+            # that can be listed: the lowest ids of this state are the only ones that can be
+            # among the lowest ids of a merge.
+            "campaigns": [
+                [
+                    key,
+                    lowest_id,
+                    [[item, stance, n] for (item, stance), n in counts.items()],
+                    list(members),
+                    sorted((i, name) for i, name in members.items() if name)[
+                        : self.organisation_list_limit
+                    ],
+                ]
+                for key, (lowest_id, counts, members) in self._campaigns.items()
+            ],
+        }
+
+    def merge(self, state: Mapping[str, Any]) -> ReportFigures:
+        """Add the counts of another accumulator's `state()`: the result is the same as if
+        its rows had been `add()`ed here."""
+        for *key, n in state["profiles"]:
+            key = tuple(key)
+            self._profiles[key] = self._profiles.get(key, 0) + n
+        for item, populations, stance, priority, n in state["populations"]:
+            key = (item, tuple(populations), stance, priority)
+            self._populations[key] = self._populations.get(key, 0) + n
+        for code, n in state["languages"]:
+            self._languages[code] = self._languages.get(code, 0) + n
+        for day, stance, n in state["days"]:
+            key = (date.fromisoformat(day), stance)
+            self._days[key] = self._days.get(key, 0) + n
+        self._organisations.update(dict.fromkeys(state["verified"], True))
+        self._organisations.update(dict.fromkeys(state["unverified"], False))
+        self._cosigners.update(state["cosigners"])
+        for key, lowest_id, counts, members, named in state["campaigns"]:
+            campaign = self._campaigns.setdefault(key, [lowest_id, {}, {}])
+            campaign[0] = min(campaign[0], lowest_id)
+            for item, stance, n in counts:
+                campaign[1][(item, stance)] = campaign[1].get((item, stance), 0) + n
+            known = campaign[2]
+            for organisation_id in members:
+                known.setdefault(organisation_id, "")
+            known.update((organisation_id, name) for organisation_id, name in named)
+        return self
+
     def result(self) -> Figures:
         distributions, items = self._breakdowns()
         campaigns = self._campaign_list()

@@ -1,17 +1,22 @@
-"""Compiles the content of a report: one streamed pass over the rows, then text analysis.
+"""Compiles the content of a report in two steps that any worker can run.
 
-The pass feeds three accumulators of app/analysis (figures, the stance matrix, distinct
-texts); themes, amendments and the summary then run on distinct texts only. Everything else
-(invitations, the council's responses, the previous report, the references of cited
-submissions) is a small query. The result is plain JSON; the whole organisation × item matrix,
-which can have a hundred thousand rows, goes to the files only (`Compiled.matrix`).
+`compile_item` is one item's part: one streamed pass over its rows feeds the accumulators of
+app/analysis (figures, the stance matrix, distinct texts) and writes the item's CSV lines;
+then themes, amendments and the summary run on the distinct texts only. `compile_scope` is
+the fan-in: it merges the parts' accumulator states and text analyses, finds the coalitions
+and adds the small context (invitations, the council's responses, the previous report, the
+references of cited submissions). An item report is one part and its fan-in; a consultation
+report has a part per item, spread over the workers. The result is plain JSON; the whole
+organisation × item matrix, which can have a hundred thousand rows, goes to the files only
+(`Compiled.matrix`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,12 +41,14 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.council_response import council_response_feedback
 from app.services import report_rows
+from app.services.report_files import CsvRows
 from app.services.report_rows import Scope
 
-RESULT_VERSION = 2
-PROGRESS_EVERY = 20_000  # rows between two progress updates
+RESULT_VERSION = 3
+PROGRESS_EVERY = 20_000  # rows between two signs of life
 MATRIX_ROWS = 300  # organisations of the matrix shown on the page (all are in the files)
 COALITION_MEMBERS = 50  # members named per coalition on the page
+NAME_CHUNK = 10_000  # organisation ids per name query
 CITED_SHOWN = 5  # references shown per quote (reports/_report.html shows as many)
 Progress = Callable[[str, int], None]
 
@@ -52,42 +59,65 @@ class Compiled:
     matrix: list[dict[str, Any]] = field(default_factory=list)  # every row, for the files
 
 
-def compile_texts(scope: Scope, alive: Callable[[], None] | None = None) -> dict[str, Any]:
-    """One part of a consultation report: the text analysis of one item's submissions.
+def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | None = None) -> dict:
+    """One item's part of a report (`scope.item_id`): its accumulator states, its text
+    analysis, and its rows written to `csv_path` (headerless, see `CsvRows`).
 
-    `alive()` is called between stages and every PROGRESS_EVERY rows: the caller renews the
-    part's lease, so a slow item is not mistaken for a dead worker."""
-    alive = alive or (lambda: None)
-    started = time.perf_counter()
-    texts = DistinctTexts()
-    for seen, row in enumerate(report_rows.stream(scope), start=1):
-        texts.add(row)
-        if seen % PROGRESS_EVERY == 0:
-            alive()
-    alive()
+    `alive(rows read)` is called between stages and every PROGRESS_EVERY rows: the caller
+    shows progress and renews its lease, so a slow item is not mistaken for a dead worker."""
+    alive = alive or (lambda _seen: None)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    figures, matrix, texts = ReportFigures(), StanceMatrix(), DistinctTexts()
+    add_figure, add_matrix, add_text = figures.add, matrix.add, texts.add
+    rows = CsvRows(csv_path)
+    add_line = rows.add
+    seen = 0
+    try:
+        for seen, row in enumerate(report_rows.stream(scope), start=1):
+            add_figure(row)
+            add_matrix(row)
+            add_text(row)
+            add_line(row)
+            if seen % PROGRESS_EVERY == 0:
+                alive(seen)
+        rows.close()
+    except BaseException:
+        rows.discard()
+        raise
+    timings["reading"] = round(time.perf_counter() - clock, 3)
+    alive(seen)
+    clock = time.perf_counter()
     themes = find_themes(texts.comments())
-    alive()
     amendments = group_amendments(texts.amendments())
-    alive()
+    timings["themes"] = round(time.perf_counter() - clock, 3)
+    alive(seen)
+    clock = time.perf_counter()
+    summary = summarise(texts.comments(), themes=themes)
+    timings["summarising"] = round(time.perf_counter() - clock, 3)
     return {
+        "rows": seen,
+        "figures": figures.state(),
+        "matrix": matrix.state(),
         "themes": themes,
         "amendments": amendments,
-        "summary": summarise(texts.comments(), themes=themes),
+        "summary": summary,
         "distinct_texts": texts.counts,
-        "seconds": round(time.perf_counter() - started, 3),
+        "timings": timings,
     }
 
 
 def compile_scope(
     scope: Scope,
     scope_key: str,
+    parts: Iterable[tuple[str, dict[str, Any]]],
     progress: Progress | None = None,
-    parts: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> Compiled:
-    """The report of `scope`; `progress(stage, percent)` is called as the stages advance.
+    """The report of `scope` from its parts ((item code, `compile_item` result) for every
+    item, in the report's order); `progress(stage, percent)` is called as the stages advance.
 
-    With `parts` ((item code, `compile_texts` result) for every item, computed by other
-    workers), the text analysis is merged from them and this pass reads no text at all."""
+    Parts are merged one at a time and their accumulator states dropped once merged, so
+    memory holds the merged counts and one part, not every part at once."""
     progress = progress or (lambda _stage, _percent: None)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -99,40 +129,27 @@ def compile_scope(
         clock = now
 
     items = _item_codes(scope)
-    expected = _count(scope)
-    figures, matrix, texts = ReportFigures(), StanceMatrix(), DistinctTexts()
-    add_figure, add_matrix = figures.add, matrix.add
-    add_text = texts.add if parts is None else (lambda _row: None)
-    rows = report_rows.stream(scope, with_text=parts is None)
-    for seen, row in enumerate(rows, start=1):
-        add_figure(row)
-        add_matrix(row)
-        add_text(row)
-        if seen % PROGRESS_EVERY == 0:
-            progress("counting", 10 + 45 * seen // max(expected, seen))
+    figures, matrix = ReportFigures(), StanceMatrix()
+    texts: list[tuple[str, dict[str, Any]]] = []
+    for code, part in parts:
+        figures.merge(part.pop("figures"))
+        matrix.merge(part.pop("matrix"))
+        texts.append((code, part))
+    matrix.add_names(_organisation_names(matrix.unnamed()))
     figures_result = figures.result().as_dict()
-    lap("counting")
+    for stage in ("reading", "themes", "summarising"):  # summed over the parts
+        timings[f"items_{stage}"] = round(sum(p["timings"][stage] for _c, p in texts), 3)
+    lap("merging")
 
-    if parts is None:
-        progress("themes", 60)
-        themes = find_themes(texts.comments())
-        amendments = group_amendments(texts.amendments())
-        lap("themes")
-        progress("summarising", 75)
-        summary = summarise(texts.comments(), themes=themes)
-        distinct = texts.counts
-        lap("summarising")
-    else:
-        themes = merge_themes([(item, part["themes"]) for item, part in parts])
-        amendments = merge_themes([(item, part["amendments"]) for item, part in parts])
-        summary = merge_summaries([(item, part["summary"]) for item, part in parts])
-        distinct = {
-            key: sum(part["distinct_texts"][key] for _item, part in parts)
-            for key in ("comments", "amendments")
-        }
-        timings["items"] = round(sum(part["seconds"] for _item, part in parts), 3)
+    themes = merge_themes([(item, part["themes"]) for item, part in texts])
+    amendments = merge_themes([(item, part["amendments"]) for item, part in texts])
+    summary = merge_summaries([(item, part["summary"]) for item, part in texts])
+    distinct = {
+        key: sum(part["distinct_texts"][key] for _item, part in texts)
+        for key in ("comments", "amendments")
+    }
 
-    progress("coalitions", 85)
+    progress("coalitions", 80)
     matrix_result = matrix.result(items=items).as_dict()
     # Who has not answered stays with the council: in public it would tie anonymous positions
     # to their organisations.
@@ -171,10 +188,18 @@ def _item_codes(scope: Scope) -> list[str]:
     return list(db.session.scalars(query.where(Item.consultation_id == scope.consultation_id)))
 
 
-def _count(scope: Scope) -> int:
-    """The rows the pass will read, for the progress bar."""
-    condition = [report_rows.in_scope(scope), report_rows.covered(scope)]
-    return db.session.scalar(select(func.count(Feedback.id)).where(*condition)) or 0
+def _organisation_names(ids: set[int]) -> dict[int, str]:
+    """The names of the matrix's organisations, read by primary key in chunks. An anonymous
+    position never reaches the matrix (see StanceMatrix), so every one of these is named."""
+    names: dict[int, str] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), NAME_CHUNK):
+        chunk = ordered[start : start + NAME_CHUNK]
+        rows = db.session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(chunk))
+        )
+        names.update((organisation_id, name) for organisation_id, name in rows)
+    return names
 
 
 def _invited(scope: Scope) -> list[tuple[int, str]]:

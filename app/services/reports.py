@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from app.services.consultations import organization_tally
 from app.services.errors import InvalidState, NotFound
 from app.services.jobs import enqueue_after_commit
 from app.services.permissions import acting_user
-from app.services.report_compiler import Compiled, compile_scope, compile_texts
+from app.services.report_compiler import Compiled, compile_item, compile_scope
 from app.services.report_files import render_files, report_directory
 from app.services.report_rows import Scope
 
@@ -343,8 +345,8 @@ def list_reports(user_id: int, limit: int = 50) -> list[Report]:
 def compile_report(report_id: int) -> bool:
     """Compile one report if it is ours to run; False when another run owns or finished it.
 
-    An item report is compiled here in one pass. A consultation report fans out: one part per
-    item (text analysis, on any worker), and the last part to finish sends the assembly."""
+    An item report is compiled here: its one part, then its fan-in. A consultation report fans
+    out: one part per item (on any worker), and the last part to finish sends the assembly."""
     token = _claim(report_id)
     if token is None:
         return False
@@ -354,20 +356,36 @@ def compile_report(report_id: int) -> bool:
             _fan_out(report)
             return True
         scope = Scope(report.consultation_id, report.item_id, report.is_public)
+        code = db.session.scalar(select(Item.code).where(Item.id == report.item_id))
+        expected = max(1, _row_count(scope))
+        part = compile_item(
+            scope,
+            _csv_part(report, report.item_id),
+            alive=lambda seen: _progress(report_id, "reading", 10 + 60 * seen // expected),
+        )
         compiled = compile_scope(
             scope,
             report.scope,
+            [(code, part)],
             progress=lambda stage, percent: _progress(report_id, stage, percent),
         )
         result = compiled.result
         states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
-        files = _render(report, scope, compiled)
+        if not _readable(report_id, result, token):
+            return False
+        files = _render(report, compiled, [report.item_id])
         return _finish(report_id, result, files, token)
     except Exception as exc:
         db.session.rollback()
         _record_failure(report_id, exc, token)
         raise
+
+
+def _row_count(scope: Scope) -> int:
+    """The rows an item's pass will read, for the progress bar."""
+    condition = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    return db.session.scalar(select(func.count(Feedback.id)).where(*condition)) or 0
 
 
 def run_in_process(report_id: int) -> None:
@@ -381,16 +399,17 @@ def run_in_process(report_id: int) -> None:
 
 
 def compile_part(part_id: int) -> bool:
-    """One item's text analysis for a consultation report; False when not ours to run."""
+    """One item's part of a consultation report; False when not ours to run."""
     token = _claim_part(part_id)
     if token is None:
         return False
     part = db.session.get(ReportPart, part_id)
     report = db.session.get(Report, part.report_id)
     try:
-        result = compile_texts(
+        result = compile_item(
             Scope(report.consultation_id, part.item_id, report.is_public),
-            alive=lambda: _renew_part(part_id, token),
+            _csv_part(report, part.item_id),
+            alive=lambda _seen: _renew_part(part_id, token),
         )
         done = db.session.execute(
             update(ReportPart)
@@ -431,7 +450,7 @@ def compile_part(part_id: int) -> bool:
 
 
 def assemble_report(report_id: int) -> bool:
-    """The fan-in of a consultation report: numbers over every row, texts merged from parts."""
+    """The fan-in of a consultation report: the parts' counts and texts merged, then files."""
     now = utcnow()
     claimed = db.session.execute(
         update(Report)
@@ -452,24 +471,31 @@ def assemble_report(report_id: int) -> bool:
     report = db.session.get(Report, report_id)
     try:
         parts = db.session.execute(
-            select(Item.code, ReportPart.result)
+            select(ReportPart.id, ReportPart.item_id, Item.code)
             .join(Item, Item.id == ReportPart.item_id)
             .where(ReportPart.report_id == report_id)
             .order_by(Item.position, Item.code)
         ).all()
-        scope = Scope(report.consultation_id, None, report.is_public)
         compiled = compile_scope(
-            scope,
+            Scope(report.consultation_id, None, report.is_public),
             report.scope,
+            _part_results(parts),
             progress=lambda stage, percent: _progress(report_id, stage, max(percent, 60)),
-            parts=[(code, result) for code, result in parts],
         )
-        files = _render(report, scope, compiled)
+        if not _readable(report_id, compiled.result, token):
+            return False
+        files = _render(report, compiled, [item_id for _id, item_id, _code in parts])
         return _finish(report_id, compiled.result, files, token)
     except Exception as exc:
         db.session.rollback()
         _record_failure(report_id, exc, token)
         raise
+
+
+def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
+    """Each part's result, read when the fan-in gets to it: one part's counts in memory."""
+    for part_id, _item_id, code in parts:
+        yield code, db.session.scalar(select(ReportPart.result).where(ReportPart.id == part_id))
 
 
 def _fan_out(report: Report) -> None:
@@ -510,18 +536,44 @@ def _fan_out(report: Report) -> None:
     db.session.commit()
 
 
-def _render(report: Report, scope: Scope, compiled: Compiled) -> dict[str, str]:
-    """The PDF, CSV (a second pass over the rows) and XLSX, in the requester's language."""
-    _progress(report.id, "rendering", 90)
+def _readable(report_id: int, result: dict, token: int) -> bool:
+    """Store the compiled result before the files are written: the council reads the report
+    while its PDF, CSV and XLSX are prepared (the "rendering" stage). The job stays running
+    under its lease until `_finish`: a worker lost while rendering leaves it to the next
+    one. False when another run owns the job by now."""
+    stored = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
+        .values(result=result, stage="rendering", percent=90, lease_until=utcnow() + _lease())
+    )
+    db.session.commit()
+    return stored.rowcount == 1
+
+
+def _render(report: Report, compiled: Compiled, item_ids: list[int]) -> dict[str, str]:
+    """The PDF, CSV (the items' CSV parts joined) and XLSX, in the requester's language."""
     requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
     return render_files(
         report,
         compiled.result,
         compiled.matrix,
-        report_rows.stream(scope),
-        report_directory(Path(current_app.config["SETTINGS"].instance_path), report.id),
+        [_csv_part(report, item_id) for item_id in item_ids],
+        _directory(report.id),
         locale=requester.locale if requester else "en",
     )
+
+
+def _directory(report_id: int) -> Path:
+    return report_directory(Path(current_app.config["SETTINGS"].instance_path), report_id)
+
+
+def _csv_part(report: Report, item_id: int) -> Path:
+    """Where a part writes its item's CSV lines, until the report's CSV joins them."""
+    return _directory(report.id) / "parts" / f"{item_id}.csv"
 
 
 def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> bool:
@@ -554,6 +606,7 @@ def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> 
         report = db.session.get(Report, report_id, populate_existing=True)
         _notify_council(report)
     db.session.commit()
+    shutil.rmtree(_directory(report_id) / "parts", ignore_errors=True)  # joined into the CSV
     return True
 
 

@@ -1,4 +1,5 @@
-// Polls a running report's status and updates the progress bar; reloads when it finishes.
+// Polls a running report's status and updates the progress bar; reloads when the report
+// becomes readable (its files still being written) and when it finishes.
 (function () {
   "use strict";
   var section = document.getElementById("report-progress");
@@ -6,12 +7,13 @@
   var url = section.getAttribute("data-status-url");
   var bar = document.getElementById("progress-bar");
   var stage = document.getElementById("progress-stage");
+  var readable = section.getAttribute("data-readable") === "true";
 
   function show(data) {
     bar.value = data.percent;
     bar.textContent = data.percent + "%";
     stage.textContent = data.stage_label;
-    if (data.status === "done" || data.status === "failed") {
+    if (data.status === "done" || data.status === "failed" || (data.readable && !readable)) {
       window.location.reload();
     } else {
       window.setTimeout(poll, 1000);

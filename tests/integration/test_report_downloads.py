@@ -145,3 +145,39 @@ def test_a_report_without_files_and_an_unknown_format_are_404(seeded, client, lo
     assert "XLSX file of this report is not ready" in response.get_data(as_text=True)
     assert client.get(f"/reports/{report_id}/download/docx").status_code == 404
     assert client.get("/reports/999999/download/pdf").status_code == 404
+
+
+def test_the_report_is_readable_while_its_files_are_written(seeded, client, login, monkeypatch):
+    # The council reads the compiled report while the PDF, CSV and XLSX are being written:
+    # at rendering time the row holds the result, the status JSON says readable, and the page
+    # shows the report with the progress of the files but no downloads and no publication.
+    login(client, "council@example.org")
+    seen: dict[str, object] = {}
+    render = reports._render
+
+    def observed(report, compiled, item_ids):
+        with db.engine.connect() as other:  # what any other process sees now
+            row = other.execute(
+                select(Report.status, Report.stage, Report.result).where(Report.id == report.id)
+            ).one()
+        seen["row"] = row
+        seen["status"] = client.get(f"/reports/{report.id}/status").get_json()
+        seen["page"] = client.get(f"/reports/{report.id}").get_data(as_text=True)
+        return render(report, compiled, item_ids)
+
+    monkeypatch.setattr(reports, "_render", observed)
+    report_id = _compiled_item_report(seeded)
+    status, stage, result = seen["row"]
+    assert (status, stage) == (ReportStatus.RUNNING, "rendering")
+    assert result["figures"]["headline"]["submissions"] > 0
+    assert seen["status"]["readable"] is True and seen["status"]["status"] == "running"
+    page = seen["page"]
+    assert "its files are being prepared" in page
+    assert 'id="report-headline"' in page  # the report itself
+    assert f"/reports/{report_id}/download/" not in page
+    assert "Prepare the public version" not in page
+    # Once the files are written the page offers them.
+    finished = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert f"/reports/{report_id}/download/pdf" in finished
+    assert "its files are being prepared" not in finished
+    assert client.get(f"/reports/{report_id}/status").get_json()["readable"] is True

@@ -156,10 +156,10 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
 ):
     council, consultation = council_and_consultation(seeded)
 
-    def broken(_scope, alive=None):
+    def broken(_scope, _csv_path, alive=None):
         raise ValueError("the analysis broke")
 
-    monkeypatch.setattr(reports, "compile_texts", broken)
+    monkeypatch.setattr(reports, "compile_item", broken)
     with seeded.app_context():
         report_id = reports.request_report(council, consultation).id
         reports.compile_report(report_id)

@@ -109,7 +109,7 @@ def test_a_consultation_report_covers_every_item_with_every_section(seeded):
     assert [r["item"] for r in result["responses"]] == ["P4"]  # the demo council response
     cited = {i for s in result["summary"]["sentences"] for i in s["submission_ids"]}
     assert cited and {str(i) for i in cited} <= set(result["references"])
-    assert set(result["timings"]) >= {"counting", "items", "coalitions"}
+    assert set(result["timings"]) >= {"items_reading", "merging", "coalitions", "pdf"}
     with seeded.app_context():
         parts = db.session.scalars(select(ReportPart).where(ReportPart.report_id == report.id))
         assert sorted(p.status.value for p in parts) == ["done"] * 6  # one part per item

@@ -186,3 +186,32 @@ def test_find_coalitions_groups_identical_answers_of_a_mass_campaign():
     positions[501] = dict.fromkeys(ITEMS, "oppose")
     grouping = find_coalitions(positions, ITEMS)
     assert [len(group) for group in grouping.groups] == [500]
+
+
+def test_matrices_of_parts_merge_into_the_matrix_of_the_whole():
+    # Each item of a consultation report is read by its own worker; the fan-in merges their
+    # states. Co-signatures, several positions on one item, anonymous positions included.
+    rows = (
+        two_camps_and_a_loner()
+        + on_every_item(8, "support_with_amendments")
+        + [
+            position(1, "A", "oppose"),
+            position(1, "A", "oppose"),
+            position(9, "B", "neutral", cosigners=(2, 10)),
+            position(11, "C", "oppose", name=""),
+        ]
+    )
+    whole = StanceMatrix().update(rows)
+    by_item: dict[str, StanceMatrix] = {}
+    for row in rows:
+        by_item.setdefault(row.item_code, StanceMatrix()).add(row)
+    merged = StanceMatrix()
+    for part in by_item.values():
+        merged.merge(json.loads(json.dumps(part.state())))
+    assert merged.unnamed() == {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}  # names travel apart
+    merged.add_names({i: f"Org {i}" for i in merged.unnamed()})
+    whole.add_names({10: "Org 10"})  # a co-signer that never submitted
+    assert len(by_item) == 3
+    assert merged.result().as_dict() == whole.result().as_dict()
+    assert merged.answered() == whole.answered()
+    assert merged.positions() == whole.positions()

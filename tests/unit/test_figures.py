@@ -311,3 +311,41 @@ def test_compare_lists_new_items_and_skips_their_shifts():
     assert change["new_items"] == ["B"]
     assert list(change["stance_shifts"]["items"]) == ["A"]
     assert change["stance_shifts"]["overall"]["neutral"] == pytest.approx(33.3333, abs=1e-3)
+
+
+@pytest.mark.parametrize("split", [lambda r: r.item_code, lambda r: r.id % 3])
+def test_merged_states_of_parts_give_the_figures_of_the_whole(figures, split):
+    # A consultation report counts each item on its own worker and merges the states: the
+    # merged figures must be those of one pass over every row, whatever the split (by item, as
+    # the workers do, or across items, campaigns and organisations).
+    parts: dict[object, ReportFigures] = {}
+    for row in ROWS:
+        parts.setdefault(split(row), ReportFigures()).add(row)
+    merged = ReportFigures()
+    for part in parts.values():
+        merged.merge(json.loads(json.dumps(part.state())))  # as stored between workers
+    assert len(parts) > 1
+    assert merged.result().as_dict() == figures.as_dict()
+
+
+def test_merging_an_empty_state_changes_nothing(figures):
+    merged = ReportFigures().update(ROWS).merge(ReportFigures().state())
+    assert merged.result().as_dict() == figures.as_dict()
+
+
+def test_merged_campaigns_name_the_lowest_ids_and_count_every_member():
+    # Each part passes on only the names it could list; the merge must still list the
+    # lowest named ids overall and count every member organisation.
+    rows = [
+        submission(10 + o, "A", o, "support", 3, (), "en", day(1), "c1", name=name)
+        for o, name in ((7, ""), (6, None), (5, None), (4, None), (3, None), (2, ""))
+    ]
+    whole = ReportFigures(organisation_list_limit=2).update(rows).result().as_dict()
+    merged = ReportFigures(organisation_list_limit=2)
+    for half in (rows[::2], rows[1::2]):
+        state = ReportFigures(organisation_list_limit=2).update(half).state()
+        merged.merge(json.loads(json.dumps(state)))
+    campaign = merged.result().as_dict()["campaigns"][0]
+    assert campaign == whole["campaigns"][0]
+    assert campaign["organisation_count"] == 6
+    assert [o["id"] for o in campaign["organisations"]] == [3, 4]

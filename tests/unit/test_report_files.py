@@ -110,16 +110,29 @@ def pdf_text(document) -> str:
 
 
 def test_render_files_writes_the_three_files_and_names_them(app_context, sample, tmp_path):
+    parts = []
+    for number, rows in enumerate((many_rows(3), many_rows(2)), start=1):
+        part = report_files.CsvRows(tmp_path / "parts" / f"{number}.csv")
+        for row in rows:
+            part.add(row)
+        part.close()
+        parts.append(part.path)
+    out = tmp_path / "report"
     files = report_files.render_files(
-        council_report(), sample["result"], sample["matrix"], many_rows(3), tmp_path
+        council_report(), sample["result"], sample["matrix"], parts, out
     )
     assert set(files) == {"pdf", "csv", "xlsx"}
     for name in files.values():
-        assert (tmp_path / name).is_file()
-    assert (tmp_path / files["pdf"]).read_bytes().startswith(b"%PDF")
-    assert (tmp_path / files["xlsx"]).read_bytes().startswith(b"PK")
+        assert (out / name).is_file()
+    assert (out / files["pdf"]).read_bytes().startswith(b"%PDF")
+    assert (out / files["xlsx"]).read_bytes().startswith(b"PK")
+    # The CSV is one header, then the parts' lines in order.
+    with (out / files["csv"]).open(newline="", encoding="utf-8") as handle:
+        lines = list(csv.reader(handle))
+    assert lines[0] == list(report_files.CSV_COLUMNS)
+    assert len(lines) == 1 + 3 + 2
     # Nothing half-written is left behind.
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(files.values())
+    assert sorted(p.name for p in out.iterdir()) == sorted(files.values())
 
 
 def test_the_pdf_carries_the_summary_the_themes_and_the_cited_references(app_context, sample):
@@ -337,3 +350,32 @@ def test_chart_images_state_the_numbers_in_their_text_alternative(app_context, s
     assert f"Support {overall['stances']['support']}" in images["stances"]["alt"]
     assert f"Oppose {overall['stances']['oppose']}" in images["stances"]["alt"]
     assert sample["result"]["figures"]["timeline"][0]["date"] in images["timeline"]["alt"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'She said "no", then left',
+        "line one\nline two\r\nline three",
+        'a,b,"c"',
+        "",
+        '"',
+        "ünïcödé — ñ, 中文, emoji 🙂",
+        "trailing space ",
+        "tab\tseparated",
+    ],
+)
+def test_csv_lines_read_back_unchanged(text, tmp_path):
+    # The CSV lines are formatted by hand for speed: the standard reader must get back exactly
+    # what was written, whatever the text holds.
+    part = report_files.CsvRows(tmp_path / "part.csv")
+    part.add(submission(1, comment=text, amendment=text + text, organization_name=text))
+    part.close()
+    report_files.join_csv([part.path], tmp_path / "rows.csv")
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        header, record = list(csv.reader(handle))
+    values = dict(zip(header, record, strict=True))
+    assert values["comment"] == text
+    assert values["amendment"] == text + text
+    assert values["organisation"] == text
+    assert values["priority"] == "4" and values["cosigners"] == "0"
