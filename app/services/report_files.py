@@ -221,17 +221,6 @@ class CsvRows:
         self._partial.unlink(missing_ok=True)
 
 
-def write_csv(rows: Iterable[Submission], path: Path) -> int:
-    """`rows` as a CSV file with its header (one part, joined). Returns the number of rows."""
-    part = CsvRows(path.with_name(path.name + ".rows"))
-    for row in rows:
-        part.add(row)
-    written = part.close()
-    join_csv([part.path], path)
-    part.path.unlink()
-    return written
-
-
 def join_csv(parts: Sequence[Path], path: Path) -> None:
     """The header, then each part's lines as they are: a file copy, not a pass over rows."""
     partial = _partial_path(path)
