@@ -25,11 +25,13 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.config["CELERY"] = celery_settings(settings)
 
     from app import cli, errors, templating, web
+    from app.api import init_api
     from app.extensions import celery_init_app
 
     web.register_logging(app)
     web.register_extensions(app)
     web.register_blueprints(app)
+    init_api(app)
     web.register_request_hooks(app)
     templating.register_template_filters(app)
     errors.register_error_handlers(app)

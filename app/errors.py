@@ -50,11 +50,19 @@ def _messages() -> dict[int, str]:
     }
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None):  # noqa: ANN201
+def error_response(  # noqa: ANN201
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    fields: dict[str, object] | None = None,
+):
     if wants_json():
         body: dict[str, object] = {"error": {"code": code, "message": message}}
         if field:
             body["error"]["field"] = field  # type: ignore[index]
+        if fields:
+            body["error"]["fields"] = fields  # type: ignore[index]
         body["request_id"] = g.get("request_id")
         return jsonify(body), status
     title = _titles().get(status, _("Error"))
@@ -91,6 +99,11 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):  # noqa: ANN202
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
+        invalid = _invalid_fields(error)
+        if invalid:  # the API's request validation (webargs): every field at fault
+            message = _("Some fields are not valid: %(fields)s.", fields=", ".join(invalid))
+            first = next(iter(invalid))
+            return error_response(status, "validation_failed", message, first, invalid)
         response = error_response(status, code, _messages().get(status, error.description or ""))
         if status == 429 and error.get_response().headers.get("Retry-After"):
             body, status = response
@@ -115,3 +128,20 @@ def register_error_handlers(app: Flask) -> None:
     def internal_error(error: InternalServerError):  # noqa: ANN202
         app.logger.error("internal server error: %s", error.original_exception or error)
         return error_response(500, "internal_error", _messages()[500])
+
+
+def _invalid_fields(error: HTTPException) -> dict[str, object]:
+    """Field -> messages from a webargs validation error ({location: {field: [...]}})."""
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    found: dict[str, object] = {}
+    for by_field in messages.values():
+        if isinstance(by_field, dict):
+            found.update((str(name), _stringify_keys(value)) for name, value in by_field.items())
+    return found
+
+
+def _stringify_keys(value: object) -> object:
+    """Nested messages keyed by list index (ints) become JSON objects keyed by strings."""
+    if isinstance(value, dict):
+        return {str(key): _stringify_keys(inner) for key, inner in value.items()}
+    return value

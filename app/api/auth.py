@@ -1,0 +1,46 @@
+"""Who is calling the API: a personal token (`Authorization: Bearer`), or the signed-in session.
+
+A token request acts as the token's user, with that user's role and organisation and nothing
+more, and needs no CSRF token (a browser never sends it on its own). A request that relies on
+the session cookie is checked for CSRF like any form, so the API opens no way around it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.api import API_PREFIX
+from app.errors import error_response
+from app.extensions import csrf
+from app.services.profile import user_for_api_token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def register(app: Flask) -> None:
+    for name, blueprint in app.blueprints.items():
+        if name.startswith("api_"):
+            csrf.exempt(blueprint)  # checked below, for session requests only
+
+    @app.before_request
+    def api_caller():  # noqa: ANN202
+        if not request.path.startswith(API_PREFIX + "/"):
+            return None
+        header = request.headers.get("Authorization")
+        if header is None:
+            # Signed in through the session cookie: a browser could send that on its own.
+            if request.method not in SAFE_METHODS and current_user.is_authenticated:
+                csrf.protect()
+            return None
+        scheme, _space, secret = header.partition(" ")
+        user = user_for_api_token(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            body, status = error_response(
+                401, "invalid_token", _("The API token is missing, unknown or revoked.")
+            )
+            return body, status, {"WWW-Authenticate": 'Bearer realm="consulta"'}
+        g._login_user = user  # what flask_login.current_user returns for this request
+        g.api_token_user = True
+        return None

@@ -1,0 +1,275 @@
+"""My organisation's feedback: drafts, submission by the lead, withdrawal.
+
+The same services as the feedback form (app.services.feedback): the same checks, states,
+receipts and audit. Optimistic locking: each answer carries the feedback's version as its
+`ETag`; a change sends it back as `If-Match`, and a stale one gets 412 with nothing saved.
+Another organisation's feedback does not exist for the caller (404).
+"""
+
+from __future__ import annotations
+
+from flask import abort, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from app.api.errors import ApiBlueprint
+from app.api.http import IF_MATCH, if_match, with_etag
+from app.api.schemas import PageArgsSchema, page_of
+from app.extensions import db
+from app.models import (
+    Attribution,
+    Disclosure,
+    Feedback,
+    FeedbackState,
+    Item,
+    Role,
+    Stance,
+)
+from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
+from app.services import feedback
+from app.services.errors import Conflict, Forbidden, NotFound
+from app.services.permissions import acting_user
+
+blp = ApiBlueprint(
+    "api_feedback",
+    __name__,
+    description="Your organisation's feedback on each item: drafts, submission, withdrawal.",
+)
+TEXT_LIMIT = 20_000  # as the form
+MAX_EVIDENCE_LINKS = 10
+
+
+class FeedbackInputSchema(Schema):
+    stance = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf([s.value for s in Stance])
+    )
+    priority = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=5)
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=TEXT_LIMIT))
+    affected_populations = fields.List(
+        fields.String(validate=validate.OneOf(AFFECTED_POPULATIONS)), load_default=list
+    )
+    countries = fields.List(
+        fields.String(validate=validate.OneOf(REGION_COUNTRIES)), load_default=list
+    )
+    comment_disclosure = fields.String(
+        load_default=Disclosure.PUBLIC.value, validate=validate.OneOf([d.value for d in Disclosure])
+    )
+    amendment = fields.String(load_default="", validate=validate.Length(max=TEXT_LIMIT))
+    amendment_disclosure = fields.String(
+        load_default=Disclosure.PUBLIC.value, validate=validate.OneOf([d.value for d in Disclosure])
+    )
+    evidence_links = fields.List(
+        fields.String(validate=validate.Length(max=500)),
+        load_default=list,
+        validate=validate.Length(max=MAX_EVIDENCE_LINKS),
+        metadata={"description": "http(s) addresses"},
+    )
+    attribution = fields.String(
+        load_default=Attribution.NAMED.value,
+        validate=validate.OneOf([a.value for a in Attribution]),
+    )
+
+
+class NewFeedbackSchema(FeedbackInputSchema):
+    item_id = fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The item it answers"},
+    )
+
+
+class FeedbackSchema(Schema):
+    id = fields.Integer(required=True)
+    reference = fields.String(required=True)
+    item_id = fields.Integer(required=True)
+    item_code = fields.String(required=True)
+    state = fields.String(required=True, metadata={"enum": [s.value for s in FeedbackState]})
+    version = fields.Integer(required=True, metadata={"description": "Also the ETag"})
+    stance = fields.String(allow_none=True, required=True)
+    priority = fields.Integer(allow_none=True, required=True)
+    comment = fields.String(required=True)
+    affected_populations = fields.List(fields.String(), required=True)
+    countries = fields.List(fields.String(), required=True)
+    comment_disclosure = fields.String(required=True)
+    amendment = fields.String(required=True)
+    amendment_disclosure = fields.String(required=True)
+    evidence_links = fields.List(fields.String(), required=True)
+    attribution = fields.String(required=True)
+    language = fields.String(allow_none=True, required=True)
+    moderation_reason = fields.String(allow_none=True, required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    submitted_at = fields.DateTime(allow_none=True, required=True)
+    url = fields.String(required=True)
+
+
+class FeedbackPageSchema(Schema):
+    data = fields.List(fields.Nested(FeedbackSchema), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+def _member():  # noqa: ANN202 - the calling User
+    if not current_user.is_authenticated:
+        abort(401)
+    user = acting_user(current_user.id, Role.STAKEHOLDER)
+    if user.organization_id is None:
+        raise Forbidden(_("You need to belong to an organisation to give feedback."))
+    return user
+
+
+def _own(feedback_id: int) -> Feedback:
+    """The caller's organisation's feedback, or 404 (another's is not said to exist)."""
+    user = _member()
+    found = db.session.get(Feedback, feedback_id)
+    if found is None or found.organization_id != user.organization_id:
+        raise NotFound(_("No such feedback."))
+    return found
+
+
+def _input(data: dict) -> feedback.FeedbackInput:
+    return feedback.FeedbackInput(
+        stance=Stance(data["stance"]) if data["stance"] else None,
+        priority=data["priority"],
+        comment=data["comment"],
+        affected_populations=tuple(data["affected_populations"]),
+        countries=tuple(data["countries"]),
+        comment_disclosure=Disclosure(data["comment_disclosure"]),
+        amendment=data["amendment"],
+        amendment_disclosure=Disclosure(data["amendment_disclosure"]),
+        evidence_links=tuple(data["evidence_links"]),
+        attribution=Attribution(data["attribution"]),
+    )
+
+
+def _as_input(found: Feedback) -> feedback.FeedbackInput:
+    return feedback.FeedbackInput(
+        stance=found.stance,
+        priority=found.priority,
+        comment=found.comment or "",
+        affected_populations=tuple(found.affected_populations or ()),
+        countries=tuple(found.countries or ()),
+        comment_disclosure=found.comment_disclosure,
+        amendment=found.amendment or "",
+        amendment_disclosure=found.amendment_disclosure,
+        evidence_links=tuple(found.evidence_links or ()),
+        attribution=found.attribution,
+    )
+
+
+def _body(found: Feedback) -> dict:
+    return {
+        "id": found.id,
+        "reference": found.reference,
+        "item_id": found.item_id,
+        "item_code": found.item.code,
+        "state": found.state.value,
+        "version": found.lock_version,
+        "stance": found.stance.value if found.stance else None,
+        "priority": found.priority,
+        "comment": found.comment or "",
+        "affected_populations": list(found.affected_populations or ()),
+        "countries": list(found.countries or ()),
+        "comment_disclosure": found.comment_disclosure.value,
+        "amendment": found.amendment or "",
+        "amendment_disclosure": found.amendment_disclosure.value,
+        "evidence_links": list(found.evidence_links or ()),
+        "attribution": found.attribution.value,
+        "language": found.language,
+        "moderation_reason": found.moderation_reason,
+        "created_at": found.created_at,
+        "updated_at": found.updated_at,
+        "submitted_at": found.submitted_at,
+        "url": url_for("api_feedback.one", feedback_id=found.id),
+    }
+
+
+@blp.get("")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, FeedbackPageSchema)
+@blp.errors(403, 422, 429)
+def listing(args: dict):  # noqa: ANN201
+    """My organisation's feedback on every item, oldest first, a page at a time."""
+    user = _member()
+    query = (
+        select(Feedback)
+        .where(Feedback.organization_id == user.organization_id)
+        .order_by(Feedback.id)
+    )
+    if args.get("after"):
+        query = query.where(Feedback.id > args["after"])
+    rows = list(db.session.scalars(query.limit(args["limit"] + 1)))
+    return page_of(rows, args["limit"], _body, "api_feedback.listing")
+
+
+@blp.post("")
+@blp.arguments(NewFeedbackSchema)
+@blp.response(201, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.errors(403, 404, 409, 422, 429)
+def create(data: dict):  # noqa: ANN201
+    """Start my organisation's draft on an item (one per item: 409 when it has one)."""
+    user = _member()
+    if db.session.get(Item, data["item_id"]) is None:
+        raise NotFound(_("No such item."), field="item_id")
+    if feedback.feedback_of_organization(user.organization_id, data["item_id"]) is not None:
+        raise Conflict(
+            _("Your organisation already has feedback on this item: change that one."),
+            field="item_id",
+        )
+    found = feedback.save_feedback(
+        user.id, data["item_id"], _input(data), submit=False, lock_version=0
+    )
+    location = url_for("api_feedback.one", feedback_id=found.id)
+    return with_etag(_body(found), found, 201, location=location)
+
+
+@blp.get("/<id:feedback_id>")
+@blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.errors(403, 404, 429)
+def one(feedback_id: int):  # noqa: ANN201
+    found = _own(feedback_id)
+    return with_etag(_body(found), found)
+
+
+@blp.put("/<id:feedback_id>")
+@blp.arguments(FeedbackInputSchema)
+@blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.errors(403, 404, 409, 412, 422, 428, 429)
+@blp.doc(parameters=[IF_MATCH])
+def update(data: dict, feedback_id: int):  # noqa: ANN201
+    """Replace the draft's content (send every field). `If-Match`: the ETag you last saw."""
+    found = _own(feedback_id)
+    version = if_match(found)
+    saved = feedback.save_feedback(
+        current_user.id, found.item_id, _input(data), submit=False, lock_version=version
+    )
+    return with_etag(_body(saved), saved)
+
+
+@blp.post("/<id:feedback_id>/submit")
+@blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.errors(403, 404, 409, 412, 428, 429)
+@blp.doc(parameters=[IF_MATCH])
+def submit(feedback_id: int):  # noqa: ANN201
+    """The lead signs off the draft as the organisation's official position."""
+    found = _own(feedback_id)
+    version = if_match(found)
+    saved = feedback.save_feedback(
+        current_user.id, found.item_id, _as_input(found), submit=True, lock_version=version
+    )
+    return with_etag(_body(saved), saved)
+
+
+@blp.post("/<id:feedback_id>/withdraw")
+@blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
+@blp.errors(403, 404, 409, 412, 428, 429)
+@blp.doc(parameters=[IF_MATCH])
+def withdraw(feedback_id: int):  # noqa: ANN201
+    """The lead takes the organisation's position back (it becomes a draft)."""
+    found = _own(feedback_id)
+    version = if_match(found)
+    saved = feedback.withdraw_feedback(current_user.id, found.item_id, version)
+    return with_etag(_body(saved), saved)

@@ -1,0 +1,71 @@
+"""HTTP details the API's resources share: ETags from lock versions, If-Match, Location."""
+
+from __future__ import annotations
+
+from flask import abort, request
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+
+from app.services.errors import DomainError
+
+
+class PreconditionFailed(DomainError):
+    status_code = 412
+    code = "stale_version"
+
+
+class PreconditionRequired(DomainError):
+    status_code = 428
+    code = "if_match_required"
+
+
+def etag_of(row) -> str:  # noqa: ANN001 - a row with a lock_version
+    return f'"{row.lock_version}"'
+
+
+def with_etag(body: dict, row, status: int = 200, *, location: str | None = None):  # noqa: ANN001, ANN201
+    headers = {"ETag": etag_of(row)}
+    if location:
+        headers["Location"] = location
+    return body, status, headers
+
+
+def if_match(row) -> int:  # noqa: ANN001 - a row with a lock_version
+    """The version the caller last saw, from `If-Match`: required, and it must be current."""
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired(
+            _("Send the ETag you last saw in an If-Match header."), field="If-Match"
+        )
+    seen = header.strip().removeprefix("W/").strip('"')
+    if not seen.isdigit():
+        abort(400)
+    if int(seen) != row.lock_version:
+        raise PreconditionFailed(
+            _("Someone else changed this since you read it: read it again."), field="If-Match"
+        )
+    return int(seen)
+
+
+ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive id that fits the database's integer; any other is no route
+    (404), never a database error."""
+
+    def __init__(self, url_map) -> None:  # noqa: ANN001 - werkzeug's Map
+        super().__init__(url_map, min=1, max=ID_MAX)
+
+
+def id_parameter(_converter: IdConverter) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": ID_MAX}
+
+
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The ETag of the version you last read; a stale one gets 412",
+    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]+"$'},
+}
