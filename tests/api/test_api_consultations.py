@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, update
 
@@ -79,10 +81,7 @@ def test_the_openapi_document_describes_every_route_of_the_api(seeded, client):
     assert document["openapi"].startswith("3.")
     assert document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
     rules = {
-        rule.rule.replace("<string:", "{")
-        .replace("<int:", "{")
-        .replace("<id:", "{")
-        .replace(">", "}")
+        re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in seeded.url_map.iter_rules()
         if rule.endpoint.startswith("api_") and not rule.endpoint.startswith("api_docs")
     }

@@ -14,7 +14,7 @@ ACCEPTED_REFUSALS = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5x
 EXAMPLES = 25  # generated requests per operation, each sent as every caller
 
 
-def test_every_operation_keeps_to_its_document(seeded, bearer):
+def test_every_operation_keeps_to_its_document(seeded, bearer, report_jobs_here):
     # The pytest plugin's fixture loader does not run on this pytest; the schema's Hypothesis
     # strategies do the same work, one operation after another.
     config = SchemathesisConfig.from_dict(
