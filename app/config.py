@@ -43,6 +43,8 @@ class Settings:
     # How long a running report job may go without a sign of life before another worker takes
     # it over. Every stage renews it; tests shorten it to see a takeover in seconds.
     job_lease_seconds: int = 300
+    # Requests per API token (or per address without one), in the limits library's notation.
+    api_rate_limit: str = "600/minute"
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +76,7 @@ class Settings:
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
             celery_queue=get("CELERY_QUEUE", "consulta"),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
+            api_rate_limit=get("API_RATE_LIMIT", "600/minute"),
         )
         return settings
 

@@ -7,13 +7,18 @@ the session cookie is checked for CSRF like any form, so the API opens no way ar
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+import hashlib
+import math
+import time
+
+from flask import Flask, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse
 
 from app.api import API_PREFIX
 from app.errors import error_response
-from app.extensions import csrf
+from app.extensions import csrf, limiter
 from app.services.profile import user_for_api_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -29,6 +34,9 @@ def register(app: Flask) -> None:
         if not request.path.startswith(API_PREFIX + "/"):
             return None
         header = request.headers.get("Authorization")
+        throttled = _throttle(header)
+        if throttled is not None:
+            return throttled
         if header is None:
             # Signed in through the session cookie: a browser could send that on its own.
             if request.method not in SAFE_METHODS and current_user.is_authenticated:
@@ -44,3 +52,22 @@ def register(app: Flask) -> None:
         g._login_user = user  # what flask_login.current_user returns for this request
         g.api_token_user = True
         return None
+
+
+def _throttle(header: str | None):  # noqa: ANN202 - a response, or None to go on
+    """Per token (per address without one): over the `api_rate_limit` setting, 429 with
+    `Retry-After`, before the token is even looked up."""
+    limit = parse(current_app.config["SETTINGS"].api_rate_limit)
+    if header:
+        who = "token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    else:
+        who = "address:" + (request.remote_addr or "unknown")
+    window = limiter.limiter
+    if window.hit(limit, "api", who):
+        return None
+    reset, _remaining = window.get_window_stats(limit, "api", who)
+    retry_after = max(1, math.ceil(reset - time.time()))
+    body, status = error_response(
+        429, "rate_limited", _("Too many requests. Wait %(n)s seconds.", n=retry_after)
+    )
+    return body, status, {"Retry-After": str(retry_after)}

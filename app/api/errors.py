@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 
 from app.api.schemas import ErrorSchema
 
-# Any request can meet these: a malformed request, a bad token, a server fault.
-ALWAYS = (400, 401, 500, 503)
+# Any request can meet these: a malformed request, a bad token, too many requests, a fault.
+ALWAYS = (400, 401, 429, 500, 503)
 
 
 class ApiBlueprint(Blueprint):

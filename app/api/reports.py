@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Item, Report, ReportStatus
 from app.reports.downloads import send_report_file
 from app.services import consultations, reports
-from app.services.errors import DomainError
+from app.services.errors import NotFound
 from app.services.report_files import FORMATS
 from app.templating import stage_label
 
@@ -139,7 +139,7 @@ def request_report(data: dict):  # noqa: ANN201
     if item_id is not None:
         item = db.session.get(Item, item_id)
         if item is not None and item.consultation_id != data["consultation_id"]:
-            raise DomainError(_("That item belongs to another consultation."), field="item_id")
+            raise NotFound(_("That consultation has no such item."), field="item_id")
     report = reports.request_report(
         user_id, data["consultation_id"], item_id=item_id, public=data["public"]
     )

@@ -100,3 +100,18 @@ def test_the_docs_page_serves_swagger_ui_from_this_site(seeded, client):
     assert "<script>" not in html  # no inline script: the strict CSP holds
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert client.get("/api/v1/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_each_token_has_its_own_rate_limit_with_retry_after(seeded, client, bearer):
+    seeded.config["SETTINGS"] = seeded.config["SETTINGS"].replace(api_rate_limit="3/minute")
+    try:
+        first, second = bearer("stakeholder"), bearer("lead")
+        answers = [client.get("/api/v1/consultations", headers=first) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        refused = answers[-1]
+        assert refused.get_json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        # Another token is counted apart.
+        assert client.get("/api/v1/consultations", headers=second).status_code == 200
+    finally:
+        seeded.config["SETTINGS"] = seeded.config["SETTINGS"].replace(api_rate_limit="600/minute")

@@ -80,7 +80,7 @@ def test_an_item_of_another_consultation_is_refused_with_its_field(
         json={"consultation_id": consultation, "item_id": other},
         headers=bearer("council"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.get_json()["error"]["field"] == "item_id"
 
 
