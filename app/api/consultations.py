@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import url_for
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.schemas import Translated
-from app.models import ConsultationState
+from app.api.schemas import PageArgsSchema, Translated
+from app.models import ConsultationState, Stance
 from app.models.base import utcnow
-from app.services import consultations
+from app.services import consultations, feedback
 
 blp = ApiBlueprint(
     "api_consultations",
@@ -135,4 +135,142 @@ def item(slug: str, code: str):  # noqa: ANN201
             }
             for version in versions
         ],
+    }
+
+
+class PublicFileSchema(Schema):
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    url = fields.String(required=True)
+
+
+class PublishedFeedbackSchema(Schema):
+    id = fields.Integer(required=True)
+    reference = fields.String(required=True)
+    organisation = fields.String(
+        allow_none=True, required=True, metadata={"description": "null when anonymous"}
+    )
+    stance = fields.String(allow_none=True, required=True)
+    priority = fields.Integer(allow_none=True, required=True)
+    comment = fields.String(
+        allow_none=True, required=True, metadata={"description": "null when for the council only"}
+    )
+    amendment = fields.String(allow_none=True, required=True)
+    affected_populations = fields.List(fields.String(), required=True)
+    countries = fields.List(fields.String(), required=True)
+    evidence_links = fields.List(fields.String(), required=True)
+    language = fields.String(allow_none=True, required=True)
+    published_at = fields.DateTime(allow_none=True, required=True)
+    cosigners = fields.List(fields.String(), required=True)
+    cosigner_count = fields.Integer(required=True)
+    files = fields.List(fields.Nested(PublicFileSchema), required=True)
+
+
+class PublishedFeedbackPageSchema(Schema):
+    data = fields.List(fields.Nested(PublishedFeedbackSchema), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class PublishedFeedbackArgsSchema(PageArgsSchema):
+    stance = fields.String(validate=validate.OneOf([s.value for s in Stance]))
+    language = fields.String(validate=validate.Length(min=2, max=5))
+
+
+class CouncilResponseSchema(Schema):
+    decision = fields.String(required=True)
+    theme = fields.String(allow_none=True, required=True)
+    rationale = fields.String(required=True)
+    published_at = fields.DateTime(required=True)
+    answers = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "References of the published feedback it answers"},
+    )
+
+
+class CouncilResponseListSchema(Schema):
+    data = fields.List(fields.Nested(CouncilResponseSchema), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+@blp.get("/<string:slug>/items/<string:code>/feedback")
+@blp.arguments(PublishedFeedbackArgsSchema, location="query")
+@blp.response(200, PublishedFeedbackPageSchema)
+@blp.errors(404, 422)
+def published(args: dict, slug: str, code: str):  # noqa: ANN201
+    """The item's published feedback, newest first, as the public page shows it (council-only
+    text and anonymous names left out, redactions applied); filter by stance or language."""
+    view = consultations.get_item(slug, code)
+    limit = args["limit"]
+    entries = feedback.published_feedback_after(
+        view.item.id,
+        after=args.get("after"),
+        limit=limit + 1,
+        stance=Stance(args["stance"]) if args.get("stance") else None,
+        language=args.get("language"),
+    )
+    more, entries = len(entries) > limit, entries[:limit]
+    next_url = None
+    if more:
+        query = {k: v for k, v in args.items() if k in ("stance", "language") and v}
+        next_url = url_for(
+            "api_consultations.published",
+            slug=slug,
+            code=code,
+            after=entries[-1].id,
+            limit=limit,
+            **query,
+        )
+    return {"data": [_published(entry) for entry in entries], "next": next_url}
+
+
+def _published(entry) -> dict:  # noqa: ANN001 - a feedback.PublicFeedback
+    return {
+        "id": entry.id,
+        "reference": entry.reference,
+        "organisation": entry.organization,
+        "stance": entry.stance.value if entry.stance else None,
+        "priority": entry.priority,
+        "comment": entry.comment,
+        "amendment": entry.amendment,
+        "affected_populations": entry.affected_populations,
+        "countries": entry.countries,
+        "evidence_links": entry.evidence_links,
+        "language": entry.language,
+        "published_at": entry.published_at,
+        "cosigners": entry.cosigners,
+        "cosigner_count": entry.cosigner_count,
+        "files": [
+            {
+                "filename": file.filename,
+                "content_type": file.content_type,
+                "size": file.size,
+                "url": url_for("attachments.download", attachment_id=file.id),
+            }
+            for file in entry.attachments
+        ],
+    }
+
+
+@blp.get("/<string:slug>/items/<string:code>/responses")
+@blp.response(200, CouncilResponseListSchema)
+@blp.errors(404)
+def responses(slug: str, code: str):  # noqa: ANN201
+    """The council's published responses on the item ("we asked, you said, we did"), newest
+    first, with the references of the feedback each answers."""
+    view = consultations.get_item(slug, code)
+    found = consultations.council_responses(view.item.id)
+    return {
+        "data": [
+            {
+                "decision": r.decision,
+                "theme": r.theme,
+                "rationale": r.rationale,
+                "published_at": r.published_at,
+                "answers": r.references,
+            }
+            for r in found
+        ],
+        "next": None,
     }

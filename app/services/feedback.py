@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -437,11 +437,49 @@ def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
+    return PublicPage(entries=_public_entries(rows), page=page, pages=pages, total=total)
+
+
+def published_feedback_after(
+    item_id: int,
+    *,
+    after: int | None = None,
+    limit: int = PUBLIC_PAGE_SIZE,
+    stance: Stance | None = None,
+    language: str | None = None,
+) -> list[PublicFeedback]:
+    """Up to `limit` of the item's published feedback after the one with id `after` (keyset,
+    newest first, as `published_feedback`), optionally of one stance or language. An `after`
+    that is not published feedback of the item gives an empty list."""
+    conditions = [Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED]
+    if stance is not None:
+        conditions.append(Feedback.stance == stance)
+    if language is not None:
+        conditions.append(Feedback.language == language)
+    if after is not None:
+        cursor = db.session.execute(
+            select(Feedback.published_at, Feedback.id).where(Feedback.id == after, *conditions[:2])
+        ).first()
+        if cursor is None:
+            return []
+        conditions.append(tuple_(Feedback.published_at, Feedback.id) < tuple_(*cursor))
+    rows = db.session.execute(
+        select(Feedback, Organization.name)
+        .join(Organization, Organization.id == Feedback.organization_id)
+        .where(*conditions)
+        .order_by(Feedback.published_at.desc(), Feedback.id.desc())
+        .limit(limit)
+    ).all()
+    return _public_entries(rows)
+
+
+def _public_entries(rows: list) -> list[PublicFeedback]:
+    """(feedback, organisation name) rows as a visitor may see them."""
     ids = [fb.id for fb, _name in rows]
     spans = _redacted_spans(ids)
     cosigners = cosigning.accepted_cosigner_names(ids)
     files = attachments.public_attachments(ids)
-    entries = [
+    return [
         PublicFeedback(
             id=fb.id,
             reference=fb.reference,
@@ -461,7 +499,6 @@ def published_feedback(item_id: int, page: int = 1, per_page: int = PUBLIC_PAGE_
         )
         for fb, name in rows
     ]
-    return PublicPage(entries=entries, page=page, pages=pages, total=total)
 
 
 def _public_text(
