@@ -160,6 +160,22 @@ def _as_input(found: Feedback) -> feedback.FeedbackInput:
     )
 
 
+def _fields_of(content: feedback.FeedbackInput) -> dict:
+    """A FeedbackInput as the API's fields (the inverse of `_input`)."""
+    return {
+        "stance": content.stance.value if content.stance else None,
+        "priority": content.priority,
+        "comment": content.comment,
+        "affected_populations": list(content.affected_populations),
+        "countries": list(content.countries),
+        "comment_disclosure": content.comment_disclosure.value,
+        "amendment": content.amendment,
+        "amendment_disclosure": content.amendment_disclosure.value,
+        "evidence_links": list(content.evidence_links),
+        "attribution": content.attribution.value,
+    }
+
+
 def _body(found: Feedback) -> dict:
     return {
         "id": found.id,
@@ -249,16 +265,26 @@ def update(data: dict, feedback_id: int):  # noqa: ANN201
     return with_etag(_body(saved), saved)
 
 
+class SubmitSchema(FeedbackInputSchema):
+    """The same fields, loaded partially: those sent replace the current ones."""
+
+
 @blp.post("/<id:feedback_id>/submit")
+@blp.arguments(SubmitSchema(partial=True), required=False)
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 412, 428, 429)
 @blp.doc(parameters=[IF_MATCH])
-def submit(feedback_id: int):  # noqa: ANN201
-    """The lead signs off the draft as the organisation's official position."""
+def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
+    """The lead signs off the organisation's official position: the draft as it is, or with
+    the fields sent replacing its own (how a submitted position is changed: a new revision,
+    back to the moderators)."""
     found = _own(feedback_id)
     version = if_match(found)
+    content = _as_input(found)
+    if changes:
+        content = _input({**_fields_of(content), **changes})
     saved = feedback.save_feedback(
-        current_user.id, found.item_id, _as_input(found), submit=True, lock_version=version
+        current_user.id, found.item_id, content, submit=True, lock_version=version
     )
     return with_etag(_body(saved), saved)
 
