@@ -56,6 +56,7 @@ def error_response(  # noqa: ANN201
     message: str,
     field: str | None = None,
     fields: dict[str, object] | None = None,
+    rows: list[dict[str, object]] | None = None,
 ):
     if wants_json():
         body: dict[str, object] = {"error": {"code": code, "message": message}}
@@ -63,6 +64,8 @@ def error_response(  # noqa: ANN201
             body["error"]["field"] = field  # type: ignore[index]
         if fields:
             body["error"]["fields"] = fields  # type: ignore[index]
+        if rows:
+            body["error"]["rows"] = rows  # type: ignore[index]
         body["request_id"] = g.get("request_id")
         return jsonify(body), status
     title = _titles().get(status, _("Error"))
@@ -93,7 +96,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # noqa: ANN202
         db.session.rollback()
-        return error_response(error.status_code, error.code, error.message, error.field)
+        rows = [row.__dict__ for row in getattr(error, "rows", ())] or None  # a batch's drafts
+        return error_response(error.status_code, error.code, error.message, error.field, rows=rows)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

@@ -8,12 +8,13 @@ Another organisation's feedback does not exist for the caller (404).
 
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import abort, jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from app.api import idempotency
 from app.api.errors import ApiBlueprint
 from app.api.http import IF_MATCH, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
@@ -299,3 +300,40 @@ def withdraw(feedback_id: int):  # noqa: ANN201
     version = if_match(found)
     saved = feedback.withdraw_feedback(current_user.id, found.item_id, version)
     return with_etag(_body(saved), saved)
+
+
+class BatchSchema(Schema):
+    drafts = fields.List(
+        fields.Nested(NewFeedbackSchema),
+        required=True,
+        validate=validate.Length(min=1, max=feedback.MAX_BATCH),
+        metadata={"description": f"1 to {feedback.MAX_BATCH} drafts, one item each"},
+    )
+
+
+class BatchResultSchema(Schema):
+    data = fields.List(fields.Nested(FeedbackSchema), required=True)
+
+
+@blp.post("/batch")
+@blp.arguments(BatchSchema)
+@blp.response(201, BatchResultSchema)
+@blp.errors(403, 409, 422)
+@blp.doc(parameters=[idempotency.DOC_PARAMETER])
+@idempotency.idempotent
+def batch(data: dict):  # noqa: ANN201
+    """Start up to 500 drafts in one request: all are checked, then all saved, or none (422
+    lists every draft at fault with its field). With an `Idempotency-Key`, a retry answers
+    what the first request did, without saving anything twice."""
+    user = _member()
+    drafts = [(row["item_id"], _input(row)) for row in data["drafts"]]
+    answer: dict = {}
+
+    def remember(created: list[Feedback]) -> None:
+        answer["body"] = BatchResultSchema().dump({"data": [_body(draft) for draft in created]})
+        idempotency.remember(201, answer["body"])
+
+    feedback.save_drafts(user.id, drafts, before_commit=remember)
+    response = jsonify(answer["body"])
+    response.status_code = 201
+    return response

@@ -8,6 +8,13 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 
+class RowErrorSchema(Schema):
+    index = fields.Integer(required=True, metadata={"description": "The row's place, from 0"})
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    field = fields.String(allow_none=True)
+
+
 class ErrorDetailSchema(Schema):
     code = fields.String(
         required=True, metadata={"description": "Machine-readable, e.g. not_found"}
@@ -18,6 +25,10 @@ class ErrorDetailSchema(Schema):
         data_key="fields",
         keys=fields.String(),
         metadata={"description": "Every field at fault with its messages (validation errors)"},
+    )
+    rows = fields.List(
+        fields.Nested(RowErrorSchema),
+        metadata={"description": "A batch: every row at fault (nothing was saved)"},
     )
 
 

@@ -42,11 +42,12 @@ from app.models.organization import (
     VerificationState,
 )
 from app.models.report import Report, ReportPart, ReportStatus
-from app.models.user import ApiToken, Role, UsedToken, User, UserSession
+from app.models.user import ApiToken, IdempotentRequest, Role, UsedToken, User, UserSession
 
 __all__ = [
     "LOCALES",
     "ApiToken",
+    "IdempotentRequest",
     "Attachment",
     "Attribution",
     "ColleagueInvitation",

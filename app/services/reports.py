@@ -132,6 +132,10 @@ def _request(
     if db.session.get(Consultation, consultation_id) is None:
         raise NotFound(_("No such consultation."))
     if item_id is not None:
+        item = db.session.get(Item, item_id)
+        if item is None or item.consultation_id != consultation_id:
+            raise NotFound(_("That consultation has no such item."), field="item_id")
+    if item_id is not None:
         scope = item_scope(item_id, public)
     else:
         scope = consultation_scope(consultation_id, public)

@@ -82,6 +82,14 @@ def test_an_item_of_another_consultation_is_refused_with_its_field(
     )
     assert response.status_code == 404
     assert response.get_json()["error"]["field"] == "item_id"
+    # An item that does not exist at all (found by Schemathesis: it was a 500).
+    missing = client.post(
+        "/api/v1/reports",
+        json={"consultation_id": consultation, "item_id": 2_000_000},
+        headers=bearer("council"),
+    )
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["field"] == "item_id"
 
 
 def test_published_public_versions_are_open_to_everyone(seeded, client, report_jobs_here):
