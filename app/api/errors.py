@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from http import HTTPStatus
 
+import flask
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 
 from app.api.schemas import ErrorSchema
 
@@ -13,7 +16,23 @@ from app.api.schemas import ErrorSchema
 ALWAYS = (400, 401, 429, 500, 503)
 
 
+class ApiParser(FlaskParser):
+    """webargs' Flask parser plus `multipart`: the form's fields and files together, one
+    multipart/form-data body in the document (an upload with its options)."""
+
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
+
+    def load_multipart(self, req: flask.Request, schema):  # noqa: ANN001, ANN201
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
 class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = ApiParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
+
     def errors(self, *statuses: int) -> Callable:
         """Declare the error statuses an operation can answer (plus ALWAYS), each with the
         error body of app.errors: Schemathesis fails the build on a status the document

@@ -113,7 +113,7 @@ class FeedbackPageSchema(Schema):
     next = fields.String(allow_none=True, required=True)
 
 
-def _member():  # noqa: ANN202 - the calling User
+def member():  # noqa: ANN202 - the calling User
     if not current_user.is_authenticated:
         abort(401)
     user = acting_user(current_user.id, Role.STAKEHOLDER)
@@ -122,9 +122,9 @@ def _member():  # noqa: ANN202 - the calling User
     return user
 
 
-def _own(feedback_id: int) -> Feedback:
+def own_feedback(feedback_id: int) -> Feedback:
     """The caller's organisation's feedback, or 404 (another's is not said to exist)."""
-    user = _member()
+    user = member()
     found = db.session.get(Feedback, feedback_id)
     if found is None or found.organization_id != user.organization_id:
         raise NotFound(_("No such feedback."))
@@ -210,7 +210,7 @@ def _body(found: Feedback) -> dict:
 @blp.errors(403, 422, 429)
 def listing(args: dict):  # noqa: ANN201
     """My organisation's feedback on every item, oldest first, a page at a time."""
-    user = _member()
+    user = member()
     query = (
         select(Feedback)
         .where(Feedback.organization_id == user.organization_id)
@@ -228,7 +228,7 @@ def listing(args: dict):  # noqa: ANN201
 @blp.errors(403, 404, 409, 422, 429)
 def create(data: dict):  # noqa: ANN201
     """Start my organisation's draft on an item (one per item: 409 when it has one)."""
-    user = _member()
+    user = member()
     if db.session.get(Item, data["item_id"]) is None:
         raise NotFound(_("No such item."), field="item_id")
     if feedback.feedback_of_organization(user.organization_id, data["item_id"]) is not None:
@@ -247,7 +247,7 @@ def create(data: dict):  # noqa: ANN201
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 429)
 def one(feedback_id: int):  # noqa: ANN201
-    found = _own(feedback_id)
+    found = own_feedback(feedback_id)
     return with_etag(_body(found), found)
 
 
@@ -258,7 +258,7 @@ def one(feedback_id: int):  # noqa: ANN201
 @blp.doc(parameters=[IF_MATCH])
 def update(data: dict, feedback_id: int):  # noqa: ANN201
     """Replace the draft's content (send every field). `If-Match`: the ETag you last saw."""
-    found = _own(feedback_id)
+    found = own_feedback(feedback_id)
     version = if_match(found)
     saved = feedback.save_feedback(
         current_user.id, found.item_id, _input(data), submit=False, lock_version=version
@@ -279,7 +279,7 @@ def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
     """The lead signs off the organisation's official position: the draft as it is, or with
     the fields sent replacing its own (how a submitted position is changed: a new revision,
     back to the moderators)."""
-    found = _own(feedback_id)
+    found = own_feedback(feedback_id)
     version = if_match(found)
     content = _as_input(found)
     if changes:
@@ -296,7 +296,7 @@ def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
 @blp.doc(parameters=[IF_MATCH])
 def withdraw(feedback_id: int):  # noqa: ANN201
     """The lead takes the organisation's position back (it becomes a draft)."""
-    found = _own(feedback_id)
+    found = own_feedback(feedback_id)
     version = if_match(found)
     saved = feedback.withdraw_feedback(current_user.id, found.item_id, version)
     return with_etag(_body(saved), saved)
@@ -325,7 +325,7 @@ def batch(data: dict):  # noqa: ANN201
     """Start up to 500 drafts in one request: all are checked, then all saved, or none (422
     lists every draft at fault with its field). With an `Idempotency-Key`, a retry answers
     what the first request did, without saving anything twice."""
-    user = _member()
+    user = member()
     drafts = [(row["item_id"], _input(row)) for row in data["drafts"]]
     answer: dict = {}
 
