@@ -31,8 +31,8 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     web.register_logging(app)
     web.register_extensions(app)
     web.register_blueprints(app)
+    web.register_request_hooks(app)  # first: the API's checks answer with the request id
     init_api(app)
-    web.register_request_hooks(app)
     templating.register_template_filters(app)
     errors.register_error_handlers(app)
     cli.register_commands(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, jsonify, render_template, render_template_string, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.extensions import db
@@ -107,12 +107,28 @@ def register_error_handlers(app: Flask) -> None:
         if invalid:  # the API's request validation (webargs): every field at fault
             message = _("Some fields are not valid: %(fields)s.", fields=", ".join(invalid))
             first = next(iter(invalid))
-            return error_response(status, "validation_failed", message, first, invalid)
+            return error_response(
+                status, "validation_failed", message, first, invalid, rows=_batch_rows(invalid)
+            )
         response = error_response(status, code, _messages().get(status, error.description or ""))
-        if status == 429 and error.get_response().headers.get("Retry-After"):
+        kept = {
+            name: value
+            for name, value in error.get_response().headers.items()
+            # Required with 401 and 405, and what a throttled client waits for.
+            if name in ("WWW-Authenticate", "Allow", "Retry-After")
+        }
+        if kept:
             body, status = response
-            return body, status, {"Retry-After": error.get_response().headers["Retry-After"]}
+            return body, status, kept
         return response
+
+    @app.errorhandler(DataError)
+    def invalid_data(error: DataError):  # noqa: ANN202
+        # Input the database cannot hold (a NUL character, a number out of range): the
+        # request's fault, not the server's.
+        db.session.rollback()
+        app.logger.info("data refused by the database: %s", error.orig)
+        return error_response(400, "invalid_data", _messages()[400])
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):  # noqa: ANN202
@@ -149,3 +165,21 @@ def _stringify_keys(value: object) -> object:
     if isinstance(value, dict):
         return {str(key): _stringify_keys(inner) for key, inner in value.items()}
     return value
+
+
+def _batch_rows(invalid: dict[str, object]) -> list[dict[str, object]] | None:
+    """A batch's schema faults ({"drafts": {"3": {"priority": [...]}}}) in the shape of its
+    other faults: one entry per draft and field."""
+    drafts = invalid.get("drafts")
+    if not isinstance(drafts, dict):
+        return None
+    rows = []
+    for index, faults in drafts.items():
+        if not (isinstance(index, str) and index.isdecimal() and isinstance(faults, dict)):
+            continue
+        for field, messages in faults.items():
+            text = "; ".join(messages) if isinstance(messages, list) else str(messages)
+            rows.append(
+                {"index": int(index), "code": "validation_failed", "message": text, "field": field}
+            )
+    return rows or None

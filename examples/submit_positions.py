@@ -10,11 +10,12 @@ The token is a personal API token (My account → API tokens) of a member of the
     item,stance,priority,comment,amendment,affected_populations,countries,attribution
     P1,support,4,"Our comment...","",labour_migrants;refugees,MX;GT,named
 
-`affected_populations` and `countries` are separated by semicolons; empty cells take the
-site's defaults. A row whose item already has the organisation's feedback changes it (with its
-ETag, so a colleague's newer edit is never overwritten): the draft is updated, or with
-`--submit` the row's content is submitted as a new revision. Each row's outcome is printed;
-the exit status is 1 when any row failed. Only the standard library is used.
+`affected_populations` and `countries` are separated by semicolons. Empty cells are not sent:
+a new draft takes the site's defaults, an existing position keeps its value. A row whose item
+already has the organisation's feedback changes it (with its ETag, so a colleague's newer edit
+is never overwritten): the draft is updated, or with `--submit` the row's content is submitted
+as a new revision. Each row's outcome is printed; the exit status is 1 when any row failed.
+Only the standard library is used.
 """
 
 from __future__ import annotations
@@ -69,17 +70,21 @@ class Client:
 
 
 def position(row: dict[str, str]) -> dict[str, Any]:
-    """A CSV row as the API's feedback fields (empty cells left to the site's defaults)."""
-    body: dict[str, Any] = {
-        "stance": row.get("stance") or None,
-        "priority": int(row["priority"]) if row.get("priority") else None,
-        "comment": row.get("comment", ""),
-        "amendment": row.get("amendment", ""),
-        "affected_populations": [p for p in row.get("affected_populations", "").split(";") if p],
-        "countries": [c for c in row.get("countries", "").split(";") if c],
-    }
-    if row.get("attribution"):
-        body["attribution"] = row["attribution"]
+    """A CSV row as the API's feedback fields. Empty cells are not sent: a new draft takes the
+    site's defaults, and a position already there keeps what it has (a council-only text stays
+    council-only, an anonymous position stays anonymous)."""
+    lists = ("affected_populations", "countries")
+    body: dict[str, Any] = {}
+    for name, value in row.items():
+        value = (value or "").strip()
+        if name == "item" or not value:
+            continue
+        if name in lists:
+            body[name] = [part for part in value.split(";") if part]
+        elif name == "priority":
+            body[name] = int(value)
+        else:
+            body[name] = value
     return body
 
 

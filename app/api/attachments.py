@@ -4,14 +4,18 @@ from the content, size, zip bombs, count), remove. Another organisation's are 40
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
+from werkzeug.datastructures import FileStorage
 
 from app.api.errors import ApiBlueprint
 from app.api.feedback import member, own_feedback
+from app.attachments.views import send_attachment
 from app.models import Attachment, Disclosure
 from app.services import attachments
+from app.services.errors import DomainError
 
 blp = ApiBlueprint(
     "api_attachments",
@@ -51,7 +55,7 @@ def _body(attachment: Attachment) -> dict:
         "size": attachment.size,
         "disclosure": attachment.disclosure.value,
         "created_at": attachment.created_at,
-        "url": url_for("attachments.download", attachment_id=attachment.id),
+        "url": url_for("api_attachments.download", attachment_id=attachment.id),
     }
 
 
@@ -72,6 +76,8 @@ def upload(form: dict, feedback_id: int):  # noqa: ANN201
     a refused type or a dangerous zip is refused with the reason (409)."""
     found = own_feedback(feedback_id)
     chosen = form["file"]
+    if not isinstance(chosen, FileStorage):  # a plain form field named "file"
+        raise DomainError(_('Send the file itself as the "file" part.'), field="file")
     saved = attachments.add_attachment(
         current_user.id,
         found.item_id,
@@ -81,6 +87,16 @@ def upload(form: dict, feedback_id: int):  # noqa: ANN201
     )
     body = _body(saved)
     return body, 201, {"Location": body["url"]}
+
+
+@blp.get("/attachments/<id:attachment_id>")
+@blp.response(
+    200, content_type="application/octet-stream", description="The file, as it was uploaded"
+)
+@blp.errors(404)
+def download(attachment_id: int):  # noqa: ANN201
+    """A file your organisation attached, or a public file of published feedback."""
+    return send_attachment(attachment_id)
 
 
 @blp.delete("/attachments/<id:attachment_id>")

@@ -34,7 +34,9 @@ def register(app: Flask) -> None:
         if not request.path.startswith(API_PREFIX + "/"):
             return None
         header = request.headers.get("Authorization")
-        throttled = _throttle(header)
+        scheme, _space, secret = (header or "").partition(" ")
+        secret = secret.strip() if scheme.lower() == "bearer" else ""
+        throttled = _throttle("token:" + _digest(secret) if secret else _address())
         if throttled is not None:
             return throttled
         if header is None:
@@ -42,9 +44,12 @@ def register(app: Flask) -> None:
             if request.method not in SAFE_METHODS and current_user.is_authenticated:
                 csrf.protect()
             return None
-        scheme, _space, secret = header.partition(" ")
-        user = user_for_api_token(secret.strip()) if scheme.lower() == "bearer" else None
+        user = user_for_api_token(secret) if secret else None
         if user is None:
+            # Guesses count against the address too, whatever token each one tries.
+            throttled = _throttle(_address())
+            if throttled is not None:
+                return throttled
             body, status = error_response(
                 401, "invalid_token", _("The API token is missing, unknown or revoked.")
             )
@@ -54,14 +59,18 @@ def register(app: Flask) -> None:
         return None
 
 
-def _throttle(header: str | None):  # noqa: ANN202 - a response, or None to go on
-    """Per token (per address without one): over the `api_rate_limit` setting, 429 with
-    `Retry-After`, before the token is even looked up."""
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+def _address() -> str:
+    return "address:" + (request.remote_addr or "unknown")
+
+
+def _throttle(who: str):  # noqa: ANN202 - a response, or None to go on
+    """Over the `api_rate_limit` setting for `who` (a token, or an address): 429 with
+    `Retry-After`."""
     limit = parse(current_app.config["SETTINGS"].api_rate_limit)
-    if header:
-        who = "token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
-    else:
-        who = "address:" + (request.remote_addr or "unknown")
     window = limiter.limiter
     if window.hit(limit, "api", who):
         return None

@@ -246,7 +246,7 @@ def _published(entry) -> dict:  # noqa: ANN001 - a feedback.PublicFeedback
                 "filename": file.filename,
                 "content_type": file.content_type,
                 "size": file.size,
-                "url": url_for("attachments.download", attachment_id=file.id),
+                "url": url_for("api_attachments.download", attachment_id=file.id),
             }
             for file in entry.attachments
         ],

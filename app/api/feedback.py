@@ -8,7 +8,7 @@ Another organisation's feedback does not exist for the caller (404).
 
 from __future__ import annotations
 
-from flask import abort, jsonify, url_for
+from flask import jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.api import idempotency
 from app.api.errors import ApiBlueprint
-from app.api.http import IF_MATCH, if_match, with_etag
+from app.api.http import IF_MATCH, authenticate, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
 from app.extensions import db
 from app.models import (
@@ -115,7 +115,7 @@ class FeedbackPageSchema(Schema):
 
 def member():  # noqa: ANN202 - the calling User
     if not current_user.is_authenticated:
-        abort(401)
+        authenticate()
     user = acting_user(current_user.id, Role.STAKEHOLDER)
     if user.organization_id is None:
         raise Forbidden(_("You need to belong to an organisation to give feedback."))
@@ -252,16 +252,18 @@ def one(feedback_id: int):  # noqa: ANN201
 
 
 @blp.put("/<id:feedback_id>")
-@blp.arguments(FeedbackInputSchema)
+@blp.arguments(FeedbackInputSchema(partial=True))
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 412, 422, 428, 429)
 @blp.doc(parameters=[IF_MATCH])
 def update(data: dict, feedback_id: int):  # noqa: ANN201
-    """Replace the draft's content (send every field). `If-Match`: the ETag you last saw."""
+    """Change the draft: the fields sent replace the draft's, those left out keep their
+    values (a council-only text stays council-only). `If-Match`: the ETag you last saw."""
     found = own_feedback(feedback_id)
     version = if_match(found)
+    content = _input({**_fields_of(_as_input(found)), **data})
     saved = feedback.save_feedback(
-        current_user.id, found.item_id, _input(data), submit=False, lock_version=version
+        current_user.id, found.item_id, content, submit=False, lock_version=version
     )
     return with_etag(_body(saved), saved)
 
@@ -273,7 +275,7 @@ class SubmitSchema(FeedbackInputSchema):
 @blp.post("/<id:feedback_id>/submit")
 @blp.arguments(SubmitSchema(partial=True), required=False)
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
-@blp.errors(403, 404, 409, 412, 428, 429)
+@blp.errors(403, 404, 409, 412, 422, 428)
 @blp.doc(parameters=[IF_MATCH])
 def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
     """The lead signs off the organisation's official position: the draft as it is, or with

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, request
+import re
+
+from flask import request
 from flask_babel import gettext as _
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter
 
 from app.services.errors import DomainError
+
+ETAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
 
 
 class PreconditionFailed(DomainError):
@@ -37,14 +43,18 @@ def if_match(row) -> int:  # noqa: ANN001 - a row with a lock_version
         raise PreconditionRequired(
             _("Send the ETag you last saw in an If-Match header."), field="If-Match"
         )
-    seen = header.strip().removeprefix("W/").strip('"')
-    if not seen.isdigit():
-        abort(400)
-    if int(seen) != row.lock_version:
+    value = header.strip()
+    if value == "*":  # any current version: the caller only asks that it exists
+        return row.lock_version
+    match = ETAG.fullmatch(value)
+    if match is None:
+        raise DomainError(_('If-Match holds the ETag you last saw, such as "3".'), field="If-Match")
+    seen = int(match.group(1))
+    if seen != row.lock_version:
         raise PreconditionFailed(
             _("Someone else changed this since you read it: read it again."), field="If-Match"
         )
-    return int(seen)
+    return seen
 
 
 ID_MAX = 2**31 - 1  # ids are PostgreSQL integers
@@ -69,3 +79,8 @@ IF_MATCH = {
     "description": "The ETag of the version you last read; a stale one gets 412",
     "schema": {"type": "string", "pattern": '^(W/)?"[0-9]+"$'},
 }
+
+
+def authenticate() -> None:
+    """401 with the scheme to use, for an operation that needs a signed-in caller."""
+    raise Unauthorized(www_authenticate=WWWAuthenticate("bearer", {"realm": "consulta"}))

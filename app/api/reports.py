@@ -3,12 +3,12 @@ and file links. Published public versions are read by anyone, under their consul
 
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.http import ID_MAX
+from app.api.http import ID_MAX, authenticate
 from app.models import Report, ReportStatus
 from app.reports.downloads import send_report_file
 from app.services import consultations, reports
@@ -120,7 +120,7 @@ def _body(report: Report, *, public_slug: str | None = None, with_result: bool =
 
 def _signed_in() -> int:
     if not current_user.is_authenticated:
-        abort(401)
+        authenticate()
     return current_user.id
 
 

@@ -5,11 +5,12 @@ ones under the item (app.api.consultations)."""
 
 from __future__ import annotations
 
-from flask import abort, url_for
+from flask import url_for
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
+from app.api.http import authenticate
 from app.models import Decision
 from app.services import council_responses
 from app.services.errors import DomainError
@@ -56,7 +57,7 @@ class RecordedResponseListSchema(Schema):
 
 def _signed_in() -> int:
     if not current_user.is_authenticated:
-        abort(401)
+        authenticate()
     return current_user.id
 
 

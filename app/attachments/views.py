@@ -63,6 +63,11 @@ def delete(attachment_id: int):  # noqa: ANN201
 
 @bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int):  # noqa: ANN201
+    return send_attachment(attachment_id)
+
+
+def send_attachment(attachment_id: int):  # noqa: ANN201
+    """The file as a download, if the viewer (signed in, by session or API token) may read it."""
     viewer_id = current_user.id if current_user.is_authenticated else None
     attachment, path = attachments.open_attachment(viewer_id, attachment_id)
     response = send_file(

@@ -668,12 +668,16 @@ def save_drafts(
         created.append(draft)
     try:
         db.session.flush()
-    except IntegrityError as error:  # a colleague started one of these drafts meanwhile
+        for draft in created:
+            audit.record(
+                user.id, "feedback.save_draft", "feedback", draft.id, after={"batch": True}
+            )
+        if before_commit is not None:
+            before_commit(created)
+        db.session.commit()
+    except IntegrityError as error:
+        # A colleague started one of these drafts meanwhile, or the same Idempotency-Key
+        # was stored by a request sent at the same moment: nothing of this one is kept.
         db.session.rollback()
         raise _stale_edit() from error
-    for draft in created:
-        audit.record(user.id, "feedback.save_draft", "feedback", draft.id, after={"batch": True})
-    if before_commit is not None:
-        before_commit(created)
-    db.session.commit()
     return created

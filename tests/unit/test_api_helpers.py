@@ -14,6 +14,7 @@ from werkzeug.exceptions import UnprocessableEntity
 
 from app.api.http import PreconditionFailed, PreconditionRequired, if_match
 from app.errors import _invalid_fields
+from app.services.errors import DomainError
 
 ROW = SimpleNamespace(lock_version=3)
 
@@ -63,10 +64,11 @@ def _client_example():
     return module
 
 
-def test_the_client_maps_a_csv_row_to_the_apis_fields():
+def test_the_client_maps_a_csv_row_to_the_apis_fields_and_leaves_empty_cells_out():
     position = _client_example().position
     assert position(
         {
+            "item": "P1",
             "stance": "oppose",
             "priority": "5",
             "comment": "No.",
@@ -79,9 +81,25 @@ def test_the_client_maps_a_csv_row_to_the_apis_fields():
         "stance": "oppose",
         "priority": 5,
         "comment": "No.",
-        "amendment": "",
         "affected_populations": ["refugees", "returnees"],
-        "countries": [],
         "attribution": "anonymous",
     }
-    assert position({"stance": "", "priority": ""})["stance"] is None
+    # An existing position keeps what the row leaves empty (its disclosures above all).
+    assert position({"item": "P1", "stance": "", "priority": "", "comment": "Yes."}) == {
+        "comment": "Yes."
+    }
+
+
+@pytest.mark.parametrize("header", ['"²"', '"3", "4"', "abc", '"99999999999"'])
+def test_if_match_that_is_no_etag_is_a_400_naming_the_header(flask_app, header):
+    with (
+        flask_app.test_request_context(headers={"If-Match": header}),
+        pytest.raises(DomainError) as refused,
+    ):
+        if_match(ROW)
+    assert refused.value.status_code == 400 and refused.value.field == "If-Match"
+
+
+def test_if_match_star_accepts_whatever_is_current(flask_app):
+    with flask_app.test_request_context(headers={"If-Match": "*"}):
+        assert if_match(ROW) == 3
