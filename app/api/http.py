@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from app.services.errors import DomainError
 
-ETAG = re.compile(r'(?:W/)?"?([0-9]{1,10})"?', re.ASCII)
+ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
 
 
 class PreconditionFailed(DomainError):
@@ -77,7 +77,7 @@ IF_MATCH = {
     "name": "If-Match",
     "required": True,
     "description": "The ETag of the version you last read; a stale one gets 412",
-    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]+"$'},
+    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,18}"$'},
 }
 
 
