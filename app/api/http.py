@@ -6,6 +6,7 @@ import re
 
 from flask import request
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter
@@ -84,3 +85,10 @@ IF_MATCH = {
 def authenticate() -> None:
     """401 with the scheme to use, for an operation that needs a signed-in caller."""
     raise Unauthorized(www_authenticate=WWWAuthenticate("bearer", {"realm": "consulta"}))
+
+
+def signed_in() -> int:
+    """The caller's user id; 401 for a visitor."""
+    if not current_user.is_authenticated:
+        authenticate()
+    return current_user.id

@@ -4,11 +4,10 @@ and file links. Published public versions are read by anyone, under their consul
 from __future__ import annotations
 
 from flask import url_for
-from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.http import ID_MAX, authenticate
+from app.api.http import ID_MAX, signed_in
 from app.models import Report, ReportStatus
 from app.reports.downloads import send_report_file
 from app.services import consultations, reports
@@ -76,16 +75,8 @@ class ReportListSchema(Schema):
     next = fields.String(allow_none=True, required=True)
 
 
-def _readable(report: Report) -> bool:
-    return report.status is ReportStatus.DONE or (
-        report.status is ReportStatus.RUNNING
-        and report.stage == "rendering"
-        and report.result is not None
-    )
-
-
 def _body(report: Report, *, public_slug: str | None = None, with_result: bool = True) -> dict:
-    readable = _readable(report)
+    readable = report.readable
     if public_slug:
         url = url_for("api_public_reports.one_public", slug=public_slug, report_id=report.id)
         download = "consultations.report_download"
@@ -118,12 +109,6 @@ def _body(report: Report, *, public_slug: str | None = None, with_result: bool =
     }
 
 
-def _signed_in() -> int:
-    if not current_user.is_authenticated:
-        authenticate()
-    return current_user.id
-
-
 @blp.post("")
 @blp.arguments(ReportRequestSchema)
 @blp.response(202, ReportSchema, headers={"Location": {"schema": {"type": "string"}}})
@@ -131,7 +116,7 @@ def _signed_in() -> int:
 def request_report(data: dict):  # noqa: ANN201
     """Ask for the report of the consultation's (or the item's) current snapshot; the same
     snapshot asked twice is the same report. Follow `Location` for its progress."""
-    user_id = _signed_in()
+    user_id = signed_in()
     item_id = data["item_id"]  # the service checks it belongs to the consultation
     report = reports.request_report(
         user_id, data["consultation_id"], item_id=item_id, public=data["public"]
@@ -144,7 +129,7 @@ def request_report(data: dict):  # noqa: ANN201
 @blp.errors(403, 429)
 def listing():  # noqa: ANN201
     """The 50 newest reports, without their results (read each for it)."""
-    found = reports.list_reports(_signed_in())
+    found = reports.list_reports(signed_in())
     return {"data": [_body(report, with_result=False) for report in found], "next": None}
 
 
@@ -154,7 +139,7 @@ def listing():  # noqa: ANN201
 def one(report_id: int):  # noqa: ANN201
     """A report: its stage and percent while it compiles, its result once readable, its files
     once written."""
-    return _body(reports.get_report(_signed_in(), report_id))
+    return _body(reports.get_report(signed_in(), report_id))
 
 
 @blp.get("/<id:report_id>/files/<any(pdf, csv, xlsx):fmt>")
@@ -166,7 +151,7 @@ def one(report_id: int):  # noqa: ANN201
 @blp.errors(403, 404, 429)
 def file(report_id: int, fmt: str):  # noqa: ANN201
     """One of the report's files, once written (404 until then)."""
-    return send_report_file(reports.get_report(_signed_in(), report_id), fmt)
+    return send_report_file(reports.get_report(signed_in(), report_id), fmt)
 
 
 @public_blp.get("/<string:slug>/reports")

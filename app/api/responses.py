@@ -6,11 +6,10 @@ ones under the item (app.api.consultations)."""
 from __future__ import annotations
 
 from flask import url_for
-from flask_login import current_user
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.http import authenticate
+from app.api.http import signed_in
 from app.models import Decision
 from app.services import council_responses
 from app.services.errors import DomainError
@@ -55,12 +54,6 @@ class RecordedResponseListSchema(Schema):
     next = fields.String(allow_none=True, required=True)
 
 
-def _signed_in() -> int:
-    if not current_user.is_authenticated:
-        authenticate()
-    return current_user.id
-
-
 def _body(view: council_responses.ResponseView, item_id: int) -> dict:
     return {
         "id": view.id,
@@ -85,7 +78,7 @@ def _view_of(user_id: int, item_id: int, response_id: int) -> dict:
 @blp.errors(403, 404)
 def listing(item_id: int):  # noqa: ANN201
     """Every response on the item, drafts included, newest first."""
-    user_id = _signed_in()
+    user_id = signed_in()
     views = council_responses.responses_for_item(user_id, item_id)
     return {"data": [_body(view, item_id) for view in views], "next": None}
 
@@ -97,7 +90,7 @@ def listing(item_id: int):  # noqa: ANN201
 def record(data: dict, item_id: int):  # noqa: ANN201
     """Record a decision on the item (or one of its themes) with its rationale and the
     submissions it answers; unknown references are refused, naming the field."""
-    user_id = _signed_in()
+    user_id = signed_in()
     try:
         response = council_responses.record_response(
             user_id,
@@ -124,7 +117,7 @@ def record(data: dict, item_id: int):  # noqa: ANN201
 def publish(response_id: int):  # noqa: ANN201
     """Publish a draft response: it appears on the item's page and the organisations
     concerned are told by email."""
-    user_id = _signed_in()
+    user_id = signed_in()
     council_responses.publish_response(user_id, response_id)
     item_id = council_responses.item_of(response_id)
     return _view_of(user_id, item_id, response_id)

@@ -65,6 +65,20 @@ class Report(db.Model):
     consultation = relationship("Consultation")
     item = relationship("Item")
 
+    @property
+    def rendering(self) -> bool:
+        """Compiled and stored, its files still being written (reports._readable)."""
+        return (
+            self.status is ReportStatus.RUNNING
+            and self.stage == "rendering"
+            and self.result is not None
+        )
+
+    @property
+    def readable(self) -> bool:
+        """The result can be read: finished, or compiled while its files are written."""
+        return self.status is ReportStatus.DONE or self.rendering
+
 
 class ReportPart(db.Model):
     """One item's text analysis for a consultation report, run by any worker."""

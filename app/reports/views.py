@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app import staff
 from app.auth.forms import EmptyForm
-from app.models import ReportStatus, Role
+from app.models import Role
 from app.services import consultations, reports
 from app.templating import stage_label
 
@@ -85,13 +85,7 @@ def status(report_id: int):  # noqa: ANN201
         stage=report.stage,
         stage_label=stage_label(report.stage),
         percent=report.percent,
-        # The result can be read before the files are written (see reports._readable).
-        readable=report.status is ReportStatus.DONE
-        or (
-            report.status is ReportStatus.RUNNING
-            and report.stage == "rendering"
-            and report.result is not None
-        ),
+        readable=report.readable,  # before the files are written too (reports._readable)
         error=report.error,
     )
 

@@ -21,6 +21,27 @@ PROJECT = Path(__file__).resolve().parents[2]
 SUMMIT = "leaders-summit-2021-migration"
 
 
+def run_example(positions: Path, site: str, token: str) -> subprocess.CompletedProcess:
+    """The script as a coalition would run it: the lead's token, submitting every row."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and script
+        [
+            sys.executable,
+            str(PROJECT / "examples" / "submit_positions.py"),
+            str(positions),
+            "--site",
+            site,
+            "--token",
+            token,
+            "--consultation",
+            SUMMIT,
+            "--submit",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def site(seeded, report_jobs_here):
     server = make_server("127.0.0.1", 0, seeded, threaded=True)
@@ -76,23 +97,7 @@ def test_a_coalition_submits_its_positions_from_a_csv_file(seeded, site, bearer,
         writer.writeheader()
         writer.writerows(rows)
     token = bearer("lead")["Authorization"].removeprefix("Bearer ")
-    run = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [
-            sys.executable,
-            str(PROJECT / "examples" / "submit_positions.py"),
-            str(positions),
-            "--site",
-            site,
-            "--token",
-            token,
-            "--consultation",
-            SUMMIT,
-            "--submit",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = run_example(positions, site, token)
     assert run.returncode == 1, run.stderr  # two rows failed
     assert f"line 2: {free[0]} submitted" in run.stdout
     assert f"line 3: {free[1]} failed: 422 validation_failed" in run.stderr
@@ -118,23 +123,7 @@ def test_a_coalition_submits_its_positions_from_a_csv_file(seeded, site, bearer,
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerow(rows[0])
-    again = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            str(PROJECT / "examples" / "submit_positions.py"),
-            str(positions),
-            "--site",
-            site,
-            "--token",
-            token,
-            "--consultation",
-            SUMMIT,
-            "--submit",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run_example(positions, site, token)
     assert again.returncode == 0, again.stderr
     with seeded.app_context():
         assert db.session.get(Feedback, saved.id).comment == "Detention must end now."
