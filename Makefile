@@ -7,15 +7,22 @@ export CONSULTA_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: install translations messages chromium run test lint format clean
 
-$(VENV)/.installed: pyproject.toml
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
+
+# Running needs the package and the embedded mail sink; testing and linting add their tools.
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test,dev]"
+	$(PIP) -e ".[embedded]"
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
+	$(PIP) -e ".[embedded,test,dev]"
 	touch $@
 
 install: $(VENV)/.installed translations
 
 # Compiled catalogues (.mo) are build output; the .po files are the source.
-translations: $(VENV)/.installed
+translations: $(VENV)/.runtime
 	$(BIN)/pybabel compile -d app/translations
 
 # Re-extract UI strings after changing templates or code, then translate the new entries.
@@ -31,7 +38,7 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium \
 	  || { [ "$$CI" != true ] && echo "chromium could not be installed: browser tests will be skipped"; }; }
 
-run: install
+run: $(VENV)/.runtime translations
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app seed
 	CONSULTA_DEMO_MODE=true $(BIN)/flask --app app demo-data
