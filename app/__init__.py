@@ -24,8 +24,9 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     app.config["CELERY"] = celery_settings(settings)
 
-    from app import cli, errors, templating, web
+    from app import cli, templating, web
     from app.api import init_api
+    from app.errors import handlers as errors
     from app.extensions import celery_init_app
 
     web.register_logging(app)

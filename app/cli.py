@@ -9,11 +9,14 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.accounts import services as accounts
+from app.accounts.passwords import password_problems
+from app.consultations import seeding as content
+from app.dev import demo, synthetic_feedback
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Consultation, Item, Organization, Role, User
-from app.services import accounts, content, demo, reports, synthetic_feedback
-from app.services.errors import DomainError
-from app.services.passwords import password_problems
+from app.reports import services as reports
 
 
 def register_commands(app: Flask) -> None:

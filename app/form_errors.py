@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash
 from flask_wtf import FlaskForm
 
-from app.services.errors import DomainError
+from app.errors import DomainError
 
 
 def attach_domain_error(form: FlaskForm, error: DomainError) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import uuid
@@ -50,7 +51,7 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    from app.services.accounts import load_session_user
+    from app.accounts.services import load_session_user
 
     login_manager.user_loader(load_session_user)
 
@@ -84,38 +85,38 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or "en"
 
 
-def register_blueprints(app: Flask) -> None:
-    from app.account.views import bp as account_bp
-    from app.admin.views import bp as admin_bp
-    from app.attachments.views import bp as attachments_bp
-    from app.auth.views import bp as auth_bp
-    from app.consultations.views import bp as consultations_bp
-    from app.cosigning.views import bp as cosigning_bp
-    from app.feedback.views import bp as feedback_bp
-    from app.health import bp as health_bp
-    from app.moderation.audit import bp as moderation_audit_bp
-    from app.moderation.campaigns import bp as moderation_campaigns_bp
-    from app.moderation.organizations import bp as moderation_organizations_bp
-    from app.moderation.views import bp as moderation_bp
-    from app.organizations.views import bp as organizations_bp
-    from app.reports.views import bp as reports_bp
+# Every module that adds pages, in the order their blueprints register. Some blueprints are
+# shared by several modules (the admin, moderation and reports areas): each module is imported
+# here, so its routes exist, and each blueprint registers once.
+PAGE_MODULES = (
+    "app.health",
+    "app.accounts.auth_views",
+    "app.accounts.profile_views",
+    "app.organizations.views",
+    "app.consultations.views",
+    "app.feedback.views",
+    "app.feedback.attachment_views",
+    "app.feedback.cosigning_views",
+    "app.moderation.views",
+    "app.moderation.decision_views",
+    "app.organizations.verification_views",
+    "app.audit.views",
+    "app.moderation.campaign_views",
+    "app.reports.views",
+    "app.reports.downloads",
+    "app.reports.responses",
+    "app.admin.views",
+    "app.admin.content",
+    "app.admin.invitations",
+)
 
-    for blueprint in (
-        health_bp,
-        auth_bp,
-        account_bp,
-        organizations_bp,
-        consultations_bp,
-        feedback_bp,
-        attachments_bp,
-        cosigning_bp,
-        moderation_bp,
-        moderation_organizations_bp,
-        moderation_audit_bp,
-        moderation_campaigns_bp,
-        reports_bp,
-        admin_bp,
-    ):
+
+def register_blueprints(app: Flask) -> None:
+    # Every module first, so that a shared blueprint has all its routes before it registers.
+    blueprints = {}
+    for module in [importlib.import_module(name) for name in PAGE_MODULES]:
+        blueprints.setdefault(module.bp.name, module.bp)
+    for blueprint in blueprints.values():
         app.register_blueprint(blueprint)
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import select, text  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Role, User  # noqa: E402
-from app.services import review_queue  # noqa: E402
-from app.services.review_queue import QueueFilter  # noqa: E402
+from app.moderation import queue as review_queue  # noqa: E402
+from app.moderation.queue import QueueFilter  # noqa: E402
 from tests.conftest import app_settings, fresh_pg_database, migrate_to_head  # noqa: E402
 
 ITEMS = 20

@@ -34,11 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import delete, select  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.accounts.services import create_user  # noqa: E402
+from app.consultations.seeding import seed_content  # noqa: E402
+from app.dev import synthetic_feedback  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Consultation, Report, ReportPart, Role, User  # noqa: E402
-from app.services import reports, synthetic_feedback  # noqa: E402
-from app.services.accounts import create_user  # noqa: E402
-from app.services.content import seed_content  # noqa: E402
+from app.reports import services as reports  # noqa: E402
 from tests.conftest import (  # noqa: E402
     PG_ADMIN_URL,
     REDIS_TEST_URL,

@@ -225,7 +225,7 @@ def _reset_rate_limits() -> Iterator[None]:
 def report_jobs_here(monkeypatch) -> list[tuple[str, tuple]]:
     """Report jobs are recorded but their wake-ups not sent, so that a test drives them in its
     own process (reports.run_in_process) without a session worker racing it for the parts."""
-    from app.services import reports
+    from app.reports import services as reports
 
     sent: list[tuple[str, tuple]] = []
     monkeypatch.setattr(
@@ -242,8 +242,8 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
     """Seeded consultations plus demo accounts and feedback."""
-    from app.services.content import seed_content
-    from app.services.demo import seed_demo_data
+    from app.consultations.seeding import seed_content
+    from app.dev.demo import seed_demo_data
 
     with app.app_context():
         seed_content()

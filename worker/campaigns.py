@@ -1,11 +1,11 @@
-"""Campaign tasks: thin wrappers over app.services.campaigns."""
+"""Campaign tasks: thin wrappers over app.moderation.campaigns."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from app.services import campaigns
+from app.moderation import campaigns
 
 
 @shared_task(

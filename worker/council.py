@@ -1,11 +1,11 @@
-"""Council response tasks: thin wrappers over app.services.council_responses."""
+"""Council response tasks: thin wrappers over app.consultations.council_responses."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from app.services import council_responses
+from app.consultations import council_responses
 
 
 @shared_task(

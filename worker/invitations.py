@@ -1,10 +1,10 @@
-"""Reminders of consultation invitations: a thin wrapper over app.services.invitations."""
+"""Reminders of consultation invitations: a thin wrapper over app.consultations.invitations."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from app.services import invitations
+from app.consultations import invitations
 
 
 @shared_task(name="worker.invitations.send_reminders", time_limit=600, soft_time_limit=570)

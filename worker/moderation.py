@@ -1,11 +1,11 @@
-"""Automatic moderation flags: thin tasks over app.services.flagging."""
+"""Automatic moderation flags: thin tasks over app.moderation.flagging."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app.services import flagging
+from app.moderation import flagging
 
 
 @shared_task(

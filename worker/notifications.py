@@ -1,11 +1,11 @@
-"""Email delivery tasks: thin wrappers over app.services.mail."""
+"""Email delivery tasks: thin wrappers over app.notifications.mail."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from app.services import mail
+from app.notifications import mail
 
 
 @shared_task(

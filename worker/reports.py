@@ -1,11 +1,11 @@
-"""Report tasks: thin wrappers over app.services.reports."""
+"""Report tasks: thin wrappers over app.reports.services."""
 
 from __future__ import annotations
 
 from celery import shared_task
 from sqlalchemy.exc import OperationalError
 
-from app.services import reports
+from app.reports import services as reports
 
 
 @shared_task(

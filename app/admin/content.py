@@ -8,18 +8,19 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.admin.blueprint import bp
 from app.admin.forms import (
     ConsultationForm,
     ItemForm,
     fill_localized,
     localized_values,
 )
-from app.admin.views import bp
+from app.consultations import admin as consultation_admin
+from app.consultations import services as consultations
+from app.consultations.admin import ConsultationInput, ItemInput
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import ConsultationState, ItemKind
-from app.services import consultation_admin, consultations
-from app.services.consultation_admin import ConsultationInput, ItemInput
-from app.services.errors import Conflict, DomainError
 
 INVALID = 422
 

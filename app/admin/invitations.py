@@ -13,12 +13,12 @@ from sqlalchemy import select
 from wtforms import DateField, EmailField, SelectField
 from wtforms.validators import InputRequired, Length
 
-from app.admin.views import bp
+from app.accounts.permissions import acting_user
+from app.admin.blueprint import bp
+from app.consultations import invitations
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Consultation, Organization, Role
-from app.services import invitations
-from app.services.errors import DomainError
-from app.services.permissions import acting_user
 
 INVALID = 422
 

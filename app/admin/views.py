@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import staff
+from app.accounts import roles
+from app.admin.blueprint import bp
 from app.admin.forms import ActivationForm, RoleForm, role_choices, role_labels
 from app.models import Role
 from app.parsing import parse_id
-from app.services import roles
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-bp.before_request(staff.only(Role.ADMIN))
 PAGE_SIZE = 50
 
 
@@ -74,7 +72,3 @@ def set_active(user_id: int):  # noqa: ANN201
 def _list_args() -> dict[str, str]:
     """The search and page the admin is on, so that acting on a user brings them back there."""
     return {key: request.args[key] for key in ("q", "after") if request.args.get(key)}
-
-
-# The content and invitation routes live in their own modules, on this same blueprint.
-from app.admin import content, invitations  # noqa: E402, F401

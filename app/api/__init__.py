@@ -3,7 +3,7 @@
 Built with flask-smorest: each resource is a blueprint whose marshmallow schemas both check
 what comes in and describe what goes out, so the OpenAPI 3 document at /api/v1/openapi.json
 is generated from the code that answers. Views stay thin and call the same services as the
-HTML views. Errors are answered by app.errors (JSON under /api/), in the shape of
+HTML views. Errors are answered by app.errors.handlers (JSON under /api/), in the shape of
 `schemas.ErrorSchema`, which the document declares for every error status.
 """
 
@@ -12,17 +12,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from app.api.http import IdConverter, id_parameter
+from app.api.http import API_PREFIX, IdConverter, id_parameter
 from app.api.schemas import ErrorSchema
-
-API_PREFIX = "/api/v1"
 
 
 class ConsultaApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
-        """app.errors answers every error, HTML pages and API alike (one format for each)."""
+        """app.errors.handlers answers every error, HTML pages and API alike."""
 
 
 def init_api(app: Flask) -> ConsultaApi:

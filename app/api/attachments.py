@@ -12,10 +12,10 @@ from werkzeug.datastructures import FileStorage
 
 from app.api.errors import ApiBlueprint
 from app.api.feedback import member, own_feedback
-from app.attachments.views import send_attachment
+from app.errors import DomainError
+from app.feedback import attachments
+from app.feedback.attachment_views import send_attachment
 from app.models import Attachment, Disclosure
-from app.services import attachments
-from app.services.errors import DomainError
 
 blp = ApiBlueprint(
     "api_attachments",

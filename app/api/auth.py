@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse
 
-from app.api import API_PREFIX
-from app.errors import error_response
+from app.accounts.profile import user_for_api_token
+from app.api.http import API_PREFIX
+from app.errors.handlers import error_response
 from app.extensions import csrf, limiter
-from app.services.profile import user_for_api_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -7,9 +7,10 @@ from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
 from app.api.schemas import PageArgsSchema, Translated
+from app.consultations import services as consultations
+from app.feedback import published as published_feedback
 from app.models import ConsultationState, Stance
 from app.models.base import utcnow
-from app.services import consultations, feedback
 
 blp = ApiBlueprint(
     "api_consultations",
@@ -203,7 +204,7 @@ def published(args: dict, slug: str, code: str):  # noqa: ANN201
     text and anonymous names left out, redactions applied); filter by stance or language."""
     view = consultations.get_item(slug, code)
     limit = args["limit"]
-    entries = feedback.published_feedback_after(
+    entries = published_feedback.published_feedback_after(
         view.item.id,
         after=args.get("after"),
         limit=limit + 1,
@@ -225,7 +226,7 @@ def published(args: dict, slug: str, code: str):  # noqa: ANN201
     return {"data": [_published(entry) for entry in entries], "next": next_url}
 
 
-def _published(entry) -> dict:  # noqa: ANN001 - a feedback.PublicFeedback
+def _published(entry) -> dict:  # noqa: ANN001 - a published_feedback.PublicFeedback
     return {
         "id": entry.id,
         "reference": entry.reference,

@@ -35,7 +35,7 @@ class ApiBlueprint(Blueprint):
 
     def errors(self, *statuses: int) -> Callable:
         """Declare the error statuses an operation can answer (plus ALWAYS), each with the
-        error body of app.errors: Schemathesis fails the build on a status the document
+        error body of app.errors.handlers: Schemathesis fails the build on a status the document
         lacks."""
 
         def decorate(view: Callable) -> Callable:

@@ -1,6 +1,6 @@
 """My organisation's feedback: drafts, submission by the lead, withdrawal.
 
-The same services as the feedback form (app.services.feedback): the same checks, states,
+The same services as the feedback form (app.feedback.services): the same checks, states,
 receipts and audit. Optimistic locking: each answer carries the feedback's version as its
 `ETag`; a change sends it back as `If-Match`, and a stale one gets 412 with nothing saved.
 Another organisation's feedback does not exist for the caller (404).
@@ -14,11 +14,15 @@ from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from app.accounts.permissions import acting_user
 from app.api import idempotency
 from app.api.errors import ApiBlueprint
 from app.api.http import IF_MATCH, authenticate, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
+from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
+from app.feedback import positions
+from app.feedback import services as feedback
 from app.models import (
     Attribution,
     Disclosure,
@@ -29,9 +33,6 @@ from app.models import (
     Stance,
 )
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services import feedback
-from app.services.errors import Conflict, Forbidden, NotFound
-from app.services.permissions import acting_user
 
 blp = ApiBlueprint(
     "api_feedback",
@@ -231,7 +232,7 @@ def create(data: dict):  # noqa: ANN201
     user = member()
     if db.session.get(Item, data["item_id"]) is None:
         raise NotFound(_("No such item."), field="item_id")
-    if feedback.feedback_of_organization(user.organization_id, data["item_id"]) is not None:
+    if positions.feedback_of_organization(user.organization_id, data["item_id"]) is not None:
         raise Conflict(
             _("Your organisation already has feedback on this item: change that one."),
             field="item_id",

@@ -11,7 +11,9 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter
 
-from app.services.errors import DomainError
+from app.errors import DomainError
+
+API_PREFIX = "/api/v1"
 
 ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
 

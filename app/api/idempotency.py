@@ -13,9 +13,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import IdempotentRequest
-from app.services.errors import Conflict, DomainError
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200

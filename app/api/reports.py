@@ -8,11 +8,12 @@ from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
 from app.api.http import ID_MAX, signed_in
+from app.consultations import services as consultations
 from app.models import Report, ReportStatus
+from app.reports import services as reports
 from app.reports.downloads import send_report_file
-from app.services import consultations, reports
-from app.services.report_files import FORMATS
-from app.templating import stage_label
+from app.reports.files import FORMATS
+from app.vocabulary import stage_label
 
 blp = ApiBlueprint(
     "api_reports",

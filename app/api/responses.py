@@ -10,9 +10,9 @@ from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
 from app.api.http import signed_in
+from app.consultations import council_responses
+from app.errors import DomainError
 from app.models import Decision
-from app.services import council_responses
-from app.services.errors import DomainError
 
 blp = ApiBlueprint(
     "api_responses",

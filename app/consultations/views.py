@@ -7,10 +7,12 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app.analysis.textdiff import word_diff
+from app.consultations import services as consultations
+from app.feedback import positions, published
 from app.models.base import utcnow
 from app.parsing import parse_id
+from app.reports import services as reports
 from app.reports.downloads import send_report_file
-from app.services import consultations, feedback, reports
 
 bp = Blueprint("consultations", __name__)
 
@@ -59,7 +61,7 @@ def item(slug: str, code: str):  # noqa: ANN201
     consultation = view.item.consultation
     own = None
     if current_user.is_authenticated:
-        own = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+        own = positions.feedback_of_organization(current_user.organization_id, view.item.id)
     return render_template(
         "consultations/item.html",
         consultation=consultation,
@@ -67,7 +69,7 @@ def item(slug: str, code: str):  # noqa: ANN201
         version=view.version,
         state=consultation.state_at(utcnow()),
         tally=consultations.published_tally(view.item.id),
-        published=feedback.published_feedback(view.item.id, page=_page()),
+        published=published.published_feedback(view.item.id, page=_page()),
         responses=consultations.council_responses(view.item.id),
         own_feedback=own,
         versions=consultations.item_versions(view.item.id),

@@ -17,41 +17,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.models import Attribution, Disclosure, Stance
+from app.models import Attribution, Stance
 from app.models.feedback import REGION_COUNTRIES
+from app.vocabulary import disclosure_choices, population_labels, stance_choices
 
 MAX_EVIDENCE_LINKS = 10
-
-
-def stance_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(Stance.SUPPORT.value, _l("Support")),
-        SelectChoice(Stance.SUPPORT_WITH_AMENDMENTS.value, _l("Support with amendments")),
-        SelectChoice(Stance.NEUTRAL.value, _l("Neutral")),
-        SelectChoice(Stance.OPPOSE.value, _l("Oppose")),
-    ]
-
-
-def population_labels() -> dict[str, str]:
-    return {
-        "asylum_seekers": _l("Asylum seekers"),
-        "refugees": _l("Refugees"),
-        "labour_migrants": _l("Labour migrants"),
-        "unaccompanied_children": _l("Unaccompanied children"),
-        "women_and_girls": _l("Women and girls"),
-        "indigenous_peoples": _l("Indigenous peoples"),
-        "lgbtqi": _l("LGBTQI+ people"),
-        "returnees": _l("Returnees"),
-        "trafficking_survivors": _l("Trafficking survivors"),
-        "host_communities": _l("Host communities"),
-    }
-
-
-def disclosure_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(Disclosure.PUBLIC.value, _l("Public")),
-        SelectChoice(Disclosure.COUNCIL_ONLY.value, _l("For the council only")),
-    ]
 
 
 def country_choices() -> list[SelectChoice]:

@@ -7,15 +7,18 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.consultations import services as consultations
+from app.consultations.services import ItemView
+from app.errors import Conflict, DomainError
 from app.extensions import csrf, login_manager
+from app.feedback import attachments, cosigning, positions
+from app.feedback import read_models as feedback_views
+from app.feedback import services as feedback
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
 from app.models import Attribution, ConsultationState, Disclosure, Stance
 from app.models.base import utcnow
 from app.parsing import parse_id
-from app.services import attachments, consultations, cosigning, feedback, feedback_views
-from app.services.consultations import ItemView
-from app.services.errors import Conflict, DomainError
 
 bp = Blueprint("feedback", __name__)
 # What a person sees side by side when a colleague saved first (everything they can type).
@@ -41,7 +44,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
         )
         return _render(view, form, None, expired=True), 401
 
-    existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+    existing = positions.feedback_of_organization(current_user.organization_id, view.item.id)
     if not form.is_submitted():
         form.lock_version.data = str(existing.lock_version if existing else 0)
         if existing is not None:
@@ -63,15 +66,15 @@ def edit(slug: str, code: str):  # noqa: ANN201
     except Conflict as error:
         # Keep what this person typed and show what the colleague saved beside it.
         flash(error.message, "error")
-        theirs = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+        theirs = positions.feedback_of_organization(current_user.organization_id, view.item.id)
         form.lock_version.data = str(theirs.lock_version if theirs else 0)
         differences = feedback_views.changes_between(
-            feedback.input_snapshot(_input_from(form)), feedback.snapshot(theirs) if theirs else {}
+            feedback.input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
         )
         return _render(view, form, theirs, theirs=theirs, differences=differences), 409
     except DomainError as error:
         attach_domain_error(form, error)
-        existing = feedback.feedback_of_organization(current_user.organization_id, view.item.id)
+        existing = positions.feedback_of_organization(current_user.organization_id, view.item.id)
         return _render(view, form, existing), error.status_code
     return _after_save(saved, submitting, slug, code)
 

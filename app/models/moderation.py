@@ -50,7 +50,7 @@ class ModerationFlag(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"))
     kind: Mapped[FlagKind] = mapped_column(str_enum(FlagKind, "flag_kind"))
-    # A reason as JSON (app.templating.flag_reason words it in the reader's language); rows
+    # A reason as JSON (app.vocabulary.flag_reason words it in the reader's language); rows
     # written before migration 0005 hold English text, shown as it is.
     detail: Mapped[str] = mapped_column(Text, default="")
     campaign_key: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -1,98 +1,583 @@
-"""Campaigns: near-duplicate groups of submissions and bulk decisions on them."""
+"""Campaigns: near-duplicate groups of submissions and bulk decisions on a whole group.
+
+A submission belongs to a campaign when it has a `ModerationFlag` of kind CAMPAIGN; the flag's
+`campaign_key` names the group. A bulk decision is a `BulkAction` row (the job) carried out by
+a worker in chunks of `CHUNK_SIZE` ids. Each chunk is one transaction that updates the
+feedback rows, advances `done`, renews the lease and writes one audit event, so a worker that
+dies leaves every row either decided or still SUBMITTED, and a later run continues with the
+members still SUBMITTED (only those are ever touched).
+
+"Reject every member" tells each organisation exactly as a single rejection does: the reason
+is stored in the organisation's language for its dashboard, and every active lead is emailed
+in their own language. The messages are written in the chunk's transaction, keyed on
+(action, submission, lead), so a chunk run again never mails twice.
+
+"Publish one and count the rest": the representative is PUBLISHED; every other member still
+SUBMITTED becomes REJECTED with `moderation_code` COUNTED_CODE ("campaign_counted") and a
+`moderation_reason` naming the representative's reference. They stay out of the public list
+(only PUBLISHED is public) and a report counts them by that code. Their organisations get no
+email: their position is counted, which is a publication in substance, and publishing mails
+nobody on the single path either; the dashboard shows the reason.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, SelectField, TextAreaField
-from wtforms.validators import Length, Optional
+from sqlalchemy import case, distinct, func, or_, select, update
 
-from app import staff
-from app.parsing import parse_id
-from app.services import campaigns
-from app.services.errors import DomainError
-from app.services.permissions import MODERATORS
+from app import audit
+from app.accounts.permissions import MODERATORS, acting_user
+from app.analysis.textdiff import Op, word_diff
+from app.errors import Conflict, DomainError, InvalidState, NotFound
+from app.extensions import db
+from app.feedback import cosigning
+from app.models import Feedback, FeedbackCosigner, FeedbackState, Item, Organization
+from app.models.base import utcnow
+from app.models.moderation import BulkAction, BulkStatus, FlagKind, ModerationFlag
+from app.moderation import services as moderation
+from app.organizations import services as organizations
+from app.services.jobs import enqueue_after_commit
 
-bp = Blueprint("moderation_campaigns", __name__, url_prefix="/moderation/campaigns")
-bp.before_request(staff.only(*MODERATORS))
+RUN_TASK = "worker.campaigns.run_bulk_action"
+PAGE_SIZE = 50
+CHUNK_SIZE = 500
+MAX_ATTEMPTS = 5
+# Every chunk renews the lease; a chunk of CHUNK_SIZE rows takes seconds at most, even when
+# it writes an email to each rejected organisation's leads.
+LEASE = timedelta(minutes=5)
+# A queued action whose wake-up has not started it after this long is sent again.
+REQUEUE_AFTER = timedelta(seconds=30)
 
-
-class BulkForm(FlaskForm):
-    kind = RadioField(_l("Decision"), choices=[])
-    representative_id = IntegerField(_l("Representative"), validators=[Optional()])
-    reason_code = SelectField(_l("Reason"), choices=[], validate_choice=False)
-    note = TextAreaField(_l("Note to the organisations"), validators=[Length(max=2000)])
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.kind.choices = list(campaigns.KINDS.items())
-        self.reason_code.choices = [("", _("Choose a reason")), *campaigns.REASON_CODES.items()]
-
-
-@bp.get("/")
-@login_required
-def index():  # noqa: ANN201
-    groups = campaigns.campaign_groups(current_user.id, limit=100)
-    return render_template("moderation/campaigns.html", groups=groups)
-
-
-@bp.get("/<key>")
-@login_required
-def show(key: str):  # noqa: ANN201
-    after = None
-    if request.args.get("after"):
-        after = parse_id(request.args["after"])
-        if after is None:
-            abort(400)
-    detail = campaigns.campaign_detail(current_user.id, key, after=after)
-    form = BulkForm(representative_id=detail.representative_id)
-    return render_template(
-        "moderation/campaign.html",
-        detail=detail,
-        form=form,
-        reasons=campaigns.REASON_CODES,
-    )
+PUBLISH_ALL = "publish_all"
+PUBLISH_ONE = "publish_one"
+REJECT_ALL = "reject_all"
+KINDS = {
+    PUBLISH_ALL: _l("Publish every member"),
+    PUBLISH_ONE: _l("Publish one representative and count the rest"),
+    REJECT_ALL: _l("Reject every member"),
+}
+REASON_CODES = {
+    "off_topic": _l("Off topic"),
+    "duplicate": _l("Duplicate"),
+    "spam": _l("Spam"),
+    "other": _l("Other"),
+}
+COUNTED_CODE = "campaign_counted"
+ACTIVE = (BulkStatus.QUEUED, BulkStatus.RUNNING)
 
 
-@bp.post("/<key>/bulk")
-@login_required
-def bulk(key: str):  # noqa: ANN201
-    form = BulkForm()
-    if not form.validate_on_submit():
-        flash(_("Check the decision and try again."), "error")
-        return redirect(url_for("moderation_campaigns.show", key=key))
-    try:
-        action = campaigns.request_bulk(
-            current_user.id,
-            key,
-            form.kind.data or "",
-            reason_code=form.reason_code.data or None,
-            note=form.note.data or "",
-            representative_id=form.representative_id.data,
+@dataclass(frozen=True)
+class CampaignGroup:
+    key: str
+    size: int
+    submitted: int
+    item_code: str
+    item_count: int
+    sample: str
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    reference: str
+    organization: str
+    state: FeedbackState
+    comment: str
+    diff: list[tuple[Op, str]]
+
+
+@dataclass(frozen=True)
+class CampaignDetail:
+    key: str
+    size: int
+    submitted: int
+    shared_text: str
+    representative_id: int
+    members: list[Member]
+    next_after: int | None
+
+
+def _in_campaign(key: str):  # noqa: ANN202 - a SQL condition
+    return Feedback.id.in_(
+        select(ModerationFlag.feedback_id).where(
+            ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key == key
         )
-    except DomainError as error:
-        if error.status_code == 403:
-            raise
-        flash(error.message, "error")
-        return redirect(url_for("moderation_campaigns.show", key=key))
-    return redirect(url_for("moderation_campaigns.action", action_id=action.id))
-
-
-@bp.get("/actions/<int:action_id>")
-@login_required
-def action(action_id: int):  # noqa: ANN201
-    return render_template(
-        "moderation/campaign_action.html",
-        action=campaigns.get_bulk_action(current_user.id, action_id),
-        status=campaigns.bulk_status(current_user.id, action_id),
-        kinds=campaigns.KINDS,
     )
 
 
-@bp.get("/actions/<int:action_id>/status")
-@login_required
-def action_status(action_id: int):  # noqa: ANN201
-    return jsonify(campaigns.bulk_status(current_user.id, action_id))
+def campaign_groups(user_id: int, limit: int = 50) -> list[CampaignGroup]:
+    """The campaigns with the most members still awaiting review first."""
+    acting_user(user_id, *MODERATORS)
+    submitted = func.sum(case((Feedback.state == FeedbackState.SUBMITTED, 1), else_=0))
+    rows = db.session.execute(
+        select(
+            ModerationFlag.campaign_key,
+            func.count(Feedback.id),
+            submitted,
+            func.min(Feedback.id),
+            func.min(Feedback.item_id),
+            func.count(distinct(Feedback.item_id)),
+        )
+        .join(Feedback, Feedback.id == ModerationFlag.feedback_id)
+        .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key.is_not(None))
+        .group_by(ModerationFlag.campaign_key)
+        .order_by(submitted.desc(), func.count(Feedback.id).desc(), ModerationFlag.campaign_key)
+        .limit(limit)
+    ).all()
+    first_ids = [row[3] for row in rows]
+    samples = dict(
+        db.session.execute(
+            select(Feedback.id, Feedback.comment).where(Feedback.id.in_(first_ids))
+        ).all()
+    )
+    codes = dict(
+        db.session.execute(
+            select(Item.id, Item.code).where(Item.id.in_([r[4] for r in rows]))
+        ).all()
+    )
+    return [
+        CampaignGroup(
+            key=key,
+            size=size,
+            submitted=int(pending or 0),
+            item_code=codes.get(item_id, ""),
+            item_count=items,
+            sample=samples.get(first_id, ""),
+        )
+        for key, size, pending, first_id, item_id, items in rows
+    ]
+
+
+def campaign_detail(user_id: int, key: str, after: int | None = None) -> CampaignDetail:
+    """The shared text and a page of members (keyset on id) with their word differences."""
+    acting_user(user_id, *MODERATORS)
+    size, pending = db.session.execute(
+        select(
+            func.count(Feedback.id),
+            func.coalesce(
+                func.sum(case((Feedback.state == FeedbackState.SUBMITTED, 1), else_=0)), 0
+            ),
+        ).where(_in_campaign(key))
+    ).one()
+    if not size:
+        raise NotFound(_("No such campaign."))
+    # The shared text is the most common comment; its lowest id is the representative.
+    shared_text, representative_id = db.session.execute(
+        select(Feedback.comment, func.min(Feedback.id))
+        .where(_in_campaign(key))
+        .group_by(Feedback.comment)
+        .order_by(func.count(Feedback.id).desc(), func.min(Feedback.id))
+        .limit(1)
+    ).one()
+    query = (
+        select(Feedback.id, Feedback.reference, Organization.name, Feedback.state, Feedback.comment)
+        .join(Organization, Organization.id == Feedback.organization_id)
+        .where(_in_campaign(key))
+        .order_by(Feedback.id)
+        .limit(PAGE_SIZE)
+    )
+    if after is not None:
+        query = query.where(Feedback.id > after)
+    members = [
+        Member(ident, reference, name, state, comment, word_diff(shared_text, comment))
+        for ident, reference, name, state, comment in db.session.execute(query)
+    ]
+    next_after = members[-1].id if len(members) == PAGE_SIZE else None
+    return CampaignDetail(
+        key, size, int(pending), shared_text, representative_id, members, next_after
+    )
+
+
+def request_bulk(
+    user_id: int,
+    key: str,
+    kind: str,
+    reason_code: str | None = None,
+    note: str = "",
+    representative_id: int | None = None,
+) -> BulkAction:
+    """Record a bulk decision on the campaign's members still SUBMITTED and wake a worker."""
+    moderator = acting_user(user_id, *MODERATORS)
+    if kind not in KINDS:
+        raise DomainError(_("Choose what to do with the campaign."), field="kind")
+    note = (note or "").strip()
+    if kind == REJECT_ALL and reason_code not in REASON_CODES:
+        raise DomainError(_("A rejection needs a reason."), field="reason_code")
+    # The organisations are told the reason, as for a single rejection.
+    if kind == REJECT_ALL and reason_code == moderation.OTHER_REASON and not note:
+        raise DomainError(_("Explain the reason in the note."), field="note")
+    if len(note) > moderation.NOTE_MAX:
+        raise DomainError(_("The note is too long."), field="note")
+    if kind != REJECT_ALL:
+        reason_code = None
+    if kind == PUBLISH_ONE:
+        state = db.session.scalar(
+            select(Feedback.state).where(Feedback.id == representative_id, _in_campaign(key))
+        )
+        if state is None:
+            raise DomainError(
+                _("The representative must be a member of the campaign."),
+                field="representative_id",
+            )
+        if state is not FeedbackState.SUBMITTED:
+            raise InvalidState(_("The representative has already been decided."))
+    else:
+        representative_id = None
+    running = db.session.scalar(
+        select(BulkAction.id).where(BulkAction.campaign_key == key, BulkAction.status.in_(ACTIVE))
+    )
+    if running is not None:
+        raise Conflict(_("A bulk decision on this campaign is already under way."))
+    total = db.session.scalar(
+        select(func.count(Feedback.id)).where(
+            _in_campaign(key), Feedback.state == FeedbackState.SUBMITTED
+        )
+    )
+    if not total:
+        raise InvalidState(_("Every member of this campaign has already been decided."))
+    action = BulkAction(
+        kind=kind,
+        campaign_key=key,
+        reason_code=reason_code,
+        note=note,
+        representative_id=representative_id,
+        requested_by_id=moderator.id,
+        status=BulkStatus.QUEUED,
+        total=total,
+        done=0,
+        attempts=0,
+        # While queued, lease_until records when the wake-up was last sent.
+        lease_until=utcnow(),
+    )
+    db.session.add(action)
+    db.session.flush()
+    audit.record(
+        moderator.id,
+        "campaign.bulk_requested",
+        "bulk_action",
+        action.id,
+        after={
+            "campaign_key": key,
+            "kind": kind,
+            "reason_code": reason_code,
+            "representative_id": representative_id,
+            "total": total,
+        },
+    )
+    enqueue_after_commit(RUN_TASK, action.id)
+    db.session.commit()
+    return action
+
+
+def get_bulk_action(user_id: int, action_id: int) -> BulkAction:
+    acting_user(user_id, *MODERATORS)
+    action = db.session.get(BulkAction, action_id)
+    if action is None:
+        raise NotFound(_("No such bulk decision."))
+    return action
+
+
+def bulk_status(user_id: int, action_id: int) -> dict[str, object]:
+    """The progress of a bulk decision, for polling."""
+    action = get_bulk_action(user_id, action_id)
+    percent = 100 if action.status is BulkStatus.DONE else 0
+    if action.total and action.status is not BulkStatus.DONE:
+        percent = min(99, action.done * 100 // action.total)
+    return {
+        "id": action.id,
+        "campaign_key": action.campaign_key,
+        "kind": action.kind,
+        "status": action.status.value,
+        "total": action.total,
+        "done": action.done,
+        "percent": percent,
+        "error": action.error,
+    }
+
+
+def run_bulk_action(action_id: int, max_chunks: int | None = None) -> bool:
+    """Carry out a bulk decision if it is ours to run; True once it is finished.
+
+    `max_chunks` stops after that many chunks without finishing (tests use it to play a worker
+    that died mid-way).
+    """
+    token = _claim(action_id)
+    if token is None:
+        return False
+    try:
+        chunks = 0
+        while max_chunks is None or chunks < max_chunks:
+            processed = _run_chunk(action_id, token)
+            if processed is None:  # the lease was taken over: the new owner carries on
+                return False
+            if processed == 0:
+                return _finish(action_id, token)
+            chunks += 1
+        return False
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(action_id, token, exc)
+        raise
+
+
+def reconcile_bulk_actions() -> list[int]:
+    """Ids of actions whose wake-up was lost or whose worker died, re-sent."""
+    now = utcnow()
+    expired = (BulkAction.status == BulkStatus.RUNNING) & (BulkAction.lease_until < now)
+    db.session.execute(
+        update(BulkAction)
+        .where(expired, BulkAction.attempts >= MAX_ATTEMPTS)
+        .values(status=BulkStatus.FAILED, error="worker lost too many times", lease_until=None)
+    )
+    stale = list(
+        db.session.scalars(
+            select(BulkAction.id).where(
+                or_(
+                    expired,
+                    (BulkAction.status == BulkStatus.QUEUED)
+                    & or_(
+                        BulkAction.lease_until.is_(None),
+                        BulkAction.lease_until < now - REQUEUE_AFTER,
+                    ),
+                )
+            )
+        )
+    )
+    if stale:
+        # A run whose lease expired goes back to the queue; its old worker, if still alive,
+        # no longer holds the token and stops at its next chunk.
+        db.session.execute(
+            update(BulkAction)
+            .where(BulkAction.id.in_(stale))
+            .values(status=BulkStatus.QUEUED, lease_until=now)
+        )
+    for action_id in stale:
+        enqueue_after_commit(RUN_TASK, action_id)
+    db.session.commit()
+    return stale
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def _claim(action_id: int) -> int | None:
+    """Take the action; the attempt number returned is the owner's token for every chunk."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(BulkAction)
+        .where(
+            BulkAction.id == action_id,
+            BulkAction.attempts < MAX_ATTEMPTS,
+            or_(
+                BulkAction.status == BulkStatus.QUEUED,
+                (BulkAction.status == BulkStatus.RUNNING) & (BulkAction.lease_until < now),
+            ),
+        )
+        .values(
+            status=BulkStatus.RUNNING,
+            attempts=BulkAction.attempts + 1,
+            lease_until=now + LEASE,
+            error=None,
+        )
+        .returning(BulkAction.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()
+    return claimed
+
+
+def _owned(action_id: int, token: int):  # noqa: ANN202 - a SQL condition
+    return (
+        (BulkAction.id == action_id)
+        & (BulkAction.status == BulkStatus.RUNNING)
+        & (BulkAction.attempts == token)
+    )
+
+
+def _run_chunk(action_id: int, token: int) -> int | None:
+    """Decide the next CHUNK_SIZE members still SUBMITTED, in one transaction.
+
+    The number decided (0: nothing left), or None when the action is no longer ours.
+    """
+    renewed = db.session.execute(
+        update(BulkAction).where(_owned(action_id, token)).values(lease_until=utcnow() + LEASE)
+    )
+    if renewed.rowcount != 1:
+        db.session.rollback()
+        return None
+    action = db.session.execute(
+        select(
+            BulkAction.kind,
+            BulkAction.campaign_key,
+            BulkAction.reason_code,
+            BulkAction.note,
+            BulkAction.representative_id,
+            BulkAction.requested_by_id,
+        ).where(BulkAction.id == action_id)
+    ).one()
+    # Each member's organisation, by member id, in id order.
+    members = dict(
+        db.session.execute(
+            select(Feedback.id, Feedback.organization_id)
+            .where(_in_campaign(action.campaign_key), Feedback.state == FeedbackState.SUBMITTED)
+            .order_by(Feedback.id)
+            .limit(CHUNK_SIZE)
+            .with_for_update(of=Feedback)
+        ).all()
+    )
+    ids = list(members)
+    if not ids:
+        db.session.rollback()
+        return 0
+    now = utcnow()
+    common = {
+        "moderated_by_id": action.requested_by_id,
+        "moderated_at": now,
+        "lock_version": Feedback.lock_version + 1,
+    }
+    still_submitted = Feedback.id.in_(ids) & (Feedback.state == FeedbackState.SUBMITTED)
+    published, rejected = [], []
+    if action.kind == PUBLISH_ALL:
+        published = _set_state(still_submitted, FeedbackState.PUBLISHED, common, published_at=now)
+    elif action.kind == REJECT_ALL:
+        rejected = _reject_and_tell(action_id, action, still_submitted, common, members)
+    else:
+        representative = still_submitted & (Feedback.id == action.representative_id)
+        published = _set_state(representative, FeedbackState.PUBLISHED, common, published_at=now)
+        reference = db.session.scalar(
+            select(Feedback.reference).where(Feedback.id == action.representative_id)
+        )
+        rejected = _set_state(
+            still_submitted & (Feedback.id != action.representative_id),
+            FeedbackState.REJECTED,
+            common,
+            moderation_code=COUNTED_CODE,
+            moderation_reason=_(
+                "Counted with the campaign's representative submission %(reference)s.",
+                reference=reference or "-",
+            ),
+        )
+    _release_cosigners(rejected, action.requested_by_id)
+    count = len(published) + len(rejected)
+    db.session.execute(
+        update(BulkAction)
+        .where(_owned(action_id, token))
+        .values(
+            done=BulkAction.done + count,
+            # Members that joined the campaign after the request are decided too.
+            total=case(
+                (BulkAction.done + count > BulkAction.total, BulkAction.done + count),
+                else_=BulkAction.total,
+            ),
+        )
+    )
+    audit.record(
+        action.requested_by_id,
+        "campaign.bulk_chunk",
+        "bulk_action",
+        action_id,
+        after={
+            "first_id": ids[0],
+            "last_id": ids[-1],
+            "published": len(published),
+            "rejected": len(rejected),
+            "attempt": token,
+        },
+    )
+    db.session.commit()
+    return len(ids)
+
+
+def _set_state(condition, state: FeedbackState, common: dict, **values: object) -> list[int]:  # noqa: ANN001
+    return list(
+        db.session.scalars(
+            update(Feedback)
+            .where(condition)
+            .values(state=state, **common, **values)
+            .returning(Feedback.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def _reject_and_tell(
+    action_id: int,
+    action,  # noqa: ANN001 - the action's row
+    still_submitted,  # noqa: ANN001 - a SQL condition
+    common: dict,
+    members: dict[int, int],
+) -> list[int]:
+    """Reject with the reason in each organisation's language and email its leads."""
+    note = action.note or ""
+    leads = organizations.active_leads_by_organization(members.values())
+    by_locale: dict[str, list[int]] = {}
+    for feedback_id, organization_id in members.items():
+        locale = moderation.organization_locale(leads.get(organization_id, ()))
+        by_locale.setdefault(locale, []).append(feedback_id)
+    rejected: list[int] = []
+    for locale, feedback_ids in sorted(by_locale.items()):  # one UPDATE per language
+        rejected += _set_state(
+            still_submitted & Feedback.id.in_(feedback_ids),
+            FeedbackState.REJECTED,
+            common,
+            moderation_code=action.reason_code,
+            moderation_reason=moderation.rejection_text(action.reason_code, note, locale),
+        )
+    moderation.mail_bulk_rejections(
+        action_id, rejected, code=action.reason_code, note=note, leads=leads
+    )
+    return rejected
+
+
+def _release_cosigners(rejected: Sequence[int], actor_id: int | None) -> None:
+    """A rejected position binds no co-signer (rare in a campaign: looked up set-based)."""
+    if not rejected:
+        return
+    with_cosigners = db.session.scalars(
+        select(FeedbackCosigner.feedback_id)
+        .where(FeedbackCosigner.feedback_id.in_(rejected))
+        .distinct()
+    ).all()
+    for feedback_id in with_cosigners:
+        cosigning.release_cosigners(feedback_id, actor_id)
+
+
+def _finish(action_id: int, token: int) -> bool:
+    finished = db.session.execute(
+        update(BulkAction)
+        .where(_owned(action_id, token))
+        .values(status=BulkStatus.DONE, lease_until=None, error=None, finished_at=utcnow())
+    )
+    if finished.rowcount != 1:
+        db.session.rollback()
+        return False
+    action = db.session.get(BulkAction, action_id)
+    audit.record(
+        action.requested_by_id,
+        "campaign.bulk_done",
+        "bulk_action",
+        action_id,
+        after={"campaign_key": action.campaign_key, "kind": action.kind, "done": action.done},
+    )
+    db.session.commit()
+    return True
+
+
+def _record_failure(action_id: int, token: int, exc: Exception) -> None:
+    exhausted = token >= MAX_ATTEMPTS
+    db.session.execute(
+        update(BulkAction)
+        .where(_owned(action_id, token))
+        .values(
+            status=BulkStatus.FAILED if exhausted else BulkStatus.QUEUED,
+            # Moderators see the kind of failure; the details go to the worker's log.
+            error=type(exc).__name__,
+            lease_until=utcnow(),
+        )
+    )
+    db.session.commit()

@@ -13,8 +13,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.services.moderation import NOTE_MAX, OTHER_REASON, rejection_reasons
-from app.services.redactions import REASON_MAX, REDACTABLE_FIELDS
+from app.moderation.redactions import REASON_MAX, REDACTABLE_FIELDS
+from app.moderation.services import NOTE_MAX, OTHER_REASON, rejection_reasons
 
 
 class DecisionForm(FlaskForm):

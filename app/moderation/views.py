@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -16,16 +15,15 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import staff
 from app.models.feedback import REGION_COUNTRIES
 from app.models.moderation import FlagKind
 from app.models.organization import OrganizationType
+from app.moderation import exports
+from app.moderation import queue as review_queue
+from app.moderation.blueprint import bp
 from app.parsing import parse_id
-from app.services import exports, review_queue
-from app.templating import flag_label
+from app.vocabulary import flag_label
 
-bp = Blueprint("moderation", __name__, url_prefix="/moderation")
-bp.before_request(staff.only(*staff.STAFF))
 PAGE_SIZE = 50
 
 
@@ -101,7 +99,3 @@ def _filter_labels() -> dict[str, dict[str, str]]:
             OrganizationType.OTHER: _("Other"),
         },
     }
-
-
-# The decision routes live in app.moderation.decisions, on this same blueprint.
-from app.moderation import decisions  # noqa: E402, F401

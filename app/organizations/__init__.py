@@ -1,1 +1,2 @@
-"""An organisation's own page: members, requests to join, colleague invitations."""
+"""Organisations: members, requests to join, verification and suspension (`services`).
+Pages: `views` (an organisation's own page) and `verification_views` (moderators)."""

@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.auth.forms import EmptyForm
+from app.accounts import services as accounts
+from app.accounts.auth_forms import EmptyForm
+from app.errors import Conflict
 from app.extensions import limiter
+from app.organizations import services as organizations
 from app.organizations.forms import InviteColleagueForm
-from app.services import accounts, organizations
-from app.services.errors import Conflict
 
 bp = Blueprint("organizations", __name__, url_prefix="/organisation")
 

@@ -8,15 +8,11 @@ from flask import current_app, send_from_directory
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.errors import NotFound
 from app.models import Report
-from app.reports.views import bp
-from app.services import reports
-from app.services.errors import NotFound
-from app.services.report_charts import chart_images
-from app.services.report_files import FORMATS, report_directory
-
-# The report partial (page, public page, PDF) draws its charts through this global.
-bp.app_template_global("report_chart_images")(chart_images)
+from app.reports import services as reports
+from app.reports.blueprint import bp
+from app.reports.files import FORMATS, report_directory
 
 
 @bp.get("/<int:report_id>/download/<fmt>")

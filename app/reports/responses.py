@@ -11,14 +11,15 @@ from wtforms import RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.auth.forms import EmptyForm
+from app.accounts.auth_forms import EmptyForm
+from app.consultations import council_responses
+from app.consultations import services as consultations
+from app.consultations.council_responses import ResponseInput
+from app.errors import DomainError
 from app.extensions import db
 from app.models import Decision
-from app.reports.views import bp
-from app.services import consultations, council_responses
-from app.services.council_responses import ResponseInput
-from app.services.errors import DomainError
-from app.templating import decision_label
+from app.reports.blueprint import bp
+from app.vocabulary import decision_label
 
 INVALID = 422
 

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import staff
-from app.auth.forms import EmptyForm
-from app.models import Role
-from app.services import consultations, reports
-from app.templating import stage_label
-
-bp = Blueprint("reports", __name__, url_prefix="/reports")
-bp.before_request(staff.only(Role.COUNCIL, Role.ADMIN))
+from app.accounts.auth_forms import EmptyForm
+from app.consultations import services as consultations
+from app.reports import services as reports
+from app.reports.blueprint import bp
+from app.vocabulary import stage_label
 
 
 @bp.get("/")
@@ -88,8 +85,3 @@ def status(report_id: int):  # noqa: ANN201
         readable=report.readable,  # before the files are written too (reports._readable)
         error=report.error,
     )
-
-
-# The council response and download routes live in app.reports.responses and
-# app.reports.downloads, on this same blueprint.
-from app.reports import downloads, responses  # noqa: E402, F401

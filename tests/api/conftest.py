@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.accounts import profile
 from app.extensions import db
 from app.models import User
-from app.services import profile
 
 ROLES = {
     "stakeholder": "stakeholder@example.org",

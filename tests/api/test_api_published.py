@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
+from app.feedback import published
 from app.models import Attribution, Disclosure, Feedback, FeedbackState, Item
-from app.services import feedback as feedback_service
 
 pytestmark = [pytest.mark.postgres]
 SUMMIT = "leaders-summit-2021-migration"
@@ -31,7 +31,7 @@ def _busiest_item(app) -> tuple[int, str]:
 def test_pages_of_one_hold_every_published_position_once_in_the_pages_order(seeded, client):
     item_id, code = _busiest_item(seeded)
     with seeded.app_context():
-        expected = [e.id for e in feedback_service.published_feedback(item_id, 1, 500).entries]
+        expected = [e.id for e in published.published_feedback(item_id, 1, 500).entries]
     assert len(expected) >= 2
     seen, url = [], f"/api/v1/consultations/{SUMMIT}/items/{code}/feedback?limit=1"
     while url:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Consultation, Item, User
-from app.services import reports
+from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres]
 SUMMIT = "leaders-summit-2021-migration"

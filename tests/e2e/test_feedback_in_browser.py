@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
+from app.accounts.services import create_user
 from app.extensions import db
 from app.models import Organization
-from app.services.accounts import create_user
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.test_thin_path_in_browser import assert_accessible
 from tests.unit.test_attachment_inspection import pdf_bytes

@@ -7,6 +7,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import insert, select
 
 from app.extensions import db
+from app.feedback.positions import new_reference
 from app.models import (
     Feedback,
     FeedbackState,
@@ -17,8 +18,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services import flagging
-from app.services.feedback import new_reference
+from app.moderation import flagging
 from tests.e2e.test_thin_path_in_browser import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]

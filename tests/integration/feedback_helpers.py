@@ -12,11 +12,12 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
+from app.accounts import services as accounts
+from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackState, Item, Organization, User
 from app.models.base import utcnow
-from app.services import accounts, moderation
-from app.services.demo import DEMO_ORGANIZATION
+from app.moderation import services as moderation
 
 SLUG = "leaders-summit-2021-migration"
 ITEM = f"/c/{SLUG}/items/P1"  # no demo feedback of ours, none published by anyone

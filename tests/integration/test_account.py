@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, update
 
+from app.accounts import profile
+from app.accounts import services as accounts
+from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
 from app.models import (
     ApiToken,
@@ -21,8 +24,6 @@ from app.models import (
     User,
     UserSession,
 )
-from app.services import accounts, profile
-from app.services.demo import DEMO_ORGANIZATION
 from tests.conftest import DEMO_PASSWORD, submit_form, user_by_email
 
 pytestmark = [pytest.mark.postgres]

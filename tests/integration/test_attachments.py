@@ -11,7 +11,10 @@ import pytest
 from flask import render_template
 from sqlalchemy import event, select, update
 
+from app.accounts.services import create_user
+from app.consultations.services import get_item
 from app.extensions import db
+from app.feedback import attachments
 from app.models import (
     Attachment,
     AuditEvent,
@@ -23,9 +26,6 @@ from app.models import (
     Organization,
 )
 from app.models.base import utcnow
-from app.services import attachments
-from app.services.accounts import create_user
-from app.services.consultations import get_item
 from tests.conftest import DEMO_PASSWORD, PROJECT, csrf_token, hidden_fields, user_by_email
 from tests.integration.feedback_helpers import our_feedback as shared_our_feedback
 from tests.unit.test_attachment_inspection import (

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app import audit
+from app.audit import log as audit_log
 from app.extensions import db
 from app.models import AuditEvent, Organization
 from app.models.audit import AuditLogIsAppendOnly
 from app.models.base import utcnow
-from app.services import audit, audit_log
 from tests.conftest import csrf_token
 
 pytestmark = [pytest.mark.postgres]

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
+from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -21,8 +22,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus
-from app.services import campaigns
-from app.services.errors import DomainError, Forbidden
+from app.moderation import campaigns
 from tests.conftest import MailCatcher, hidden_fields, wait_for
 
 pytestmark = [pytest.mark.postgres]

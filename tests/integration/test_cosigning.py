@@ -8,6 +8,8 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
+from app.accounts.services import create_user
+from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
 from app.models import (
     CosignState,
@@ -19,8 +21,6 @@ from app.models import (
     Redaction,
     User,
 )
-from app.services.accounts import create_user
-from app.services.demo import DEMO_ORGANIZATION
 from tests.conftest import DEMO_PASSWORD, csrf_token, submit_form
 from tests.integration.cosigning_helpers import (
     DIASPORA,
@@ -301,8 +301,8 @@ def test_an_accepted_co_signer_counts_in_the_public_tally(seeded, client, login)
 
 
 def test_a_co_signing_organisation_is_told_it_cannot_submit_its_own(invited, seeded, client, login):
-    from app.services import cosigning
-    from app.services.errors import InvalidState
+    from app.errors import InvalidState
+    from app.feedback import cosigning
 
     login(client, "lead@workers.example.org")
     answer(client, invited.id, "accept")

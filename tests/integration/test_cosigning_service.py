@@ -10,7 +10,15 @@ from flask import render_template
 from markupsafe import escape
 from sqlalchemy import event, func, select, update
 
+from app.accounts.services import create_user
+from app.consultations import services as consultations
+from app.consultations.services import published_tally
+from app.dev.demo import DEMO_ORGANIZATION
+from app.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.extensions import db
+from app.feedback import cosigning, positions
+from app.feedback import services as feedback
+from app.feedback.cosigning import SharedText
 from app.models import (
     AuditEvent,
     Consultation,
@@ -27,12 +35,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import consultations, cosigning, feedback, moderation
-from app.services.accounts import create_user
-from app.services.consultations import published_tally
-from app.services.cosigning import SharedText
-from app.services.demo import DEMO_ORGANIZATION
-from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
+from app.moderation import services as moderation
 from tests.integration.cosigning_helpers import (
     DIASPORA,
     MEXICAN,
@@ -76,7 +79,7 @@ def position(email: str, code: str, *, submit: bool = True, **changes) -> Feedba
     """The organisation of `email` saves (or submits) its position on the item, as it stands."""
     values = {"stance": Stance.SUPPORT, "priority": 4, "comment": "Our position."} | changes
     author = db.session.get(User, user_id(email))
-    current = feedback.feedback_of_organization(author.organization_id, item_id(code))
+    current = positions.feedback_of_organization(author.organization_id, item_id(code))
     return feedback.save_feedback(
         author.id,
         item_id(code),
@@ -87,7 +90,7 @@ def position(email: str, code: str, *, submit: bool = True, **changes) -> Feedba
 
 
 def feedback_of(name: str, code: str) -> Feedback:
-    return feedback.feedback_of_organization(org_id(name), item_id(code))
+    return positions.feedback_of_organization(org_id(name), item_id(code))
 
 
 def mails_to(name: str) -> list[Notification]:

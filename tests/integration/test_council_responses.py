@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.consultations import council_responses
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -22,7 +23,6 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import council_responses
 from tests.conftest import hidden_fields, wait_for
 
 pytestmark = [pytest.mark.postgres]

@@ -7,9 +7,9 @@ import secrets
 import pytest
 
 from app import create_app
+from app.consultations.seeding import seed_content
+from app.dev.demo import seed_demo_data
 from app.extensions import db
-from app.services.content import seed_content
-from app.services.demo import seed_demo_data
 from tests.conftest import app_settings, migrate_to_head, open_every_consultation, start_worker
 from tests.thin_path import run_thin_path
 

@@ -9,6 +9,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts import services as accounts
+from app.dev.demo import DEMO_ORGANIZATION, DEMO_PASSWORD
 from app.extensions import db
 from app.models import (
     Feedback,
@@ -19,8 +21,6 @@ from app.models import (
     Organization,
     User,
 )
-from app.services import accounts
-from app.services.demo import DEMO_ORGANIZATION, DEMO_PASSWORD
 from tests.conftest import hidden_fields
 from tests.integration.feedback_helpers import (
     FORM,

@@ -13,7 +13,11 @@ from threading import Barrier, BrokenBarrierError
 import pytest
 from sqlalchemy import select, update
 
+from app.dev.demo import DEMO_ORGANIZATION
+from app.errors import InvalidState
 from app.extensions import db
+from app.feedback import services as feedback_service
+from app.feedback.positions import new_reference
 from app.models import (
     Feedback,
     FeedbackCosigner,
@@ -29,11 +33,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services import feedback as feedback_service
-from app.services import moderation
-from app.services.demo import DEMO_ORGANIZATION
-from app.services.errors import InvalidState
-from app.services.feedback import new_reference
+from app.moderation import services as moderation
 from tests.conftest import csrf_token, hidden_fields, submit_form
 from tests.integration.feedback_helpers import (
     FORM,

@@ -12,14 +12,16 @@ from flask import Flask
 from sqlalchemy import exists, select, text, update
 
 from app import create_app
+from app.consultations.seeding import seed_content
+from app.dev.demo import seed_demo_data
 from app.extensions import db
 from app.models import Feedback, FeedbackState, Item, ModerationFlag, Organization, User
 from app.models.base import utcnow
 from app.models.moderation import FlagKind
-from app.services import flagging, moderation, review_queue
-from app.services.content import seed_content
-from app.services.demo import seed_demo_data
-from app.services.review_queue import QueueFilter
+from app.moderation import flagging
+from app.moderation import queue as review_queue
+from app.moderation import services as moderation
+from app.moderation.queue import QueueFilter
 from tests.conftest import app_settings, migrate_to_head, open_every_consultation
 
 _numbers = itertools.count(1)

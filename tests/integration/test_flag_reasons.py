@@ -13,8 +13,8 @@ from app import create_app
 from app.extensions import db
 from app.models import Feedback, FeedbackState, FlagKind, Item, ModerationFlag, Organization, User
 from app.models.base import utcnow
-from app.services import flagging
-from app.templating import flag_reason
+from app.moderation import flagging
+from app.vocabulary import flag_reason
 from tests.conftest import app_settings
 
 COMMENT = (

@@ -20,8 +20,8 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services import flagging
-from app.templating import flag_reason
+from app.moderation import flagging
+from app.vocabulary import flag_reason
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres]

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.analysis.language import detect_language
 from app.analysis.near_duplicates import jaccard
+from app.dev.synthetic_feedback import GenerationReport, generate
 from app.extensions import db
 from app.models import (
     Consultation,
@@ -24,7 +25,6 @@ from app.models import (
     Organization,
 )
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
-from app.services.synthetic_feedback import GenerationReport, generate
 
 COUNT = 3000
 SUMMIT = "leaders-summit-2021-migration"

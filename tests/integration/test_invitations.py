@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.consultations import invitations
+from app.errors import Conflict, DomainError
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -19,8 +21,6 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import invitations
-from app.services.errors import Conflict, DomainError
 from tests.conftest import submit_form
 
 pytestmark = [pytest.mark.postgres]

@@ -8,9 +8,9 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
+from app.consultations.seeding import CONTENT_DIR, seed_content
 from app.extensions import db
 from app.models import CouncilResponse, Feedback, FeedbackState, Item
-from app.services.content import CONTENT_DIR, seed_content
 
 pytestmark = [pytest.mark.postgres]
 

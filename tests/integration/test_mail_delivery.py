@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from app import create_app
+from app.accounts import services as accounts
 from app.extensions import db
 from app.models import Notification, NotificationStatus
 from app.models.base import utcnow
-from app.services import accounts, mail
+from app.notifications import mail
 from tests.conftest import MailCatcher, app_settings, free_port
 
 pytestmark = [pytest.mark.postgres]

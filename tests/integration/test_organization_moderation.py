@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import Forbidden
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -15,8 +16,7 @@ from app.models import (
     User,
     VerificationState,
 )
-from app.services import organizations
-from app.services.errors import Forbidden
+from app.organizations import services as organizations
 from tests.conftest import csrf_token, user_by_email
 
 pytestmark = [pytest.mark.postgres]

@@ -101,7 +101,7 @@ def test_a_tampered_or_foreign_token_is_refused(seeded, client):
 
 
 def test_an_expired_confirmation_link_is_refused(seeded, client, monkeypatch):
-    from app.services import accounts
+    from app.accounts import services as accounts
 
     register(client, "rosa@example.net")
     [message] = outbox(seeded, "rosa@example.net")
@@ -373,7 +373,7 @@ def test_registration_is_recorded_in_the_audit_log(seeded, client):
 
 
 def test_a_lead_of_another_organisation_cannot_decide_its_requests(seeded, app, login):
-    from app.services import accounts
+    from app.accounts import services as accounts
 
     with seeded.app_context():
         org_id = db.session.scalar(
@@ -521,8 +521,8 @@ def test_a_reset_link_dies_when_the_email_address_changes(seeded, client):
 
 
 def test_a_role_change_ends_the_persons_sessions(seeded, app, login):
+    from app.accounts import roles
     from app.models import Role
-    from app.services import roles
 
     person = app.test_client()
     login(person, "stakeholder@example.org")
@@ -534,8 +534,8 @@ def test_a_role_change_ends_the_persons_sessions(seeded, app, login):
 
 
 def test_a_moderator_cannot_verify_their_own_organisation(seeded):
-    from app.services import organizations
-    from app.services.errors import Forbidden
+    from app.errors import Forbidden
+    from app.organizations import services as organizations
 
     with seeded.app_context():
         pending = db.session.scalar(

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Item, Report, ReportStatus, User
-from app.services import reports
-from app.services.report_files import report_directory
+from app.reports import services as reports
+from app.reports.files import report_directory
 
 pytestmark = [pytest.mark.postgres]
 

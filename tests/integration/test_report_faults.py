@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from app.dev import synthetic_feedback
 from app.extensions import db
 from app.models import (
     Consultation,
@@ -27,7 +28,7 @@ from app.models import (
     ReportStatus,
     User,
 )
-from app.services import reports, synthetic_feedback
+from app.reports import services as reports
 from tests.conftest import app_settings, start_worker, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]

@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.moderation import Redaction
-from app.services.report_rows import Scope, stream
+from app.reports.rows import Scope, stream
 
 _numbers = itertools.count(1)
 

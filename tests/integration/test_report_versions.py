@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import InvalidState
 from app.extensions import db
 from app.models import (
     AuditEvent,
@@ -25,8 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.moderation import Redaction
-from app.services import reports
-from app.services.errors import InvalidState
+from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
 
@@ -200,7 +200,9 @@ def test_a_new_report_says_what_changed_since_the_last(seeded):
 def test_progress_updates_do_not_break_a_long_read(seeded, monkeypatch):
     """Progress is written while rows are still being read through a server-side cursor;
     writing it in the reading transaction once closed the cursor mid-report."""
-    from app.services import report_compiler, report_rows, synthetic_feedback
+    from app.dev import synthetic_feedback
+    from app.reports import compiler as report_compiler
+    from app.reports import rows as report_rows
 
     stream = report_rows.stream
     monkeypatch.setattr(report_rows, "stream", lambda scope, **kw: stream(scope, batch=2, **kw))
@@ -269,7 +271,7 @@ def test_the_council_prepares_and_publishes_the_public_version_on_the_web(seeded
 
 
 def test_a_redaction_of_a_published_position_retracts_the_published_report(seeded):
-    from app.services import redactions
+    from app.moderation import redactions
 
     council, consultation = ids(seeded)
     feedback_id = add_position(seeded, "P6", FeedbackState.PUBLISHED, "Phone Ana on 555-0199.")

@@ -7,7 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app.errors import Forbidden
 from app.extensions import db
+from app.feedback import positions
+from app.feedback import services as feedback
 from app.models import (
     CosignState,
     Feedback,
@@ -21,8 +24,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import feedback, reports
-from app.services.errors import Forbidden
+from app.reports import services as reports
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.postgres]
@@ -37,7 +39,7 @@ def _ids(app):
 
 
 def _submit(stakeholder_id: int, item_id: int, stance: Stance = Stance.SUPPORT) -> None:
-    existing = feedback.feedback_of_organization(
+    existing = positions.feedback_of_organization(
         db.session.get(User, stakeholder_id).organization_id, item_id
     )
     feedback.save_feedback(

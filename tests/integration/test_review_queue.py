@@ -176,7 +176,7 @@ def test_search_finds_a_word_in_spanish_and_french_text(queue_data, moderator, w
 
 
 def test_search_uses_the_gin_index_expression(queue_data, monkeypatch):
-    from app.services import review_queue
+    from app.moderation import queue as review_queue
 
     expression = "to_tsvector('simple', feedback.comment || ' ' || feedback.amendment)"
     statements = []
@@ -212,7 +212,7 @@ def test_search_uses_the_gin_index_expression(queue_data, monkeypatch):
 def test_rare_and_common_searches_give_the_same_queue(
     queue_data, moderator, monkeypatch, args, found
 ):
-    from app.services import review_queue
+    from app.moderation import queue as review_queue
 
     monkeypatch.setattr(review_queue, "RARE_MATCHES", 0)  # row by row along the queue
     expected = queue_refs(moderator, **args)
@@ -224,7 +224,7 @@ def test_rare_and_common_searches_give_the_same_queue(
 @pytest.mark.parametrize("order", ["oldest", "newest"])
 def test_keyset_pages_neither_overlap_nor_skip(queue_data, order):
     from app.models import User
-    from app.services import review_queue
+    from app.moderation import queue as review_queue
 
     with queue_data.app_context():
         moderator_id = db.session.scalar(
@@ -276,7 +276,7 @@ def test_a_malformed_filter_is_a_400(queue_data, moderator, args):
 
 def test_counts_per_state_and_flag(queue_data):
     from app.models import User
-    from app.services import review_queue
+    from app.moderation import queue as review_queue
 
     with queue_data.app_context():
         moderator_id = db.session.scalar(
@@ -298,7 +298,7 @@ def test_counts_per_state_and_flag(queue_data):
 
 def test_counts_are_capped(queue_data, monkeypatch):
     from app.models import User
-    from app.services import review_queue
+    from app.moderation import queue as review_queue
 
     monkeypatch.setattr(review_queue, "COUNT_CAP", 5)
     with queue_data.app_context():
@@ -331,7 +331,7 @@ def test_export_streams_the_filtered_queue_with_formulas_neutralised(queue_data,
 
 
 def test_export_covers_more_than_one_batch(queue_data, moderator, monkeypatch):
-    from app.services import exports
+    from app.moderation import exports
 
     monkeypatch.setattr(exports, "BATCH_SIZE", 4)
     rows = list(csv.reader(io.StringIO(moderator.get("/moderation/export.csv?country=PA").text)))

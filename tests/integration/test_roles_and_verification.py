@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
+from app.accounts import roles
+from app.errors import Forbidden
 from app.extensions import db
 from app.models import AuditEvent, Organization, Role, User, UserSession, VerificationState
-from app.services import roles
-from app.services.errors import Forbidden
 from tests.conftest import csrf_token, submit_form, user_by_email
 
 pytestmark = [pytest.mark.postgres]

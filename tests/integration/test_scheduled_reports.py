@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Consultation, Notification, Report, User
 from app.models.base import utcnow
-from app.services import reports
+from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
 

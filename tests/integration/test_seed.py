@@ -10,9 +10,9 @@ import yaml
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.consultations.seeding import CONTENT_DIR, load_content, seed_content
 from app.extensions import db
 from app.models import LOCALES, AuditEvent, Consultation, Item, ItemVersion
-from app.services.content import CONTENT_DIR, load_content, seed_content
 
 SUMMIT = "leaders-summit-2021-migration"
 TASK_FORCE = "task-force-migration-recommendations"

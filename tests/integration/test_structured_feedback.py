@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.feedback.forms import population_labels
 from app.models import Feedback, FeedbackRevision
 from app.models.feedback import AFFECTED_POPULATIONS
+from app.vocabulary import population_labels
 from tests.conftest import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]

@@ -13,8 +13,8 @@ from flask_babel import Babel
 from werkzeug.exceptions import UnprocessableEntity
 
 from app.api.http import PreconditionFailed, PreconditionRequired, if_match
-from app.errors import _invalid_fields
-from app.services.errors import DomainError
+from app.errors import DomainError
+from app.errors.handlers import _invalid_fields
 
 ROW = SimpleNamespace(lock_version=3)
 

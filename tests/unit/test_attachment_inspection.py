@@ -10,7 +10,8 @@ import zlib
 
 import pytest
 
-from app.services.attachments import (
+from app.errors import InvalidState
+from app.feedback.attachments import (
     DOCX,
     EXECUTABLE_EXTENSIONS,
     JPEG,
@@ -23,7 +24,6 @@ from app.services.attachments import (
     display_name,
     inspect_upload,
 )
-from app.services.errors import InvalidState
 
 # --- real minimal files, built here -------------------------------------------------------------
 

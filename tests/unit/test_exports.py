@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.services.exports import csv_safe
+from app.moderation.exports import csv_safe
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ import pytest
 from app import create_app
 from app.analysis.records import Submission
 from app.models import Consultation, Item, Report
-from app.services import report_charts, report_files
+from app.reports import charts as report_charts
+from app.reports import files as report_files
 from tests.conftest import app_settings
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_report.json"

@@ -1,1 +1,0 @@
-"""Files attached to an organisation's feedback: upload, delete, download."""

@@ -1,0 +1,200 @@
+"""Reading consultations and items, as a visitor sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, union_all
+
+from app.analysis.tally import Tally, tally
+from app.errors import NotFound
+from app.extensions import db
+from app.models import (
+    Consultation,
+    CosignState,
+    CouncilResponse,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackState,
+    Item,
+    ItemVersion,
+    Stance,
+)
+from app.models.council_response import council_response_feedback
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: Item
+    version: ItemVersion
+
+
+def list_consultations() -> list[Consultation]:
+    return list(db.session.scalars(select(Consultation).order_by(Consultation.opens_at.desc())))
+
+
+def get_consultation(slug: str) -> Consultation:
+    consultation = db.session.scalar(select(Consultation).where(Consultation.slug == slug))
+    if consultation is None:
+        raise NotFound("No such consultation.")
+    return consultation
+
+
+def items_with_current_versions(consultation_id: int) -> list[ItemView]:
+    rows = db.session.execute(
+        select(Item, ItemVersion)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Item.consultation_id == consultation_id)
+        .order_by(Item.position)
+    )
+    return [ItemView(item, version) for item, version in rows]
+
+
+def item_by_id(item_id: int) -> ItemView:
+    """The item with its current version."""
+    return _item_view(Item.id == item_id)
+
+
+def get_item(slug: str, code: str) -> ItemView:
+    return _item_view(
+        Item.consultation_id.in_(select(Consultation.id).where(Consultation.slug == slug)),
+        Item.code == code,
+    )
+
+
+def _item_view(*conditions) -> ItemView:  # noqa: ANN002 - SQL conditions
+    row = db.session.execute(
+        select(Item, ItemVersion)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(*conditions)
+    ).first()
+    if row is None:
+        raise NotFound("No such item.")
+    return ItemView(row[0], row[1])
+
+
+def published_tally(item_id: int) -> Tally:
+    """The public tally of one item: published feedback only, counted in SQL."""
+    return organization_tally(item_id, (FeedbackState.PUBLISHED,))
+
+
+def organization_tally(item_id: int, states: tuple[FeedbackState, ...]) -> Tally:
+    """Stances and priorities of the positions on an item in `states`, per organisation.
+
+    Each organisation that accepted to co-sign a position counts once more with that
+    position's stance and priority: the tally counts organisations, not submissions.
+    """
+    counted = (Feedback.item_id == item_id, Feedback.state.in_(states))
+    positions = (
+        select(Feedback.stance, Feedback.priority, func.count())
+        .where(*counted)
+        .group_by(Feedback.stance, Feedback.priority)
+    )
+    cosigners = (
+        select(Feedback.stance, Feedback.priority, func.count())
+        .select_from(FeedbackCosigner)
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .where(*counted, FeedbackCosigner.state == CosignState.ACCEPTED)
+        .group_by(Feedback.stance, Feedback.priority)
+    )
+    rows = db.session.execute(union_all(positions, cosigners))
+    return tally((_stance_value(stance), priority, n) for stance, priority, n in rows)
+
+
+def _stance_value(stance: object) -> str | None:
+    # Through a UNION the enum type may be lost, so a row can carry the plain string.
+    if stance is None:
+        return None
+    return stance.value if isinstance(stance, Stance) else str(stance)
+
+
+@dataclass(frozen=True)
+class VersionComparison:
+    item: Item
+    version: ItemVersion
+    previous: ItemVersion | None
+
+
+def item_versions(item_id: int) -> list[ItemVersion]:
+    """Every text version of an item, newest first."""
+    return list(
+        db.session.scalars(
+            select(ItemVersion)
+            .where(ItemVersion.item_id == item_id)
+            .order_by(ItemVersion.number.desc())
+        )
+    )
+
+
+def compare_version(slug: str, code: str, number: int) -> VersionComparison:
+    """Version `number` of an item and the one before it (None for the first)."""
+    view = get_item(slug, code)
+    versions = db.session.scalars(
+        select(ItemVersion)
+        .where(ItemVersion.item_id == view.item.id, ItemVersion.number.in_((number - 1, number)))
+        .order_by(ItemVersion.number)
+    ).all()
+    by_number = {version.number: version for version in versions}
+    if number not in by_number:
+        raise NotFound("No such version.")
+    return VersionComparison(view.item, by_number[number], by_number.get(number - 1))
+
+
+def organization_progress(organization_id: int | None, consultation_id: int) -> dict[int, str]:
+    """The state of the organisation's feedback on each item it has touched (item id → state)."""
+    if organization_id is None:
+        return {}
+    rows = db.session.execute(
+        select(Feedback.item_id, Feedback.state)
+        .join(Item, Item.id == Feedback.item_id)
+        .where(Feedback.organization_id == organization_id, Item.consultation_id == consultation_id)
+    )
+    return {item_id: state.value for item_id, state in rows}
+
+
+@dataclass(frozen=True)
+class PublishedResponse:
+    decision: str
+    theme: str | None
+    rationale: str
+    published_at: datetime
+    references: list[str]  # the published feedback it answers
+
+
+def council_responses(item_id: int) -> list[PublishedResponse]:
+    """The council's published answers on an item, newest first, with what they answer."""
+    responses = db.session.scalars(
+        select(CouncilResponse)
+        .where(CouncilResponse.item_id == item_id, CouncilResponse.published_at.is_not(None))
+        .order_by(CouncilResponse.published_at.desc())
+    ).all()
+    answered: dict[int, list[str]] = {}
+    if responses:
+        rows = db.session.execute(
+            select(council_response_feedback.c.council_response_id, Feedback.reference)
+            .join(Feedback, Feedback.id == council_response_feedback.c.feedback_id)
+            .where(
+                council_response_feedback.c.council_response_id.in_([r.id for r in responses]),
+                Feedback.state == FeedbackState.PUBLISHED,
+            )
+            .order_by(Feedback.reference)
+        )
+        for response_id, reference in rows:
+            answered.setdefault(response_id, []).append(reference)
+    return [
+        PublishedResponse(
+            decision=response.decision.value,
+            theme=response.theme,
+            rationale=response.rationale,
+            published_at=response.published_at,
+            references=answered.get(response.id, []),
+        )
+        for response in responses
+    ]

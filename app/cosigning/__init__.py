@@ -1,1 +1,0 @@
-"""Joint submissions: inviting other organisations to co-sign, and answering their requests."""

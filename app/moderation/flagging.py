@@ -1,0 +1,262 @@
+"""Automatic moderation flags: computed by a task after each submission, never blocking it.
+
+Campaign contract: every member of a near-duplicate group on one item carries a CAMPAIGN
+flag whose `campaign_key` is the decimal id of the group's first member (the smallest id when
+the group formed); a later member joins with the key it finds on the members it matches, so
+the key of a group never changes once given. Group size = the number of CAMPAIGN flags with
+that key (`campaign_sizes`); the flag's detail repeats it for display.
+
+A flag's `detail` is its reason as JSON (a `code` and its parameters), never words: the worker
+has no reader, so `app.vocabulary.flag_reason` words it in each moderator's language.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import BigInteger, cast, delete, exists, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.analysis import flags as detectors
+from app.analysis.near_duplicates import signature_bands
+from app.extensions import db
+from app.models import (
+    Disclosure,
+    Feedback,
+    FeedbackFingerprint,
+    FeedbackState,
+    FlagKind,
+    ModerationFlag,
+    Organization,
+    VerificationState,
+)
+from app.models.base import utcnow
+from app.services.jobs import enqueue_after_commit
+
+FLAG_TASK = "worker.moderation.flag_feedback"
+# Written for every flagged submission, so "flagged" shows even for a text without words; its
+# hash is the feedback's lock_version, so an edit after flagging also counts as unflagged.
+SENTINEL_BAND = -1
+CAMPAIGN_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
+RECONCILE_AFTER = timedelta(minutes=2)
+# Beyond this size, the other members' detail is rewritten at every CAMPAIGN_REFRESH_STEP-th
+# member only: one UPDATE of 100,000 rows per submission would make a campaign quadratic.
+CAMPAIGN_EXACT_SIZE = 1000
+CAMPAIGN_REFRESH_STEP = 100
+MAX_REASONS = 10
+
+
+def enqueue_flagging(feedback_id: int) -> None:
+    """Flag `feedback_id` in the worker once the caller's transaction commits."""
+    enqueue_after_commit(FLAG_TASK, feedback_id)
+
+
+def flag_feedback(feedback_id: int) -> None:
+    """(Re)compute the flags and fingerprints of one submission, in one transaction.
+
+    Idempotent: a second run replaces what the first wrote with the same result.
+    """
+    feedback = db.session.scalar(
+        select(Feedback).where(Feedback.id == feedback_id).with_for_update()
+    )
+    if feedback is None:
+        db.session.rollback()
+        return
+    previous_key = db.session.scalar(
+        select(ModerationFlag.campaign_key).where(
+            ModerationFlag.feedback_id == feedback_id, ModerationFlag.kind == FlagKind.CAMPAIGN
+        )
+    )
+    db.session.execute(delete(ModerationFlag).where(ModerationFlag.feedback_id == feedback_id))
+    db.session.execute(
+        delete(FeedbackFingerprint).where(FeedbackFingerprint.feedback_id == feedback_id)
+    )
+
+    for kind, detail in _content_flags(feedback).items():
+        db.session.add(ModerationFlag(feedback_id=feedback_id, kind=kind, detail=detail))
+
+    bands = signature_bands(f"{feedback.comment}\n{feedback.amendment}")
+    db.session.add(
+        FeedbackFingerprint(
+            feedback_id=feedback_id, band=SENTINEL_BAND, hash=feedback.lock_version or 0
+        )
+    )
+    db.session.add_all(
+        FeedbackFingerprint(feedback_id=feedback_id, band=band, hash=value) for band, value in bands
+    )
+    db.session.flush()
+
+    key = _join_campaign(feedback, bands)
+    if previous_key is not None and previous_key != key:
+        _describe_campaign(previous_key, refresh_all=True)  # it lost a member
+    db.session.commit()
+
+
+def reconcile_flagging(limit: int = 500) -> list[int]:
+    """Wake-ups for submitted feedback that was never flagged (or edited since), oldest first."""
+    flagged = exists().where(
+        FeedbackFingerprint.feedback_id == Feedback.id,
+        FeedbackFingerprint.band == SENTINEL_BAND,
+        FeedbackFingerprint.hash == Feedback.lock_version,
+    )
+    due = list(
+        db.session.scalars(
+            select(Feedback.id)
+            .where(
+                Feedback.state == FeedbackState.SUBMITTED,
+                Feedback.submitted_at < utcnow() - RECONCILE_AFTER,
+                ~flagged,
+            )
+            .order_by(Feedback.id)
+            .limit(limit)
+        )
+    )
+    for feedback_id in due:
+        enqueue_flagging(feedback_id)
+    db.session.commit()
+    return due
+
+
+def flags_for(feedback_ids: Iterable[int]) -> dict[int, list[ModerationFlag]]:
+    """The flags of each of `feedback_ids` (an empty list for one without flags)."""
+    ids = list(dict.fromkeys(feedback_ids))
+    result: dict[int, list[ModerationFlag]] = {feedback_id: [] for feedback_id in ids}
+    if not ids:
+        return result
+    rows = db.session.scalars(
+        select(ModerationFlag)
+        .where(ModerationFlag.feedback_id.in_(ids))
+        .order_by(ModerationFlag.feedback_id, ModerationFlag.kind)
+    )
+    for flag in rows:
+        result[flag.feedback_id].append(flag)
+    return result
+
+
+def campaign_sizes(keys: Iterable[str]) -> dict[str, int]:
+    """The current number of members of each campaign, counted from the flags."""
+    keys = list(set(keys))
+    if not keys:
+        return {}
+    rows = db.session.execute(
+        select(ModerationFlag.campaign_key, func.count())
+        .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key.in_(keys))
+        .group_by(ModerationFlag.campaign_key)
+    )
+    return {key: count for key, count in rows}
+
+
+def reason_json(code: str, **params: object) -> str:
+    """A flag's stored reason: what was found, to be worded when a moderator reads it."""
+    return json.dumps({"code": code, **params}, ensure_ascii=False, sort_keys=True)
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def _join_campaign(feedback: Feedback, bands: list[tuple[int, int]]) -> str | None:
+    """Flag `feedback` and the members it matches as one campaign; its key, or None."""
+    if not bands:
+        return None
+    matches = (
+        select(FeedbackFingerprint.feedback_id)
+        .join(Feedback, Feedback.id == FeedbackFingerprint.feedback_id)
+        .where(
+            tuple_(FeedbackFingerprint.band, FeedbackFingerprint.hash).in_(bands),
+            Feedback.item_id == feedback.item_id,
+            Feedback.state.in_(CAMPAIGN_STATES),
+            FeedbackFingerprint.feedback_id != feedback.id,
+        )
+        .distinct()
+        .subquery()
+    )
+    member_flag = (
+        select(ModerationFlag.campaign_key)
+        .where(
+            ModerationFlag.feedback_id == matches.c.feedback_id,
+            ModerationFlag.kind == FlagKind.CAMPAIGN,
+        )
+        .correlate(matches)
+        .scalar_subquery()
+    )
+    first_member, existing_key = db.session.execute(
+        select(func.min(matches.c.feedback_id), func.min(cast(member_flag, BigInteger)))
+    ).one()
+    if first_member is None:
+        return None
+    key = str(existing_key if existing_key is not None else min(first_member, feedback.id))
+
+    unflagged = list(db.session.scalars(select(matches.c.feedback_id).where(member_flag.is_(None))))
+    rows = [
+        {"feedback_id": member, "kind": FlagKind.CAMPAIGN, "detail": "", "campaign_key": key}
+        for member in [feedback.id, *unflagged]
+    ]
+    # Two workers may flag the same first member at once: the second insert is a no-op.
+    db.session.execute(_insert_ignoring_duplicates(rows))
+    _describe_campaign(key, refresh_all=bool(unflagged))
+    return key
+
+
+def _describe_campaign(key: str, *, refresh_all: bool) -> None:
+    size = campaign_sizes([key]).get(key, 0)
+    refresh_all = refresh_all or size <= CAMPAIGN_EXACT_SIZE or size % CAMPAIGN_REFRESH_STEP == 0
+    statement = update(ModerationFlag).where(
+        ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key == key
+    )
+    if not refresh_all:
+        statement = statement.where(ModerationFlag.detail == "")
+    detail = reason_json("campaign", size=size)
+    db.session.execute(
+        statement.values(detail=detail), execution_options={"synchronize_session": False}
+    )
+
+
+def _insert_ignoring_duplicates(rows: list[dict[str, object]]):  # noqa: ANN202 - dialect insert
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    return (
+        dialect.insert(ModerationFlag)
+        .values([{**row, "created_at": now} for row in rows])
+        .on_conflict_do_nothing(index_elements=["feedback_id", "kind"])
+    )
+
+
+# --- content flags -----------------------------------------------------------------------------
+
+
+def _content_flags(feedback: Feedback) -> dict[FlagKind, str]:
+    """The detail of each non-campaign flag that applies to `feedback`."""
+    found: dict[str, list[dict[str, object]]] = {}
+    fields = (
+        ("comment", feedback.comment, feedback.comment_disclosure),
+        ("amendment", feedback.amendment, feedback.amendment_disclosure),
+    )
+    for field, text, disclosure in fields:
+        # Council-only text is never published, so it cannot leak data or offend the public.
+        if not text or disclosure is not Disclosure.PUBLIC:
+            continue
+        for finding in detectors.public_text_findings(text):
+            found.setdefault(finding.kind, []).append(_finding(finding, field))
+    for finding in detectors.short_text(feedback.comment or ""):
+        found.setdefault(finding.kind, []).append(_finding(finding, "comment"))
+
+    details = {FlagKind(kind): _summary(kind, findings) for kind, findings in found.items()}
+    organization = db.session.get(Organization, feedback.organization_id)
+    if organization is not None and not organization.is_verified:
+        details[FlagKind.UNVERIFIED_ORGANIZATION] = reason_json(
+            "unverified_organization",
+            name=organization.name,
+            refused=organization.verification is VerificationState.REJECTED,
+        )
+    return details
+
+
+def _finding(finding: detectors.Finding, field: str) -> dict[str, object]:
+    return {"code": finding.code, "field": field, **finding.params}
+
+
+def _summary(kind: str, findings: list[dict[str, object]]) -> str:
+    unique = list({json.dumps(f, sort_keys=True): f for f in findings}.values())
+    return reason_json(kind, found=unique[:MAX_REASONS], more=max(0, len(unique) - MAX_REASONS))

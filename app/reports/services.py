@@ -1,0 +1,856 @@
+"""Council reports: requesting one (a job row), compiling it on a worker, reading its progress."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app import audit
+from app.accounts.permissions import acting_user
+from app.consultations.services import organization_tally
+from app.errors import InvalidState, NotFound
+from app.extensions import db
+from app.models import (
+    Consultation,
+    ConsultationState,
+    CosignState,
+    Feedback,
+    FeedbackCosigner,
+    FeedbackState,
+    Item,
+    Report,
+    ReportPart,
+    ReportStatus,
+    Role,
+    User,
+)
+from app.models.base import utcnow
+from app.models.moderation import Redaction
+from app.notifications import mail
+from app.reports import rows as report_rows
+from app.reports.compiler import Compiled, compile_item, compile_scope
+from app.reports.files import render_files, report_directory
+from app.reports.rows import Scope
+from app.services.jobs import enqueue_after_commit
+
+COMPILE_TASK = "worker.reports.compile_report"
+PART_TASK = "worker.reports.compile_part"
+ASSEMBLE_TASK = "worker.reports.assemble_report"
+READERS = (Role.COUNCIL, Role.ADMIN)
+# Feedback that a council report covers: everything submitted for review or published.
+COUNTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
+MAX_ATTEMPTS = 3
+# A running job renews its lease (the job_lease_seconds setting, 5 minutes by default) at every
+# stage; a worker that died stops renewing, and after the lease the job is taken over. Every
+# stage must finish well within one lease.
+DIGEST_EVERY = timedelta(days=7)
+# A queued job whose wake-up has not arrived after this long is sent again.
+REQUEUE_AFTER = timedelta(seconds=30)
+
+
+def item_scope(item_id: int, public: bool = False) -> str:
+    return f"item:{item_id}" + (":public" if public else "")
+
+
+def consultation_scope(consultation_id: int, public: bool = False) -> str:
+    return f"consultation:{consultation_id}" + (":public" if public else "")
+
+
+def snapshot_key(
+    item_id: int | None = None, *, consultation_id: int | None = None, public: bool = False
+) -> str:
+    """A digest of what a report of this scope would read, from a few aggregates.
+
+    Every change a report can see moves one of them: a new or withdrawn position changes the
+    count, any edit or decision bumps `updated_at` (so the newest one moves), an accepted or
+    ended co-signature changes the co-signature aggregates, and for the public version a
+    redaction added or reverted changes the redaction aggregates.
+    """
+    scope = _scope(item_id, consultation_id, public)
+    in_scope = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    feedback = db.session.execute(
+        select(
+            func.count(Feedback.id),
+            func.max(Feedback.updated_at),
+            func.coalesce(func.sum(Feedback.lock_version), 0),
+            func.coalesce(func.sum(Feedback.id), 0),
+        ).where(*in_scope)
+    ).one()
+    cosigners = db.session.execute(
+        select(
+            func.count(FeedbackCosigner.id),
+            func.max(FeedbackCosigner.decided_at),
+            func.coalesce(func.sum(FeedbackCosigner.organization_id), 0),
+        )
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .where(*in_scope, FeedbackCosigner.state == CosignState.ACCEPTED)
+    ).one()
+    parts = [*map(str, feedback), *map(str, cosigners)]
+    if public:
+        redactions = db.session.execute(
+            select(
+                func.count(Redaction.id),
+                func.max(Redaction.created_at),
+                func.max(Redaction.reverted_at),
+                func.count(Redaction.reverted_at),
+            )
+            .join(Feedback, Feedback.id == Redaction.feedback_id)
+            .where(*in_scope)
+        ).one()
+        parts += map(str, redactions)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def request_item_report(user_id: int, item_id: int, *, public: bool = False) -> Report:
+    """The report for the item's current snapshot: an existing one, or a new queued job."""
+    item = db.session.get(Item, item_id)
+    if item is None:
+        acting_user(user_id, *READERS)
+        raise NotFound(_("No such item."))
+    return request_report(user_id, item.consultation_id, item_id=item.id, public=public)
+
+
+def request_report(
+    user_id: int, consultation_id: int, *, item_id: int | None = None, public: bool = False
+) -> Report:
+    """The report on an item (or the whole consultation) for its current snapshot: an
+    existing one, or a new queued job. `public` asks for the public version."""
+    user = acting_user(user_id, *READERS)
+    return _request(consultation_id, item_id, public, requested_by_id=user.id)
+
+
+def _request(
+    consultation_id: int, item_id: int | None, public: bool, *, requested_by_id: int | None
+) -> Report:
+    if db.session.get(Consultation, consultation_id) is None:
+        raise NotFound(_("No such consultation."))
+    if item_id is not None:
+        item = db.session.get(Item, item_id)
+        if item is None or item.consultation_id != consultation_id:
+            raise NotFound(_("That consultation has no such item."), field="item_id")
+    if item_id is not None:
+        scope = item_scope(item_id, public)
+    else:
+        scope = consultation_scope(consultation_id, public)
+    key = snapshot_key(item_id, consultation_id=consultation_id, public=public)
+    existing = _find(scope, key)
+    if existing is not None and existing.status is ReportStatus.FAILED:
+        return _retry(existing, requested_by_id)
+    if existing is not None:
+        return existing
+    report = Report(
+        scope=scope,
+        consultation_id=consultation_id,
+        item_id=item_id,
+        snapshot_key=key,
+        status=ReportStatus.QUEUED,
+        stage="queued",
+        percent=0,
+        requested_by_id=requested_by_id,
+        is_public=public,
+        files={},
+    )
+    try:
+        with db.session.begin_nested():  # a savepoint: the caller's work survives a clash
+            db.session.add(report)
+    except IntegrityError:  # asked twice at the same moment: the other request's row wins
+        return _find(scope, key)
+    audit.record(requested_by_id, "report.request", "report", report.id, after={"scope": scope})
+    report.enqueued_at = utcnow()
+    enqueue_after_commit(COMPILE_TASK, report.id)
+    db.session.commit()
+    return report
+
+
+def _retry(report: Report, requested_by_id: int | None) -> Report:
+    """A failed report asked for again: the same snapshot, compiled afresh."""
+    db.session.execute(delete(ReportPart).where(ReportPart.report_id == report.id))
+    report.status, report.stage, report.percent = ReportStatus.QUEUED, "queued", 0
+    report.attempts, report.error, report.lease_until = 0, None, None
+    report.parts_total = report.parts_done = 0
+    report.enqueued_at = utcnow()
+    audit.record(
+        requested_by_id, "report.retry", "report", report.id, after={"scope": report.scope}
+    )
+    enqueue_after_commit(COMPILE_TASK, report.id)
+    db.session.commit()
+    return report
+
+
+def schedule_reports() -> list[int]:
+    """Celery beat, hourly: the report of each consultation whose comments have closed, and a
+    weekly digest of each open one. Every council member is mailed a link and the PDF when
+    the report is ready (at once when the same snapshot was compiled already)."""
+    now = utcnow()
+    scheduled = []
+    for consultation in db.session.scalars(select(Consultation).order_by(Consultation.id)):
+        state = consultation.state_at(now)
+        closing = state is ConsultationState.CLOSED and consultation.closing_report_at is None
+        digest = state is ConsultationState.OPEN and (
+            consultation.last_digest_at is None or consultation.last_digest_at < now - DIGEST_EVERY
+        )
+        if not closing and not digest:
+            continue
+        locked = db.session.scalar(
+            select(Consultation)
+            .where(Consultation.id == consultation.id)
+            .with_for_update(skip_locked=True)
+        )
+        if locked is None:  # another beat run is on it
+            continue
+        if closing:
+            locked.closing_report_at = now
+        else:
+            locked.last_digest_at = now
+        report = _request(consultation.id, None, False, requested_by_id=None)
+        report = db.session.get(Report, report.id, with_for_update=True)
+        report.notify_council = True
+        if report.status is ReportStatus.DONE:
+            _notify_council(report)
+        db.session.commit()
+        scheduled.append(report.id)
+    return scheduled
+
+
+def _notify_council(report: Report) -> None:
+    """Queue the "report ready" email, with the PDF, to every active council member."""
+    pdf = report.files.get("pdf") if report.files else None
+    attachment = f"reports/{report.id}/{pdf}" if pdf else None
+    headline = (report.result or {}).get("figures", {}).get("headline", {})
+    members = db.session.scalars(
+        select(User).where(User.role == Role.COUNCIL, User.active.is_(True)).order_by(User.id)
+    )
+    for member in members:
+        mail.queue_email(
+            "report_ready",
+            member.email,
+            member.locale,
+            dedupe_key=f"report-ready:{report.id}:user:{member.id}",
+            user_id=member.id,
+            attachment=attachment,
+            name=member.name,
+            title=report.consultation.title_in(member.locale),
+            submissions=headline.get("submissions", 0),
+            organisations=headline.get("organisations", {}).get("with_cosigners", 0),
+            change=((report.result or {}).get("comparison") or {})
+            .get("submissions", {})
+            .get("change"),
+            link=mail.absolute_url("reports.show", report_id=report.id),
+        )
+
+
+def publish_report(user_id: int, report_id: int) -> Report:
+    """Make a finished public version visible to everyone on the consultation's page."""
+    user = acting_user(user_id, *READERS)
+    report = db.session.get(Report, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound(_("No such report."))
+    if not report.is_public:
+        raise InvalidState(
+            _("Only the public version of a report can be published. Prepare it first.")
+        )
+    if report.status is not ReportStatus.DONE:
+        raise InvalidState(_("The report is not compiled yet."))
+    if report.published_at is not None:
+        raise InvalidState(_("This report is already published."))
+    report.published_at = utcnow()
+    report.published_by_id = user.id
+    audit.record(user.id, "report.publish", "report", report.id, after={"scope": report.scope})
+    db.session.commit()
+    return report
+
+
+def retract_public_reports(item_id: int, actor_id: int | None, reason: str) -> int:
+    """Published public versions that may quote a position on the item which has just changed
+    (redacted, withdrawn, edited) stop being public; the council publishes a fresh one. Runs
+    in the caller's transaction. Returns how many were retracted."""
+    consultation_id = select(Item.consultation_id).where(Item.id == item_id).scalar_subquery()
+    retracted = list(
+        db.session.scalars(
+            select(Report.id).where(
+                Report.is_public.is_(True),
+                Report.published_at.is_not(None),
+                Report.consultation_id == consultation_id,
+                or_(Report.item_id.is_(None), Report.item_id == item_id),
+            )
+        )
+    )
+    if retracted:
+        db.session.execute(
+            update(Report)
+            .where(Report.id.in_(retracted))
+            .values(published_at=None, published_by_id=None)
+        )
+    for report_id in retracted:
+        audit.record(actor_id, "report.retract", "report", report_id, after={"reason": reason})
+    return len(retracted)
+
+
+def published_reports(consultation_id: int) -> list[Report]:
+    """The public versions the council published for a consultation, newest first."""
+    return list(
+        db.session.scalars(
+            select(Report)
+            .options(joinedload(Report.item))
+            .where(
+                Report.consultation_id == consultation_id,
+                Report.is_public.is_(True),
+                Report.published_at.is_not(None),
+            )
+            .order_by(Report.published_at.desc())
+        )
+    )
+
+
+def published_report(consultation_id: int, report_id: int) -> Report:
+    report = db.session.get(Report, report_id)
+    if (
+        report is None
+        or report.consultation_id != consultation_id
+        or not report.is_public
+        or report.published_at is None
+    ):
+        raise NotFound(_("No such report."))
+    return report
+
+
+def _scope(item_id: int | None, consultation_id: int | None, public: bool) -> Scope:
+    if item_id is not None:
+        consultation_id = db.session.scalar(select(Item.consultation_id).where(Item.id == item_id))
+    return Scope(consultation_id=consultation_id, item_id=item_id, public=public)
+
+
+def get_report(user_id: int, report_id: int) -> Report:
+    acting_user(user_id, *READERS)
+    report = db.session.get(Report, report_id)
+    if report is None:
+        raise NotFound(_("No such report."))
+    return report
+
+
+def list_reports(user_id: int, limit: int = 50) -> list[Report]:
+    acting_user(user_id, *READERS)
+    query = (
+        select(Report)
+        .options(joinedload(Report.item), joinedload(Report.consultation))
+        .order_by(Report.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def compile_report(report_id: int) -> bool:
+    """Compile one report if it is ours to run; False when another run owns or finished it.
+
+    An item report is compiled here: its one part, then its fan-in. A consultation report fans
+    out: one part per item (on any worker), and the last part to finish sends the assembly."""
+    token = _claim(report_id)
+    if token is None:
+        return False
+    report = db.session.get(Report, report_id)
+    try:
+        if report.item_id is None:
+            _fan_out(report)
+            return True
+        scope = Scope(report.consultation_id, report.item_id, report.is_public)
+        code = db.session.scalar(select(Item.code).where(Item.id == report.item_id))
+        expected = max(1, _row_count(scope))
+        part = compile_item(
+            scope,
+            _csv_part(report, report.item_id),
+            alive=lambda seen: _progress(report_id, "reading", 10 + 60 * seen // expected),
+        )
+        compiled = compile_scope(
+            scope,
+            report.scope,
+            [(code, part)],
+            progress=lambda stage, percent: _progress(report_id, stage, percent),
+        )
+        result = compiled.result
+        states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
+        result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
+        if not _readable(report_id, result, token):
+            return False
+        files = _render(report, compiled, [report.item_id])
+        return _finish(report_id, result, files, token)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(report_id, exc, token)
+        raise
+
+
+def _row_count(scope: Scope) -> int:
+    """The rows an item's pass will read, for the progress bar."""
+    condition = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    return db.session.scalar(select(func.count(Feedback.id)).where(*condition)) or 0
+
+
+def run_in_process(report_id: int) -> None:
+    """Everything the workers would do for a report, here and now (the CLI's --wait)."""
+    compile_report(report_id)
+    for part_id in db.session.scalars(
+        select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
+    ).all():
+        compile_part(part_id)
+    assemble_report(report_id)
+
+
+def compile_part(part_id: int) -> bool:
+    """One item's part of a consultation report; False when not ours to run."""
+    token = _claim_part(part_id)
+    if token is None:
+        return False
+    part = db.session.get(ReportPart, part_id)
+    report = db.session.get(Report, part.report_id)
+    try:
+        result = compile_item(
+            Scope(report.consultation_id, part.item_id, report.is_public),
+            _csv_part(report, part.item_id),
+            alive=lambda _seen: _renew_part(part_id, token),
+        )
+        done = db.session.execute(
+            update(ReportPart)
+            .where(
+                ReportPart.id == part_id,
+                ReportPart.status == ReportStatus.RUNNING,
+                ReportPart.attempts == token,
+            )
+            .values(status=ReportStatus.DONE, result=result, lease_until=None, finished_at=utcnow())
+        )
+        if done.rowcount != 1:  # taken over meanwhile: the other run counts it
+            db.session.rollback()
+            return False
+        # Fan-in: counted in the same transaction that marks the part done, so each part counts
+        # exactly once, and whoever counts the last one sends the assembly.
+        counted = db.session.execute(
+            update(Report)
+            .where(Report.id == report.id, Report.status == ReportStatus.RUNNING)
+            .values(
+                parts_done=Report.parts_done + 1,
+                # parts_total >= 1: it was set with the parts, in one transaction.
+                percent=15 + (40 * (Report.parts_done + 1)) // Report.parts_total,
+                lease_until=utcnow() + _lease(),
+            )
+            .returning(Report.parts_done, Report.parts_total)
+        ).first()
+        if counted is None:  # the report failed meanwhile: nothing is waiting for this part
+            db.session.rollback()
+            return False
+        if counted[0] >= counted[1]:
+            enqueue_after_commit(ASSEMBLE_TASK, report.id)
+        db.session.commit()
+        return True
+    except Exception as exc:
+        db.session.rollback()
+        _record_part_failure(part_id, exc, token)
+        raise
+
+
+def assemble_report(report_id: int) -> bool:
+    """The fan-in of a consultation report: the parts' counts and texts merged, then files."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.item_id.is_(None),  # only a consultation report has parts to assemble
+            Report.parts_done >= Report.parts_total,
+            or_(Report.stage != "assembling", Report.lease_until < now),
+        )
+        .values(stage="assembling", percent=60, lease_until=now + _lease())
+        .returning(Report.attempts)
+    ).first()
+    db.session.commit()
+    if claimed is None:
+        return False
+    token = claimed[0]  # a takeover increments attempts: this run's writes then do nothing
+    report = db.session.get(Report, report_id)
+    try:
+        parts = db.session.execute(
+            select(ReportPart.id, ReportPart.item_id, Item.code)
+            .join(Item, Item.id == ReportPart.item_id)
+            .where(ReportPart.report_id == report_id)
+            .order_by(Item.position, Item.code)
+        ).all()
+        compiled = compile_scope(
+            Scope(report.consultation_id, None, report.is_public),
+            report.scope,
+            _part_results(parts),
+            progress=lambda stage, percent: _progress(report_id, stage, max(percent, 60)),
+        )
+        if not _readable(report_id, compiled.result, token):
+            return False
+        files = _render(report, compiled, [item_id for _id, item_id, _code in parts])
+        return _finish(report_id, compiled.result, files, token)
+    except Exception as exc:
+        db.session.rollback()
+        _record_failure(report_id, exc, token)
+        raise
+
+
+def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
+    """Each part's result, read when the fan-in gets to it: one part's counts in memory."""
+    for part_id, _item_id, code in parts:
+        yield code, db.session.scalar(select(ReportPart.result).where(ReportPart.id == part_id))
+
+
+def _fan_out(report: Report) -> None:
+    """Create the report's parts (once) and send every part still to do, or the assembly."""
+    items = list(
+        db.session.scalars(
+            select(Item.id)
+            .where(Item.consultation_id == report.consultation_id)
+            .order_by(Item.position, Item.id)
+        )
+    )
+    existing = set(
+        db.session.scalars(select(ReportPart.item_id).where(ReportPart.report_id == report.id))
+    )
+    db.session.add_all(
+        ReportPart(report_id=report.id, item_id=item_id, status=ReportStatus.QUEUED)
+        for item_id in items
+        if item_id not in existing
+    )
+    db.session.flush()
+    now = utcnow()
+    report.parts_total = len(items)
+    report.stage, report.percent = "items", 15
+    todo = db.session.scalars(
+        select(ReportPart).where(
+            ReportPart.report_id == report.id,
+            or_(
+                ReportPart.status == ReportStatus.QUEUED,
+                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
+            ),
+        )
+    ).all()
+    for part in todo:
+        part.enqueued_at = now
+        enqueue_after_commit(PART_TASK, part.id)
+    if report.parts_done >= report.parts_total:
+        enqueue_after_commit(ASSEMBLE_TASK, report.id)
+    db.session.commit()
+
+
+def _readable(report_id: int, result: dict, token: int) -> bool:
+    """Store the compiled result before the files are written: the council reads the report
+    while its PDF, CSV and XLSX are prepared (the "rendering" stage). The job stays running
+    under its lease until `_finish`: a worker lost while rendering leaves it to the next
+    one. False when another run owns the job by now."""
+    stored = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
+        .values(result=result, stage="rendering", percent=90, lease_until=utcnow() + _lease())
+    )
+    db.session.commit()
+    return stored.rowcount == 1
+
+
+def _render(report: Report, compiled: Compiled, item_ids: list[int]) -> dict[str, str]:
+    """The PDF, CSV (the items' CSV parts joined) and XLSX, in the requester's language."""
+    requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
+    return render_files(
+        report,
+        compiled.result,
+        compiled.matrix,
+        [_csv_part(report, item_id) for item_id in item_ids],
+        _directory(report.id),
+        locale=requester.locale if requester else "en",
+    )
+
+
+def _directory(report_id: int) -> Path:
+    return report_directory(Path(current_app.config["SETTINGS"].instance_path), report_id)
+
+
+def _csv_part(report: Report, item_id: int) -> Path:
+    """Where a part writes its item's CSV lines, until the report's CSV joins them."""
+    return _directory(report.id) / "parts" / f"{item_id}.csv"
+
+
+def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> bool:
+    """Store the result, if this run (`token`: its attempt) still owns the job; tell the
+    council in the same transaction when it asked to be told (read from the updated row: beat
+    may have asked while the report was compiling)."""
+    finished = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
+        .values(
+            status=ReportStatus.DONE,
+            stage="done",
+            percent=100,
+            result=result,
+            files=files,
+            error=None,
+            lease_until=None,
+            finished_at=utcnow(),
+        )
+        .returning(Report.notify_council)
+    ).first()
+    if finished is None:  # taken over meanwhile: the other run's result stands
+        db.session.rollback()
+        return False
+    if finished.notify_council:
+        report = db.session.get(Report, report_id, populate_existing=True)
+        _notify_council(report)
+    db.session.commit()
+    shutil.rmtree(_directory(report_id) / "parts", ignore_errors=True)  # joined into the CSV
+    return True
+
+
+def reconcile_reports() -> list[int]:
+    """Ids of jobs whose wake-up was lost or whose worker died, re-sent; exhausted ones fail.
+
+    A consultation report waiting for its parts is left alone: its parts are the live work,
+    reconciled by `reconcile_parts`, and the last of them sends the assembly."""
+    now = utcnow()
+    not_waiting = Report.parts_done >= Report.parts_total
+    db.session.execute(
+        update(Report)
+        .where(
+            Report.status == ReportStatus.RUNNING,
+            Report.lease_until < now,
+            Report.attempts >= MAX_ATTEMPTS,
+            not_waiting,
+        )
+        .values(status=ReportStatus.FAILED, stage="failed", error="worker lost too many times")
+    )
+    waiting_too_long = or_(Report.enqueued_at.is_(None), Report.enqueued_at < now - REQUEUE_AFTER)
+    stale = list(
+        db.session.scalars(
+            select(Report.id).where(
+                or_(
+                    (Report.status == ReportStatus.QUEUED) & waiting_too_long,
+                    # Its worker died: sent again once, unless already re-sent since.
+                    (Report.status == ReportStatus.RUNNING)
+                    & (Report.lease_until < now)
+                    & not_waiting
+                    & or_(Report.enqueued_at.is_(None), Report.enqueued_at < Report.lease_until),
+                )
+            )
+        )
+    )
+    if stale:
+        db.session.execute(update(Report).where(Report.id.in_(stale)).values(enqueued_at=now))
+    for report_id in stale:
+        enqueue_after_commit(COMPILE_TASK, report_id)
+    db.session.commit()
+    return stale
+
+
+def reconcile_parts() -> list[int]:
+    """Ids of report parts whose wake-up was lost or whose worker died, re-sent; a part that
+    exhausted its attempts fails its report."""
+    now = utcnow()
+    for part in db.session.scalars(
+        select(ReportPart).where(
+            ReportPart.status == ReportStatus.RUNNING,
+            ReportPart.lease_until < now,
+            ReportPart.attempts >= MAX_ATTEMPTS,
+        )
+    ):
+        part.status = ReportStatus.FAILED
+        part.error = part.error or "worker lost too many times"
+        _fail_with_part(part)
+    waiting_too_long = or_(
+        ReportPart.enqueued_at.is_(None), ReportPart.enqueued_at < now - REQUEUE_AFTER
+    )
+    stale = list(
+        db.session.scalars(
+            select(ReportPart.id)
+            .join(Report, Report.id == ReportPart.report_id)
+            .where(
+                Report.status == ReportStatus.RUNNING,
+                or_(
+                    (ReportPart.status == ReportStatus.QUEUED) & waiting_too_long,
+                    # Its worker died: sent again once, unless already re-sent since.
+                    (ReportPart.status == ReportStatus.RUNNING)
+                    & (ReportPart.lease_until < now)
+                    & or_(
+                        ReportPart.enqueued_at.is_(None),
+                        ReportPart.enqueued_at < ReportPart.lease_until,
+                    ),
+                ),
+            )
+        )
+    )
+    if stale:
+        db.session.execute(
+            update(ReportPart).where(ReportPart.id.in_(stale)).values(enqueued_at=now)
+        )
+    for part_id in stale:
+        enqueue_after_commit(PART_TASK, part_id)
+    db.session.commit()
+    return stale
+
+
+def _find(scope: str, key: str) -> Report | None:
+    return db.session.scalar(
+        select(Report).where(Report.scope == scope, Report.snapshot_key == key)
+    )
+
+
+def _claim(report_id: int) -> int | None:
+    """Take the job; its new attempt number is this run's token, or None when not ours."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Report)
+        .where(
+            Report.id == report_id,
+            Report.attempts < MAX_ATTEMPTS,
+            or_(
+                Report.status == ReportStatus.QUEUED,
+                (Report.status == ReportStatus.RUNNING) & (Report.lease_until < now),
+            ),
+        )
+        .values(
+            status=ReportStatus.RUNNING,
+            stage="loading",
+            percent=10,
+            attempts=Report.attempts + 1,
+            lease_until=now + _lease(),
+            started_at=now,
+        )
+        .returning(Report.attempts)
+    ).first()
+    db.session.commit()
+    return claimed[0] if claimed else None
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["SETTINGS"].job_lease_seconds)
+
+
+def _claim_part(part_id: int) -> int | None:
+    """Take the part; its new attempt number is this run's token, or None when not ours."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ReportPart)
+        .where(
+            ReportPart.id == part_id,
+            ReportPart.attempts < MAX_ATTEMPTS,
+            or_(
+                ReportPart.status == ReportStatus.QUEUED,
+                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
+            ),
+            # Only while its report still waits for it.
+            ReportPart.report_id.in_(
+                select(Report.id).where(Report.status == ReportStatus.RUNNING)
+            ),
+        )
+        .values(
+            status=ReportStatus.RUNNING,
+            attempts=ReportPart.attempts + 1,
+            lease_until=now + _lease(),
+        )
+        .returning(ReportPart.attempts)
+    ).first()
+    db.session.commit()
+    return claimed[0] if claimed else None
+
+
+def _renew_part(part_id: int, token: int) -> None:
+    """A sign of life from a running part (own transaction: the part may be reading rows)."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(ReportPart)
+            .where(
+                ReportPart.id == part_id,
+                ReportPart.status == ReportStatus.RUNNING,
+                ReportPart.attempts == token,
+            )
+            .values(lease_until=utcnow() + _lease())
+        )
+
+
+def _record_part_failure(part_id: int, exc: Exception, token: int) -> None:
+    """Back to the queue for another attempt, or failed with its report when none is left;
+    nothing when another run owns the part by now."""
+    part = db.session.scalar(
+        select(ReportPart)
+        .where(
+            ReportPart.id == part_id,
+            ReportPart.status == ReportStatus.RUNNING,
+            ReportPart.attempts == token,
+        )
+        .with_for_update()
+    )
+    if part is None:
+        db.session.rollback()
+        return
+    part.error = type(exc).__name__
+    part.lease_until = None
+    if part.attempts < MAX_ATTEMPTS:
+        part.status = ReportStatus.QUEUED  # the reconciler sends it again
+    else:
+        part.status = ReportStatus.FAILED
+        _fail_with_part(part)
+    db.session.commit()
+
+
+def _fail_with_part(part: ReportPart) -> None:
+    code = db.session.scalar(select(Item.code).where(Item.id == part.item_id))
+    db.session.execute(
+        update(Report)
+        .where(Report.id == part.report_id, Report.status == ReportStatus.RUNNING)
+        .values(
+            status=ReportStatus.FAILED,
+            stage="failed",
+            lease_until=None,
+            error=f"{code}: {part.error or 'worker lost too many times'}",
+        )
+    )
+
+
+def _progress(report_id: int, stage: str, percent: int) -> None:
+    """Show the stage and renew the lease, in a transaction of its own: the compiler may be
+    in the middle of reading rows through a server-side cursor, which a commit of the
+    session's transaction would close."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(Report)
+            .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
+            .values(stage=stage, percent=percent, lease_until=utcnow() + _lease())
+        )
+
+
+def _record_failure(report_id: int, exc: Exception, token: int) -> None:
+    """Back to the queue for another attempt, or failed when none is left; nothing when
+    another run owns the job by now (or finished it)."""
+    report = db.session.scalar(
+        select(Report)
+        .where(
+            Report.id == report_id,
+            Report.status == ReportStatus.RUNNING,
+            Report.attempts == token,
+        )
+        .with_for_update()
+    )
+    if report is None:
+        db.session.rollback()
+        return
+    exhausted = report.attempts >= MAX_ATTEMPTS
+    report.status = ReportStatus.FAILED if exhausted else ReportStatus.QUEUED
+    report.stage = "failed" if exhausted else "retrying"
+    # The council sees the kind of failure; the details go to the worker's log.
+    report.error = type(exc).__name__
+    report.lease_until = None
+    db.session.commit()
