@@ -9,9 +9,12 @@ from app.errors import DomainError
 
 
 def attach_domain_error(form: FlaskForm, error: DomainError) -> None:
-    """Put the message under the field at fault, or flash it when it concerns no field."""
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
+    """Put each message under the field at fault (an input fault may name several), or flash
+    it when it concerns no field of the form."""
+    faults = getattr(error, "faults", None) or {error.field or "": error.message}
+    for name, message in faults.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")

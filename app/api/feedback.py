@@ -21,8 +21,14 @@ from app.api.http import IF_MATCH, authenticate, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
-from app.feedback import positions
+from app.feedback import batch, positions
 from app.feedback import services as feedback
+from app.feedback.feedback_input import (
+    MAX_EVIDENCE_LINKS,
+    PRIORITIES,
+    TEXT_LIMIT,
+    FeedbackInput,
+)
 from app.models import (
     Attribution,
     Disclosure,
@@ -39,8 +45,6 @@ blp = ApiBlueprint(
     __name__,
     description="Your organisation's feedback on each item: drafts, submission, withdrawal.",
 )
-TEXT_LIMIT = 20_000  # as the form
-MAX_EVIDENCE_LINKS = 10
 
 
 class FeedbackInputSchema(Schema):
@@ -48,7 +52,9 @@ class FeedbackInputSchema(Schema):
         load_default=None, allow_none=True, validate=validate.OneOf([s.value for s in Stance])
     )
     priority = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=1, max=5)
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=min(PRIORITIES), max=max(PRIORITIES)),
     )
     comment = fields.String(load_default="", validate=validate.Length(max=TEXT_LIMIT))
     affected_populations = fields.List(
@@ -132,8 +138,8 @@ def own_feedback(feedback_id: int) -> Feedback:
     return found
 
 
-def _input(data: dict) -> feedback.FeedbackInput:
-    return feedback.FeedbackInput(
+def _input(data: dict) -> FeedbackInput:
+    return FeedbackInput(
         stance=Stance(data["stance"]) if data["stance"] else None,
         priority=data["priority"],
         comment=data["comment"],
@@ -147,8 +153,8 @@ def _input(data: dict) -> feedback.FeedbackInput:
     )
 
 
-def _as_input(found: Feedback) -> feedback.FeedbackInput:
-    return feedback.FeedbackInput(
+def _as_input(found: Feedback) -> FeedbackInput:
+    return FeedbackInput(
         stance=found.stance,
         priority=found.priority,
         comment=found.comment or "",
@@ -162,7 +168,7 @@ def _as_input(found: Feedback) -> feedback.FeedbackInput:
     )
 
 
-def _fields_of(content: feedback.FeedbackInput) -> dict:
+def _fields_of(content: FeedbackInput) -> dict:
     """A FeedbackInput as the API's fields (the inverse of `_input`)."""
     return {
         "stance": content.stance.value if content.stance else None,
@@ -309,8 +315,8 @@ class BatchSchema(Schema):
     drafts = fields.List(
         fields.Nested(NewFeedbackSchema),
         required=True,
-        validate=validate.Length(min=1, max=feedback.MAX_BATCH),
-        metadata={"description": f"1 to {feedback.MAX_BATCH} drafts, one item each"},
+        validate=validate.Length(min=1, max=batch.MAX_BATCH),
+        metadata={"description": f"1 to {batch.MAX_BATCH} drafts, one item each"},
     )
 
 
@@ -336,7 +342,7 @@ def batch(data: dict):  # noqa: ANN201
         answer["body"] = BatchResultSchema().dump({"data": [_body(draft) for draft in created]})
         idempotency.remember(201, answer["body"])
 
-    feedback.save_drafts(user.id, drafts, before_commit=remember)
+    batch.save_drafts(user.id, drafts, before_commit=remember)
     response = jsonify(answer["body"])
     response.status_code = 201
     return response

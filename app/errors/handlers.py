@@ -97,7 +97,11 @@ def register_error_handlers(app: Flask) -> None:
     def domain_error(error: DomainError):  # noqa: ANN202
         db.session.rollback()
         rows = [row.__dict__ for row in getattr(error, "rows", ())] or None  # a batch's drafts
-        return error_response(error.status_code, error.code, error.message, error.field, rows=rows)
+        # An input fault may name several fields, each with its message (as webargs does).
+        faults = {name: [message] for name, message in getattr(error, "faults", {}).items()}
+        return error_response(
+            error.status_code, error.code, error.message, error.field, faults or None, rows=rows
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # noqa: ANN202

@@ -10,7 +10,7 @@ from app.accounts.auth_forms import EmptyForm
 from app.consultations import services as consultations
 from app.errors import Conflict, InvalidState, NotFound
 from app.extensions import limiter
-from app.feedback import cosigning
+from app.feedback import cosignatures, cosigning
 from app.feedback.cosigning_forms import InviteCosignerForm
 from app.models import Role
 from app.parsing import parse_id
@@ -66,10 +66,10 @@ def requests():  # noqa: ANN201
     organization_id = current_user.organization_id
     return render_template(
         "cosigning/requests.html",
-        incoming=cosigning.requests_for(organization_id, viewer_id=current_user.id)
+        incoming=cosignatures.requests_for(organization_id, viewer_id=current_user.id)
         if organization_id
         else [],
-        outgoing=cosigning.sent_by(organization_id) if organization_id else [],
+        outgoing=cosignatures.sent_by(organization_id) if organization_id else [],
         is_lead=bool(current_user.is_lead and organization_id),
         has_organization=organization_id is not None,
     )

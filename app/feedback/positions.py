@@ -35,6 +35,14 @@ EDITABLE_STATES = DRAFT_STATES + SUBMITTED_STATES
 
 
 WITHDRAWABLE_STATES = PUT_FORWARD_STATES
+# A position others may co-sign, and whose co-signers may not speak for themselves on the item.
+# A withdrawn or rejected position binds nobody: its co-signers are free to submit their own.
+COSIGNABLE_STATES = (
+    FeedbackState.DRAFT,
+    FeedbackState.SUBMITTED,
+    FeedbackState.PUBLISHED,
+    FeedbackState.CHANGES_REQUESTED,
+)
 
 
 def feedback_of_organization(organization_id: int | None, item_id: int) -> Feedback | None:

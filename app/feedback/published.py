@@ -9,7 +9,7 @@ from sqlalchemy import func, select, tuple_
 
 from app.analysis.redaction import apply_redactions
 from app.extensions import db
-from app.feedback import attachments, cosigning
+from app.feedback import attachments, cosignatures
 from app.feedback.positions import redacted_spans
 from app.models import Attribution, Disclosure, Feedback, FeedbackState, Organization, Stance
 
@@ -102,7 +102,7 @@ def _public_entries(rows: list) -> list[PublicFeedback]:
     """(feedback, organisation name) rows as a visitor may see them."""
     ids = [fb.id for fb, _name in rows]
     spans = redacted_spans(ids)
-    cosigners = cosigning.accepted_cosigner_names(ids)
+    cosigners = cosignatures.accepted_cosigner_names(ids)
     files = attachments.public_attachments(ids)
     return [
         PublicFeedback(

@@ -12,7 +12,7 @@ from app.accounts.permissions import acting_user
 from app.analysis.textdiff import word_diff
 from app.errors import NotFound
 from app.extensions import db
-from app.feedback import cosigning
+from app.feedback import cosignatures, cosigning
 from app.feedback.positions import feedback_of_organization
 from app.models import (
     Consultation,
@@ -137,7 +137,7 @@ class Dashboard:
     organization_name: str
     is_lead: bool
     sections: list[DashboardSection]
-    cosign_requests: list[cosigning.CosignRequest]  # awaiting our lead's answer
+    cosign_requests: list[cosignatures.CosignRequest]  # awaiting our lead's answer
 
 
 def organization_dashboard(user_id: int, locale: str) -> Dashboard:
@@ -192,7 +192,7 @@ def organization_dashboard(user_id: int, locale: str) -> Dashboard:
         sections=list(sections.values()),
         cosign_requests=[
             request
-            for request in cosigning.requests_for(user.organization_id)
+            for request in cosignatures.requests_for(user.organization_id)
             if request.awaiting_decision
         ],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,9 +13,10 @@ from app.consultations import services as consultations
 from app.consultations.services import ItemView
 from app.errors import Conflict, DomainError
 from app.extensions import csrf, login_manager
-from app.feedback import attachments, cosigning, positions
+from app.feedback import attachments, cosignatures, cosigning, positions
 from app.feedback import read_models as feedback_views
 from app.feedback import services as feedback
+from app.feedback.feedback_input import FeedbackInput, input_faults, input_snapshot
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
 from app.models import Attribution, ConsultationState, Disclosure, Stance
@@ -51,10 +54,12 @@ def edit(slug: str, code: str):  # noqa: ANN201
             _fill(form, existing)
         return _render(view, form, existing, stored=True)
 
-    if not form.validate() or (form.submit.data and not form.validate_for_submission()):
+    submitting = bool(form.submit.data)
+    if not form.validate():
+        # One round of errors: what the form could not read, and every rule the rest breaks.
+        _attach_input_faults(form, submitting)
         expired_token = _explain_expired_token(form)
         return _render(view, form, existing), 400 if expired_token else 422
-    submitting = bool(form.submit.data)
     try:
         saved = feedback.save_feedback(
             current_user.id,
@@ -69,7 +74,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
         theirs = positions.feedback_of_organization(current_user.organization_id, view.item.id)
         form.lock_version.data = str(theirs.lock_version if theirs else 0)
         differences = feedback_views.changes_between(
-            feedback.input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
+            input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
         )
         return _render(view, form, theirs, theirs=theirs, differences=differences), 409
     except DomainError as error:
@@ -186,7 +191,7 @@ def _around_the_form(view: ItemView, existing, state: ConsultationState) -> dict
         ),
         "cosigned": cosigning.cosigned_feedback(org_id, view.item.id),
         "show_cosigners": cosignable,
-        "cosigners": cosigning.cosigners_of(existing.id) if cosignable else [],
+        "cosigners": cosignatures.cosigners_of(existing.id) if cosignable else [],
         "candidates": cosigning.candidate_organizations(org_id, view.item.id)
         if cosignable and is_lead
         else [],
@@ -214,19 +219,36 @@ def _json_error(status: int, code: str, message: str, field: str | None):  # noq
     return jsonify(error={"code": code, "message": message, "field": field}), status
 
 
-def _input_from(form: FeedbackForm) -> feedback.FeedbackInput:
-    return feedback.FeedbackInput(
-        stance=Stance(form.stance.data) if form.stance.data else None,
+def _attach_input_faults(form: FeedbackForm, submitting: bool) -> None:
+    """The service's faults of what the form could read, on fields that have no error yet."""
+    for name, message in input_faults(_input_from(form), submitting=submitting).items():
+        field = getattr(form, name)
+        if not field.errors:
+            field.errors = [message]
+
+
+def _input_from(form: FeedbackForm) -> FeedbackInput:
+    """What the form read; a choice it could not read (already an error on its field) counts
+    as not given, so the service's faults of the other fields can be shown beside it."""
+    return FeedbackInput(
+        stance=_choice(Stance, form.stance, None),
         priority=form.priority.data,
         comment=form.comment.data or "",
         affected_populations=tuple(form.affected_populations.data or ()),
         countries=tuple(form.countries.data or ()),
-        comment_disclosure=Disclosure(form.comment_disclosure.data or "public"),
+        comment_disclosure=_choice(Disclosure, form.comment_disclosure, Disclosure.PUBLIC),
         amendment=form.amendment.data or "",
-        amendment_disclosure=Disclosure(form.amendment_disclosure.data or "public"),
+        amendment_disclosure=_choice(Disclosure, form.amendment_disclosure, Disclosure.PUBLIC),
         evidence_links=tuple(parse_links(form.evidence_links.data)),
-        attribution=Attribution(form.attribution.data or "named"),
+        attribution=_choice(Attribution, form.attribution, Attribution.NAMED),
     )
+
+
+def _choice(kind: type[enum.Enum], field, default):  # noqa: ANN001, ANN202
+    try:
+        return kind(field.data) if field.data else default
+    except ValueError:
+        return default
 
 
 def _fill(form: FeedbackForm, existing) -> None:  # noqa: ANN001 - a Feedback row

@@ -17,7 +17,7 @@ from app import audit
 from app.accounts.permissions import MODERATORS, acting_user
 from app.errors import Conflict, InvalidState, NotFound
 from app.extensions import db
-from app.feedback import cosigning
+from app.feedback import cosignatures, cosigning
 from app.models import (
     Feedback,
     FeedbackRevision,
@@ -336,7 +336,7 @@ class FeedbackReview:
     feedback: Feedback
     organization: Organization
     flags: list[ModerationFlag]
-    cosigners: list[cosigning.Cosigner]
+    cosigners: list[cosignatures.Cosigner]
     revisions: int
     notes: list[Note]
     may_decide: bool  # a moderator or an admin, on a submission awaiting a decision
@@ -362,7 +362,7 @@ def review(user_id: int, feedback_id: int) -> FeedbackReview:
         feedback=feedback,
         organization=feedback.organization,
         flags=flags,
-        cosigners=cosigning.cosigners_of(feedback_id),
+        cosigners=cosignatures.cosigners_of(feedback_id),
         revisions=revisions or 0,
         notes=notes_for(user_id, feedback_id),
         may_decide=moderates and feedback.state is FeedbackState.SUBMITTED,

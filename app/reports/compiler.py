@@ -41,7 +41,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.council_response import council_response_feedback
 from app.reports import rows as report_rows
-from app.reports.files import CsvRows
+from app.reports.csv_file import CsvRows
 from app.reports.rows import Scope
 
 RESULT_VERSION = 3

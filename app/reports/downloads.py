@@ -12,7 +12,8 @@ from app.errors import NotFound
 from app.models import Report
 from app.reports import services as reports
 from app.reports.blueprint import bp
-from app.reports.files import FORMATS, report_directory
+from app.reports.files import FORMATS
+from app.reports.storage import report_directory
 
 
 @bp.get("/<int:report_id>/download/<fmt>")

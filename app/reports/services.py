@@ -38,8 +38,9 @@ from app.models.moderation import Redaction
 from app.notifications import mail
 from app.reports import rows as report_rows
 from app.reports.compiler import Compiled, compile_item, compile_scope
-from app.reports.files import render_files, report_directory
+from app.reports.files import render_files
 from app.reports.rows import Scope
+from app.reports.storage import report_directory
 from app.services.jobs import enqueue_after_commit
 
 COMPILE_TASK = "worker.reports.compile_report"

@@ -16,9 +16,10 @@ from app.consultations.services import published_tally
 from app.dev.demo import DEMO_ORGANIZATION
 from app.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.extensions import db
-from app.feedback import cosigning, positions
+from app.feedback import cosignatures, cosigning, positions
 from app.feedback import services as feedback
 from app.feedback.cosigning import SharedText
+from app.feedback.feedback_input import FeedbackInput
 from app.models import (
     AuditEvent,
     Consultation,
@@ -83,7 +84,7 @@ def position(email: str, code: str, *, submit: bool = True, **changes) -> Feedba
     return feedback.save_feedback(
         author.id,
         item_id(code),
-        feedback.FeedbackInput(**values),
+        FeedbackInput(**values),
         submit=submit,
         lock_version=current.lock_version if current else 0,
     )
@@ -133,7 +134,7 @@ def test_the_lead_invites_a_verified_organisation_whose_leads_are_mailed(ctx):
 def test_a_draft_may_be_offered_for_co_signing_but_not_co_signed_until_submitted(ctx):
     position("lead@example.org", "P1", submit=False)
     cosigner = cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
     assert request.awaiting_decision and not request.may_accept
 
     # Co-signing a draft that may never be submitted would bar the organisation from its own.
@@ -144,7 +145,7 @@ def test_a_draft_may_be_offered_for_co_signing_but_not_co_signed_until_submitted
     cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
 
     position("lead@example.org", "P1")
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
     assert request.may_accept
     cosigning.decide(lead_of(WORKERS), cosigner.id, accept=True)
     assert db.session.get(FeedbackCosigner, cosigner.id).state is CosignState.ACCEPTED
@@ -241,10 +242,10 @@ def test_accepting_lists_the_co_signer_and_binds_its_organisation(ctx):
 
     cosigning.decide(lead_of(WORKERS), cosigner.id, accept=True)
 
-    assert [(c.organization, c.state) for c in cosigning.cosigners_of(own.id)] == [
+    assert [(c.organization, c.state) for c in cosignatures.cosigners_of(own.id)] == [
         (WORKERS, CosignState.ACCEPTED)
     ]
-    assert cosigning.accepted_cosigner_names([own.id, 12345]) == {own.id: [WORKERS]}
+    assert cosignatures.accepted_cosigner_names([own.id, 12345]) == {own.id: [WORKERS]}
     cosigned = cosigning.cosigned_feedback(org_id(WORKERS), item_id("P1"))
     assert cosigned.organization == DEMO_ORGANIZATION
     assert cosigned.feedback.id == own.id
@@ -392,7 +393,7 @@ def test_requests_are_listed_for_both_organisations(ctx):
     position("lead@example.org", "P1")
     cosigner = cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
 
-    [incoming] = cosigning.requests_for(org_id(WORKERS))
+    [incoming] = cosignatures.requests_for(org_id(WORKERS))
     assert (incoming.id, incoming.organization, incoming.item.code) == (
         cosigner.id,
         DEMO_ORGANIZATION,
@@ -401,10 +402,10 @@ def test_requests_are_listed_for_both_organisations(ctx):
     assert incoming.consultation.slug == "leaders-summit-2021-migration"
     assert incoming.version.title_in("en")
     assert incoming.awaiting_decision
-    [outgoing] = cosigning.sent_by(org_id(DEMO_ORGANIZATION))
+    [outgoing] = cosignatures.sent_by(org_id(DEMO_ORGANIZATION))
     assert (outgoing.id, outgoing.organization) == (cosigner.id, WORKERS)
-    assert cosigning.requests_for(org_id(DEMO_ORGANIZATION)) == []
-    assert cosigning.sent_by(org_id(WORKERS)) == []
+    assert cosignatures.requests_for(org_id(DEMO_ORGANIZATION)) == []
+    assert cosignatures.sent_by(org_id(WORKERS)) == []
 
 
 def test_the_tally_counts_accepted_co_signers_of_published_positions(ctx):
@@ -440,7 +441,7 @@ def test_the_partials_render_co_signers_the_invite_form_and_the_notice(ctx):
         "feedback/_cosigners.html",
         item=item,
         consultation=item.consultation,
-        cosigners=cosigning.cosigners_of(own.id),
+        cosigners=cosignatures.cosigners_of(own.id),
         candidates=cosigning.candidate_organizations(org_id(DEMO_ORGANIZATION), item.id),
         is_lead=True,
         window_open=True,
@@ -455,7 +456,7 @@ def test_the_partials_render_co_signers_the_invite_form_and_the_notice(ctx):
         "feedback/_cosigners.html",
         item=item,
         consultation=item.consultation,
-        cosigners=cosigning.cosigners_of(own.id),
+        cosigners=cosignatures.cosigners_of(own.id),
         candidates=[],
         is_lead=False,
         window_open=True,
@@ -518,7 +519,7 @@ def test_the_invited_lead_reads_only_the_public_moderated_text_while_asked(ctx):
     redact(own.id, "comment", COMMENT, "Ana", reverted=True)  # a reverted redaction hides nothing
     cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
 
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
 
     assert not hasattr(request, "feedback")  # no ORM row to reach every field through
     shown = request.position
@@ -544,7 +545,7 @@ def test_council_only_text_is_withheld_whichever_field(ctx):
         amendment=AMENDMENT,
     )
     cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
     assert request.position.comment == SharedText("", council_only=True)
     assert request.position.amendment == SharedText(AMENDMENT, council_only=False)
 
@@ -556,15 +557,15 @@ def test_members_who_are_not_leads_read_no_text_until_their_organisation_co_sign
 
     # A member, no viewer at all, or a lead of another organisation: no text while asked.
     for viewer in (member, None, lead_of(MEXICAN), lead_of(DEMO_ORGANIZATION)):
-        [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=viewer)
+        [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=viewer)
         assert request.position.comment is None and request.position.amendment is None
         assert not request.position.has_text
         assert request.position.stance is Stance.SUPPORT  # stance and priority are shown
-    [sent] = cosigning.sent_by(org_id(DEMO_ORGANIZATION))
+    [sent] = cosignatures.sent_by(org_id(DEMO_ORGANIZATION))
     assert sent.position.comment is None
 
     cosigning.decide(lead_of(WORKERS), cosigner.id, accept=True)
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=member)
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=member)
     assert request.position.comment == SharedText(COMMENT, council_only=False)
 
 
@@ -581,7 +582,7 @@ def test_no_text_once_the_request_is_declined_left_or_the_position_withdrawn(ctx
         db.session.get(Feedback, own.id).state = FeedbackState.WITHDRAWN
         db.session.commit()
 
-    [request] = cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
+    [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
 
     assert request.position.comment is None and not request.position.has_text
 
@@ -649,7 +650,7 @@ def test_released_co_signers_are_free_and_may_be_invited_again(ctx):
     cosigning.release_cosigners(own.id, lead_of(DEMO_ORGANIZATION))
     db.session.commit()
 
-    assert cosigning.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS)) == []
+    assert cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS)) == []
     again = cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
     assert again.state is CosignState.INVITED
 
@@ -976,12 +977,12 @@ def test_withdrawing_a_position_releases_its_co_signers_for_good(ctx):
     feedback.withdraw_feedback(
         lead_of(DEMO_ORGANIZATION), item_id("P1"), feedback_of(DEMO_ORGANIZATION, "P1").lock_version
     )
-    assert cosigning.cosigners_of(own.id) == []
+    assert cosignatures.cosigners_of(own.id) == []
     # The partner speaks for itself now, and resubmitting does not bring the signature back.
     partner = db.session.get(User, lead_of(WORKERS)).email
     position(partner, "P1", stance=Stance.OPPOSE)
     position("lead@example.org", "P1", stance=Stance.OPPOSE, comment="Back again.")
-    assert cosigning.cosigners_of(own.id) == []
+    assert cosignatures.cosigners_of(own.id) == []
     tally = consultations.organization_tally(item_id("P1"), (FeedbackState.SUBMITTED,))
     assert tally.total == 2
 
@@ -989,13 +990,13 @@ def test_withdrawing_a_position_releases_its_co_signers_for_good(ctx):
 def test_a_changed_stance_asks_the_co_signers_again(ctx):
     own = accepted_partner_on_p1()
     position("lead@example.org", "P1", stance=Stance.OPPOSE, comment="We changed our mind.")
-    assert [c.state for c in cosigning.cosigners_of(own.id)] == [CosignState.INVITED]
+    assert [c.state for c in cosignatures.cosigners_of(own.id)] == [CosignState.INVITED]
     assert consultations.organization_tally(item_id("P1"), (FeedbackState.SUBMITTED,)).total == 1
     # A change of words alone keeps the signature.
-    cosigner = cosigning.cosigners_of(own.id)[0]
+    cosigner = cosignatures.cosigners_of(own.id)[0]
     cosigning.decide(lead_of(WORKERS), cosigner.id, accept=True)
     position("lead@example.org", "P1", stance=Stance.OPPOSE, comment="Clearer words.")
-    assert [c.state for c in cosigning.cosigners_of(own.id)] == [CosignState.ACCEPTED]
+    assert [c.state for c in cosignatures.cosigners_of(own.id)] == [CosignState.ACCEPTED]
 
 
 def test_a_rejected_position_releases_its_co_signers(ctx):
@@ -1003,5 +1004,5 @@ def test_a_rejected_position_releases_its_co_signers(ctx):
     moderator = user_id("moderator@example.org")
     seen = db.session.get(Feedback, own.id).lock_version
     moderation.reject_feedback(moderator, own.id, seen, "Off topic.")
-    assert cosigning.cosigners_of(own.id) == []
+    assert cosignatures.cosigners_of(own.id) == []
     cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))

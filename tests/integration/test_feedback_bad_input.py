@@ -124,6 +124,25 @@ def test_submitting_without_a_required_answer(seeded, client, login, missing, me
     assert 'class="error-summary"' in page
 
 
+def test_every_fault_is_shown_in_one_round(seeded, client, login):
+    """What the form cannot read and what the service's rules refuse come back together."""
+    login(client, LEAD)
+    fields = answer(
+        stance="support_with_amendments",
+        priority="abc",
+        evidence_links="javascript:alert(1)",
+        countries=["GT", "ZZ"],
+    )
+    page = assert_refused_and_kept(seeded, client and post(client, **fields))
+    for message in (
+        "Not a valid integer value.",  # the form could not read the priority
+        "Give the wording you propose when you support with amendments.",
+        "This is not a web address: javascript:alert(1)",
+        "is not a valid choice for this field",  # the country
+    ):
+        assert message in page, message
+
+
 @pytest.mark.parametrize("priority", ["0", "6", "abc", "-1", "3.5", "99999999999999999999"])
 @pytest.mark.parametrize("action", ["save", "submit"])
 def test_a_priority_outside_one_to_five_is_refused(seeded, client, login, priority, action):
@@ -160,7 +179,7 @@ def test_twenty_thousand_characters_and_one_is_refused_and_kept(seeded, client, 
     response = post(client, **answer(**{field: too_long}))
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Field cannot be longer than 20000 characters." in page
+    assert "Keep this to 20,000 characters or fewer: it has 20,001." in page
     assert textarea(page, field) == too_long  # nothing typed is lost
     assert_nothing_stored(seeded)
 

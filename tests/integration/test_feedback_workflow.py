@@ -17,6 +17,7 @@ from app.dev.demo import DEMO_ORGANIZATION
 from app.errors import InvalidState
 from app.extensions import db
 from app.feedback import services as feedback_service
+from app.feedback.feedback_input import FeedbackInput
 from app.feedback.positions import new_reference
 from app.models import (
     Feedback,
@@ -774,7 +775,7 @@ def test_the_service_refuses_a_link_that_is_not_a_web_address(seeded):
     with seeded.test_request_context():
         lead = db.session.scalar(select(User).where(User.email == LEAD))
         item_id = db.session.scalar(select(Item.id).where(Item.code == "P1"))
-        data = feedback_service.FeedbackInput(
+        data = FeedbackInput(
             stance=None, priority=None, comment="x", evidence_links=("javascript:alert(1)",)
         )
         with pytest.raises(InvalidState) as refused:

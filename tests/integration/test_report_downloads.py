@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Item, Report, ReportStatus, User
 from app.reports import services as reports
-from app.reports.files import report_directory
+from app.reports.storage import report_directory
 
 pytestmark = [pytest.mark.postgres]
 

@@ -11,6 +11,7 @@ from app.errors import Forbidden
 from app.extensions import db
 from app.feedback import positions
 from app.feedback import services as feedback
+from app.feedback.feedback_input import FeedbackInput
 from app.models import (
     CosignState,
     Feedback,
@@ -45,7 +46,7 @@ def _submit(stakeholder_id: int, item_id: int, stance: Stance = Stance.SUPPORT) 
     feedback.save_feedback(
         stakeholder_id,
         item_id,
-        feedback.FeedbackInput(stance, 3, "text"),
+        FeedbackInput(stance, 3, "text"),
         submit=True,
         lock_version=existing.lock_version if existing else 0,
     )

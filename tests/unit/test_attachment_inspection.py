@@ -11,7 +11,7 @@ import zlib
 import pytest
 
 from app.errors import InvalidState
-from app.feedback.attachments import (
+from app.feedback.uploads import (
     DOCX,
     EXECUTABLE_EXTENSIONS,
     JPEG,

@@ -21,6 +21,7 @@ from app import create_app
 from app.analysis.records import Submission
 from app.models import Consultation, Item, Report
 from app.reports import charts as report_charts
+from app.reports import csv_file, pdf, xlsx
 from app.reports import files as report_files
 from tests.conftest import app_settings
 
@@ -113,7 +114,7 @@ def pdf_text(document) -> str:
 def test_render_files_writes_the_three_files_and_names_them(app_context, sample, tmp_path):
     parts = []
     for number, rows in enumerate((many_rows(3), many_rows(2)), start=1):
-        part = report_files.CsvRows(tmp_path / "parts" / f"{number}.csv")
+        part = csv_file.CsvRows(tmp_path / "parts" / f"{number}.csv")
         for row in rows:
             part.add(row)
         part.close()
@@ -130,7 +131,7 @@ def test_render_files_writes_the_three_files_and_names_them(app_context, sample,
     # The CSV is one header, then the parts' lines in order.
     with (out / files["csv"]).open(newline="", encoding="utf-8") as handle:
         lines = list(csv.reader(handle))
-    assert lines[0] == list(report_files.CSV_COLUMNS)
+    assert lines[0] == list(csv_file.CSV_COLUMNS)
     assert len(lines) == 1 + 3 + 2
     # Nothing half-written is left behind.
     assert sorted(p.name for p in out.iterdir()) == sorted(files.values())
@@ -138,7 +139,7 @@ def test_render_files_writes_the_three_files_and_names_them(app_context, sample,
 
 def test_the_pdf_carries_the_summary_the_themes_and_the_cited_references(app_context, sample):
     result = sample["result"]
-    text = pdf_text(report_files.pdf_document(council_report(), result))
+    text = pdf_text(pdf.pdf_document(council_report(), result))
     first_sentence = result["summary"]["sentences"][0]
     assert " ".join(first_sentence["text"].split()) in text
     assert result["themes"]["languages"]["en"]["themes"][0]["terms"][0] in text
@@ -149,7 +150,7 @@ def test_the_pdf_carries_the_summary_the_themes_and_the_cited_references(app_con
 
 
 def test_council_pdf_links_each_citation_to_its_review_page(app_context, sample):
-    document = report_files.pdf_document(council_report(), sample["result"])
+    document = pdf.pdf_document(council_report(), sample["result"])
     targets = {link[1] for page in document.pages for link in page.links}
     cited = sample["result"]["summary"]["sentences"][0]["submission_ids"][0]
     assert f"http://127.0.0.1:5000/moderation/feedback/{cited}" in targets
@@ -159,7 +160,7 @@ def test_public_version_links_to_the_item_page_and_shows_no_council_only_parts(a
     result = copy.deepcopy(sample["result"])
     result.update(public=True, coverage=None)
     with app_context.test_request_context():
-        html = report_files.report_html(council_report(public=True, item_code="P4"), result)
+        html = pdf.report_html(council_report(public=True, item_code="P4"), result)
     reference = result["references"][str(result["summary"]["sentences"][0]["submission_ids"][0])]
     assert f"/c/regional-migration/items/P4#{reference}" in html
     assert "/moderation/feedback/" not in html
@@ -169,14 +170,14 @@ def test_public_version_links_to_the_item_page_and_shows_no_council_only_parts(a
 
 def test_council_version_shows_timings_and_coverage(app_context, sample):
     with app_context.test_request_context():
-        html = report_files.report_html(council_report(), sample["result"])
+        html = pdf.report_html(council_report(), sample["result"])
     assert "Time taken by each stage" in html
     assert "Coverage of invited organisations" in html
 
 
 def test_report_html_is_accessible_tables_and_charts(app_context, sample):
     with app_context.test_request_context():
-        html = report_files.report_html(council_report(), sample["result"])
+        html = pdf.report_html(council_report(), sample["result"])
     tables = html.count("<table")
     assert tables > 5
     assert html.count("<caption>") == tables
@@ -194,11 +195,11 @@ def test_report_html_is_accessible_tables_and_charts(app_context, sample):
 
 def write_csv(rows, path: Path) -> int:
     """The rows as a report's CSV: one part written as they stream, joined under the header."""
-    part = report_files.CsvRows(path.with_name(path.name + ".part"))
+    part = csv_file.CsvRows(path.with_name(path.name + ".part"))
     for row in rows:
         part.add(row)
     written = part.close()
-    report_files.join_csv([part.path], path)
+    csv_file.join_csv([part.path], path)
     part.path.unlink()
     return written
 
@@ -213,7 +214,7 @@ def test_csv_has_the_header_and_one_record_per_row(tmp_path):
     assert write_csv(iter(rows), path) == 3
     with path.open(newline="", encoding="utf-8") as handle:
         records = list(csv.reader(handle))
-    assert tuple(records[0]) == report_files.CSV_COLUMNS
+    assert tuple(records[0]) == csv_file.CSV_COLUMNS
     assert len(records) == 1 + len(rows)
     first, anonymous, blank = (dict(zip(records[0], r, strict=True)) for r in records[1:])
     assert first["reference"] == rows[0].reference
@@ -279,7 +280,7 @@ def sheet_xml(path: Path) -> dict[str, str]:
 
 def test_xlsx_has_a_sheet_per_section(sample, app_context, tmp_path):
     path = tmp_path / "report.xlsx"
-    report_files.write_xlsx(sample["result"], sample["matrix"], path)
+    xlsx.write_xlsx(sample["result"], sample["matrix"], path)
     with zipfile.ZipFile(path) as archive:
         workbook = archive.read("xl/workbook.xml").decode()
     for name in SHEETS:
@@ -300,7 +301,7 @@ def test_xlsx_matrix_sheet_holds_every_row_not_only_the_page_ones(sample, app_co
     result["coalitions"]["matrix"] = matrix[:300]
     result["coalitions"]["organisations"] = len(matrix)
     path = tmp_path / "report.xlsx"
-    report_files.write_xlsx(result, matrix, path)
+    xlsx.write_xlsx(result, matrix, path)
     xml = sheet_xml(path)["Matrix"]
     assert xml.count("<row ") == 1 + len(matrix)
     assert "Organisation 1500" in xml
@@ -311,7 +312,7 @@ def test_xlsx_writes_formula_like_text_as_text(sample, app_context, tmp_path):
     result["responses"][0]["rationale"] = '=HYPERLINK("http://evil","click")'
     matrix = [{"id": 1, "name": "+Organisation", "stances": [None] * len(result["items"])}]
     path = tmp_path / "report.xlsx"
-    report_files.write_xlsx(result, matrix, path)
+    xlsx.write_xlsx(result, matrix, path)
     sheets = sheet_xml(path)
     assert all("<f>" not in xml for xml in sheets.values())
     assert "=HYPERLINK(" in sheets["Responses"]
@@ -322,7 +323,7 @@ def test_xlsx_without_coverage_or_comparison_still_has_every_sheet(sample, app_c
     result = copy.deepcopy(sample["result"])
     result.update(public=True, coverage=None, comparison=None)
     path = tmp_path / "report.xlsx"
-    report_files.write_xlsx(result, sample["matrix"], path)
+    xlsx.write_xlsx(result, sample["matrix"], path)
     assert set(SHEETS) <= set(sheet_xml(path))
 
 
@@ -380,10 +381,10 @@ def test_chart_images_state_the_numbers_in_their_text_alternative(app_context, s
 def test_csv_lines_read_back_unchanged(text, tmp_path):
     # The CSV lines are formatted by hand for speed: the standard reader must get back exactly
     # what was written, whatever the text holds.
-    part = report_files.CsvRows(tmp_path / "part.csv")
+    part = csv_file.CsvRows(tmp_path / "part.csv")
     part.add(submission(1, comment=text, amendment=text + text, organization_name=text))
     part.close()
-    report_files.join_csv([part.path], tmp_path / "rows.csv")
+    csv_file.join_csv([part.path], tmp_path / "rows.csv")
     with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
         header, record = list(csv.reader(handle))
     values = dict(zip(header, record, strict=True))

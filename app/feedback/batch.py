@@ -1,0 +1,124 @@
+"""Many drafts at once (the API's batch): every one checked first, then all saved or none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app import audit
+from app.accounts.permissions import acting_user
+from app.errors import DomainError, Forbidden, InvalidState
+from app.extensions import db
+from app.feedback.feedback_input import FeedbackInput, apply_input, input_faults
+from app.feedback.positions import new_draft
+from app.feedback.services import stale_edit
+from app.models import Consultation, ConsultationState, Feedback, Item, Role
+from app.models.base import utcnow
+
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int  # the draft's place in the batch, from 0
+    code: str
+    message: str
+    field: str | None
+
+
+class BatchInvalid(DomainError):
+    status_code = 422
+    code = "batch_invalid"
+
+    def __init__(self, message: str, rows: list[RowError]) -> None:
+        super().__init__(message, field="drafts")
+        self.rows = rows
+
+
+def save_drafts(
+    user_id: int,
+    drafts: list[tuple[int, FeedbackInput]],
+    *,
+    before_commit: Callable[[list[Feedback]], None] | None = None,
+) -> list[Feedback]:
+    """Start the organisation's drafts on many items at once: every one checked first, and
+    then all saved in one transaction, or none (BatchInvalid lists every draft at fault with
+    its field). `before_commit(created)` joins the same transaction (the API records its
+    answer for an Idempotency-Key there)."""
+    user = acting_user(user_id, Role.STAKEHOLDER)
+    if user.organization_id is None:
+        raise Forbidden(_("You need to belong to an organisation to give feedback."))
+    if not drafts or len(drafts) > MAX_BATCH:
+        raise InvalidState(
+            _("Send between 1 and %(n)s drafts at once.", n=MAX_BATCH), field="drafts"
+        )
+    item_ids = {item_id for item_id, _data in drafts}
+    items = {
+        item.id: item
+        for item in db.session.scalars(
+            select(Item).options(selectinload(Item.versions)).where(Item.id.in_(item_ids))
+        )
+    }
+    now = utcnow()
+    open_consultations = {
+        consultation.id
+        for consultation in db.session.scalars(
+            select(Consultation).where(
+                Consultation.id.in_({item.consultation_id for item in items.values()})
+            )
+        )
+        if consultation.state_at(now) is ConsultationState.OPEN
+    }
+    answered = set(
+        db.session.scalars(
+            select(Feedback.item_id).where(
+                Feedback.organization_id == user.organization_id, Feedback.item_id.in_(item_ids)
+            )
+        )
+    )
+    errors: list[RowError] = []
+    for index, (item_id, data) in enumerate(drafts):
+        item = items.get(item_id)
+        if item is None:
+            errors.append(RowError(index, "not_found", _("No such item."), "item_id"))
+        elif item.consultation_id not in open_consultations:
+            message = _("This consultation is not open for feedback.")
+            errors.append(RowError(index, "invalid_state", message, "item_id"))
+        elif item_id in answered:
+            message = _("Your organisation already has feedback on this item: change that one.")
+            errors.append(RowError(index, "conflict", message, "item_id"))
+        else:
+            answered.add(item_id)  # a second draft for the same item in the batch is refused
+            errors.extend(
+                RowError(index, "invalid_input", message, field)
+                for field, message in input_faults(data, submitting=False).items()
+            )
+    if errors:
+        raise BatchInvalid(
+            _("%(n)s of the drafts are not valid: none was saved.", n=len(errors)), errors
+        )
+    created = []
+    for item_id, data in drafts:
+        draft = new_draft(items[item_id], user.organization_id, user.id)
+        apply_input(draft, data)
+        created.append(draft)
+    try:
+        db.session.flush()
+        for draft in created:
+            audit.record(
+                user.id, "feedback.save_draft", "feedback", draft.id, after={"batch": True}
+            )
+        if before_commit is not None:
+            before_commit(created)
+        db.session.commit()
+    except IntegrityError as error:
+        # A colleague started one of these drafts meanwhile, or the same Idempotency-Key
+        # was stored by a request sent at the same moment: nothing of this one is kept.
+        db.session.rollback()
+        raise stale_edit() from error
+    return created
