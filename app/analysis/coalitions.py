@@ -1,6 +1,8 @@
 """The organisation × item stance matrix and coalitions: groups of organisations that take
 similar positions across a consultation's items.
 
+Kept whole: one accumulator (StanceMatrix), its merge, and the clustering of its result.
+
 The matrix is accumulated one streamed `Submission` at a time (memory grows with organisations ×
 items, never with rows); the clustering runs once in `result()` on at most MAX_PROFILES distinct
 patterns of answers, so it stays within seconds however large a mass campaign is.

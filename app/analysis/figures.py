@@ -1,6 +1,8 @@
 """A report's figures, accumulated one streamed `Submission` at a time: headline numbers, stance
 and priority distributions, the timeline, campaigns, and the comparison of two reports.
 
+Kept whole: one accumulator (ReportFigures) whose counters, merge and result belong together.
+
 Memory grows with the number of groups (organisations, campaigns, days, distinct combinations
 of item, organisation type, country, stance and priority), never with the number of rows: each
 row only bumps a few counters keyed by small tuples, and everything else is derived in

@@ -1,5 +1,8 @@
 """Synthetic submitted and published feedback, with mass campaigns, for report benchmarks.
 
+Kept whole: one generator, whose text banks, plan and row writer share its constants; it is
+development code, outside the production services.
+
 What it writes follows the rules the real code keeps: one position per (organisation, item),
 `language` = the language of the text, campaign members flagged with the key of the smallest
 member id on the item (the contract of app/moderation/flagging.py), unverified organisations
