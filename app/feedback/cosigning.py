@@ -296,8 +296,9 @@ def _check_may_accept(organization_id: int, item_id: int, owner_name: str) -> No
 # --- what co-signing means for the organisation's own position ---------------------------------
 
 
-def check_may_submit_own(organization_id: int, item_id: int) -> None:
-    """Refuse an own submission from an organisation that co-signs another's on the item.
+def lock_for_own_submission(organization_id: int, item_id: int) -> None:
+    """Lock the organisation's row for its own submission, and refuse that submission when it
+    co-signs another organisation's position on the item.
 
     Called inside the submission's transaction before it writes: the organisation's row stays
     locked until that commit, so no acceptance of its lead can slip in between.

@@ -106,7 +106,7 @@ def save_feedback(
     # outside the guarded flush below.
     check_input(data, submitting=submit)
     if submit:
-        _check_may_submit(user.organization_id, item_id)
+        _lock_for_submission(user.organization_id, item_id)
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id)
     before = {"state": feedback.state}
@@ -227,9 +227,10 @@ def _carry_redactions(feedback: Feedback, old_texts: dict[str, str]) -> None:
                 )
 
 
-def _check_may_submit(organization_id: int, item_id: int) -> None:
+def _lock_for_submission(organization_id: int, item_id: int) -> None:
+    """Refuse a submission the organisation may not make, and hold its row until the commit."""
     organizations.check_may_submit(organization_id)  # a suspended organisation cannot submit
-    cosigning.check_may_submit_own(organization_id, item_id)
+    cosigning.lock_for_own_submission(organization_id, item_id)
 
 
 def _is_repeat_of_submission(feedback: Feedback | None, user: User, data: FeedbackInput) -> bool:

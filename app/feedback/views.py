@@ -13,8 +13,7 @@ from app.consultations import services as consultations
 from app.consultations.services import ItemView
 from app.errors import Conflict, DomainError
 from app.extensions import csrf, login_manager
-from app.feedback import attachments, cosignatures, cosigning, positions
-from app.feedback import read_models as feedback_views
+from app.feedback import attachments, cosignatures, cosigning, positions, read_models
 from app.feedback import services as feedback
 from app.feedback.feedback_input import FeedbackInput, input_faults, input_snapshot
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
@@ -25,7 +24,7 @@ from app.parsing import parse_id
 
 bp = Blueprint("feedback", __name__)
 # What a person sees side by side when a colleague saved first (everything they can type).
-COMPARED_FIELDS = (*feedback_views.TEXT_FIELDS, *feedback_views.OTHER_FIELDS[1:-2])
+COMPARED_FIELDS = (*read_models.TEXT_FIELDS, *read_models.OTHER_FIELDS[1:-2])
 
 
 # The form checks its own CSRF token (Flask-WTF's FlaskForm), so an expired token re-renders the
@@ -73,7 +72,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
         flash(error.message, "error")
         theirs = positions.feedback_of_organization(current_user.organization_id, view.item.id)
         form.lock_version.data = str(theirs.lock_version if theirs else 0)
-        differences = feedback_views.changes_between(
+        differences = read_models.changes_between(
             input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
         )
         return _render(view, form, theirs, theirs=theirs, differences=differences), 409
@@ -132,7 +131,7 @@ def withdraw(slug: str, code: str):  # noqa: ANN201
 @login_required
 def revisions(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
-    history = feedback_views.revision_history(current_user.id, view.item.id)
+    history = read_models.revision_history(current_user.id, view.item.id)
     return render_template(
         "feedback/revisions.html",
         history=history,
@@ -145,7 +144,7 @@ def revisions(slug: str, code: str):  # noqa: ANN201
 @bp.get("/organisation/feedback")
 @login_required
 def dashboard():  # noqa: ANN201
-    board = feedback_views.organization_dashboard(current_user.id, str(get_locale()))
+    board = read_models.organization_dashboard(current_user.id, str(get_locale()))
     return render_template("feedback/dashboard.html", board=board, now=utcnow())
 
 

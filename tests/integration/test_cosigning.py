@@ -310,7 +310,7 @@ def test_a_co_signing_organisation_is_told_it_cannot_submit_its_own(invited, see
         p1 = db.session.scalar(select(Item.id).where(Item.code == "P1"))
         workers = db.session.scalar(select(User.organization_id).where(User.email.like("lead@w%")))
         with pytest.raises(InvalidState, match=f"position of {DEMO_ORGANIZATION}"):
-            cosigning.check_may_submit_own(workers, p1)
+            cosigning.lock_for_own_submission(workers, p1)
 
 
 PUBLIC_WORDS = "Shelters need multi-year funding. Call Ana on +1 555 0100."

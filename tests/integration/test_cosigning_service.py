@@ -142,7 +142,7 @@ def test_a_draft_may_be_offered_for_co_signing_but_not_co_signed_until_submitted
         cosigning.decide(lead_of(WORKERS), cosigner.id, accept=True)
     assert DEMO_ORGANIZATION in refused.value.message
     assert db.session.get(FeedbackCosigner, cosigner.id).state is CosignState.INVITED
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
 
     position("lead@example.org", "P1")
     [request] = cosignatures.requests_for(org_id(WORKERS), viewer_id=lead_of(WORKERS))
@@ -250,13 +250,13 @@ def test_accepting_lists_the_co_signer_and_binds_its_organisation(ctx):
     assert cosigned.organization == DEMO_ORGANIZATION
     assert cosigned.feedback.id == own.id
     with pytest.raises(InvalidState) as refused:
-        cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+        cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
     assert refused.value.field == "stance"
     assert DEMO_ORGANIZATION in refused.value.message
     assert "cannot also submit its own" in refused.value.message
     # The inviting organisation and other items are not bound.
-    cosigning.check_may_submit_own(org_id(DEMO_ORGANIZATION), item_id("P1"))
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P3"))
+    cosigning.lock_for_own_submission(org_id(DEMO_ORGANIZATION), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P3"))
     decided = [m for m in mails_to(DEMO_ORGANIZATION) if "answer" in m.subject.lower()]
     assert len(decided) == 1 and WORKERS in decided[0].body_text
     assert "accepted" in decided[0].body_text
@@ -269,7 +269,7 @@ def test_a_withdrawn_position_no_longer_binds_its_co_signers(ctx):
     db.session.get(Feedback, own.id).state = FeedbackState.WITHDRAWN
     db.session.commit()
 
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
     assert cosigning.cosigned_feedback(org_id(WORKERS), item_id("P1")) is None
 
 
@@ -293,7 +293,7 @@ def test_an_own_draft_does_not_stop_accepting_but_can_never_be_submitted(ctx):
 
     assert feedback_of(WORKERS, "P1").state is FeedbackState.DRAFT
     with pytest.raises(InvalidState, match="cannot also submit its own"):
-        cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+        cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
 
 
 def test_an_organisation_co_signs_one_position_per_item(ctx):
@@ -621,7 +621,7 @@ def test_releasing_deletes_every_co_signer_with_an_audit_event_and_leaves_the_co
 
     assert states_of(own.id) == {}
     assert cosigning.cosigned_feedback(org_id(WORKERS), item_id("P1")) is None
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
     events = db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "feedback.cosigners_released")
@@ -720,7 +720,7 @@ def test_the_co_signing_lead_may_stop_co_signing(ctx):
     assert left.state is CosignState.DECLINED
     assert left.decided_by_id == lead_of(WORKERS) and left.decided_at is not None
     assert cosigning.cosigned_feedback(org_id(WORKERS), item_id("P1")) is None
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
     event = db.session.scalar(
         select(AuditEvent).where(AuditEvent.action == "feedback.cosign_leave")
     )
@@ -781,7 +781,7 @@ def test_accepting_and_checking_an_own_submission_lock_the_organisation(ctx):
     cosigner = cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
 
     assert locks_organizations(
-        statements_during(lambda: cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1")))
+        statements_during(lambda: cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1")))
     )
     db.session.rollback()
     assert locks_organizations(
@@ -887,7 +887,7 @@ def test_an_own_submission_waits_for_a_concurrent_acceptance(ctx):
     outcome = race(
         ctx,
         workers,
-        lambda: cosigning.check_may_submit_own(workers, p1),
+        lambda: cosigning.lock_for_own_submission(workers, p1),
         update(FeedbackCosigner)
         .where(FeedbackCosigner.id == cosigner.id)
         .values(state=CosignState.ACCEPTED, decided_at=utcnow()),
@@ -1005,4 +1005,4 @@ def test_a_rejected_position_releases_its_co_signers(ctx):
     seen = db.session.get(Feedback, own.id).lock_version
     moderation.reject_feedback(moderator, own.id, seen, "Off topic.")
     assert cosignatures.cosigners_of(own.id) == []
-    cosigning.check_may_submit_own(org_id(WORKERS), item_id("P1"))
+    cosigning.lock_for_own_submission(org_id(WORKERS), item_id("P1"))
