@@ -12,9 +12,9 @@ from werkzeug.datastructures import FileStorage
 
 from app.api.errors import ApiBlueprint
 from app.api.feedback import member, own_feedback
+from app.downloads import send_attachment
 from app.errors import DomainError
 from app.feedback import attachments
-from app.feedback.attachment_views import send_attachment
 from app.models import Attachment, Disclosure
 
 blp = ApiBlueprint(

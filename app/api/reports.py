@@ -9,9 +9,9 @@ from marshmallow import Schema, fields, validate
 from app.api.errors import ApiBlueprint
 from app.api.http import ID_MAX, signed_in
 from app.consultations import services as consultations
+from app.downloads import send_report_file
 from app.models import Report, ReportStatus
 from app.reports import services as reports
-from app.reports.downloads import send_report_file
 from app.reports.files import FORMATS
 from app.vocabulary import stage_label
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.consultations import services as consultations
+from app.downloads import send_attachment
 from app.errors import Conflict, InvalidState
 from app.extensions import limiter
 from app.feedback import attachments
@@ -14,9 +15,6 @@ from app.feedback.attachment_forms import AttachmentForm, DeleteAttachmentForm
 from app.models import Disclosure
 
 bp = Blueprint("attachments", __name__)
-
-# Downloads are never rendered by the browser; if one were, it could run nothing.
-DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 @bp.post("/c/<slug>/items/<code>/feedback/attachments")
@@ -65,27 +63,6 @@ def delete(attachment_id: int):  # noqa: ANN201
 @bp.get("/attachments/<int:attachment_id>")
 def download(attachment_id: int):  # noqa: ANN201
     return send_attachment(attachment_id)
-
-
-def send_attachment(attachment_id: int):  # noqa: ANN201
-    """The file as a download, if the viewer (signed in, by session or API token) may read it."""
-    viewer_id = current_user.id if current_user.is_authenticated else None
-    attachment, path = attachments.open_attachment(viewer_id, attachment_id)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        etag=attachment.sha256,
-        conditional=True,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
-    if attachments.is_public(attachment):
-        response.headers["Cache-Control"] = "no-cache"
-    else:
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _back_to_form(slug: str, code: str):  # noqa: ANN202

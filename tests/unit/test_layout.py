@@ -24,6 +24,7 @@ WEB_MODULES = {
     "app.staff",
     "app.health",
     "app.errors.handlers",
+    "app.downloads",
 }
 WEB_PACKAGES = ("app.api", "app.admin")
 WEB_MODULE_NAMES = {"views", "forms", "blueprint", "downloads", "responses"}
