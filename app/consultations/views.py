@@ -8,11 +8,11 @@ from flask_login import current_user
 
 from app.analysis.textdiff import word_diff
 from app.consultations import services as consultations
+from app.downloads import send_report_file
 from app.feedback import positions, published
 from app.models.base import utcnow
 from app.parsing import parse_id
 from app.reports import services as reports
-from app.reports.downloads import send_report_file
 
 bp = Blueprint("consultations", __name__)
 
