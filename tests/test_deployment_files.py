@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -395,3 +396,43 @@ def test_dockerignore_keeps_local_state_out_but_not_the_code() -> None:
     assert required <= patterns
     for needed in ("app", "worker", "migrations", "pyproject.toml"):
         assert needed not in patterns and f"{needed}/" not in patterns
+
+
+def make_rule(target: str) -> tuple[list[str], list[str]]:
+    """The prerequisites and recipe lines of `target` in the Makefile."""
+    lines = (PROJECT / "Makefile").read_text().splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"{target}:"):
+            recipe = []
+            for following in lines[index + 1 :]:
+                if not following.startswith("\t"):
+                    break
+                recipe.append(following.strip())
+            return line.split(":", 1)[1].split(), recipe
+    raise AssertionError(f"no rule {target} in the Makefile")
+
+
+def installed_extras(target: str) -> set[str]:
+    """The pyproject extras that `target` installs, following its prerequisites."""
+    prerequisites, recipe = make_rule(target)
+    extras = set()
+    for line in recipe:
+        match = re.search(r'-e "\.\[([^\]]*)\]"', line)
+        if match:
+            extras.update(match.group(1).split(","))
+    for prerequisite in prerequisites:
+        if prerequisite.startswith("$(VENV)/") or prerequisite in ("install", "translations"):
+            extras |= installed_extras(prerequisite)
+    return extras
+
+
+def test_make_run_installs_what_running_needs_and_no_test_tools() -> None:
+    run = installed_extras("run")
+    assert run == {"embedded"}
+    assert installed_extras("test") >= {"embedded", "test", "dev"}
+    embedded = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["embedded"]
+    # The mail sink scripts/run-embedded starts is what the embedded extra is for.
+    assert any(requirement.startswith("aiosmtpd") for requirement in embedded)
+    assert "aiosmtpd" in (PROJECT / "scripts" / "run-embedded").read_text()
