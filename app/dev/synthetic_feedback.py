@@ -47,6 +47,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import AFFECTED_POPULATIONS
+from app.moderation.flagging import SENTINEL_BAND
 
 BANK_DIR = Path(__file__).resolve().parent.parent / "content" / "synthetic"
 LANGUAGES = ("en", "es", "fr")
@@ -56,7 +57,6 @@ BATCH_ROWS = 20_000
 MIN_CAMPAIGNS, MAX_CAMPAIGNS = 10, 30
 CAMPAIGN_WORDS = (90, 200)  # long enough that a greeting or one word keeps Jaccard above 0.8
 ORGANIZATION_SLACK = 1.2  # organisations per item position, so each answers most items
-SENTINEL_BAND = -1  # app.moderation.flagging.SENTINEL_BAND: "flags computed for lock_version"
 
 STANCES = ("support", "support_with_amendments", "neutral", "oppose")
 STANCE_WEIGHTS = (0.35, 0.25, 0.15, 0.25)

@@ -36,8 +36,8 @@ from app.models import (
     VerificationState,
 )
 from app.models.moderation import FlagKind, ModerationFlag, Redaction
+from app.moderation.campaigns import COUNTED_CODE
 
-COUNTED_CODE = "campaign_counted"  # app.moderation.campaigns.COUNTED_CODE
 BATCH = 5_000
 
 
