@@ -157,6 +157,8 @@ def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str
         "celery_queue": queue,
         # Flask-Limiter keeps one storage per process, whichever app initialised it last.
         "ratelimit_storage_url": "memory://",
+        # argon2 at its cheapest: the tests of hashing itself ask for the strong profile.
+        "password_hash_profile": "fast",
     }
 
 
@@ -171,15 +173,28 @@ def migrate_to_head(app: Flask) -> None:
 
 
 @pytest.fixture(scope="session")
-def app(
+def app_overrides(
     pg_url: str, redis_url: str, queue_name: str, mail_catcher: MailCatcher, tmp_path_factory
-) -> Iterator[Flask]:
+) -> dict[str, object]:
+    """The create_app overrides of the session's app (argon2 at its cheapest)."""
     settings = app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
-    application = create_app({**settings, "mail_port": mail_catcher.port})
+    return {**settings, "mail_port": mail_catcher.port}
+
+
+@pytest.fixture(scope="session")
+def app(app_overrides: dict[str, object]) -> Iterator[Flask]:
+    application = create_app(app_overrides)
     migrate_to_head(application)
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def strong_hashing_app(app: Flask, app_overrides: dict[str, object]) -> Flask:
+    """An app on the session's database that hashes passwords as production does, for the
+    tests of hashing itself."""
+    return create_app({**app_overrides, "password_hash_profile": "strong"})
 
 
 @pytest.fixture(autouse=True)
@@ -323,6 +338,7 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
         "CONSULTA_CELERY_QUEUE": settings["celery_queue"],
         "CONSULTA_MAIL_SERVER": "127.0.0.1",
         "CONSULTA_MAIL_PORT": str(settings.get("mail_port", 1025)),
+        "CONSULTA_PASSWORD_HASH_PROFILE": settings.get("password_hash_profile", "strong"),
         "PYTHONUNBUFFERED": "1",
     }
     if "job_lease_seconds" in settings:
@@ -343,6 +359,7 @@ def celery_worker(app: Flask, tmp_path_factory) -> Iterator[WorkerProcess]:
             "instance_path": settings.instance_path,
             "celery_queue": settings.celery_queue,
             "mail_port": settings.mail_port,
+            "password_hash_profile": settings.password_hash_profile,
         },
         tmp_path_factory.mktemp("worker") / "worker.log",
     )

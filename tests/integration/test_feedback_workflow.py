@@ -42,7 +42,6 @@ from tests.integration.feedback_helpers import (
     MEMBER,
     SLUG,
     close_window,
-    fast_password_hashing,  # noqa: F401 - autouse fixture, applied by importing it
     our_feedback,
     publish,
 )
