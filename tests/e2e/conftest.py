@@ -7,22 +7,15 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import CI
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.services import CI
 
 
 @pytest.fixture
-def live_server(seeded) -> Iterator[str]:
+def live_server(seeded: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, seeded, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

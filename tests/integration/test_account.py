@@ -23,7 +23,8 @@ from app.models import (
 )
 from app.services import accounts, profile
 from app.services.demo import DEMO_ORGANIZATION
-from tests.conftest import DEMO_PASSWORD, submit_form, user_by_email
+from tests.helpers.database import user_by_email
+from tests.helpers.web import DEMO_PASSWORD, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

@@ -16,7 +16,7 @@ from app.models import AuditEvent, Organization
 from app.models.audit import AuditLogIsAppendOnly
 from app.models.base import utcnow
 from app.services import audit, audit_log
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 pytestmark = [pytest.mark.postgres]
 

@@ -33,15 +33,9 @@ from app.services.consultations import published_tally
 from app.services.cosigning import SharedText
 from app.services.demo import DEMO_ORGANIZATION
 from app.services.errors import Conflict, Forbidden, InvalidState, NotFound
-from tests.integration.cosigning_helpers import (
-    DIASPORA,
-    MEXICAN,
-    QUEBEC,
-    WORKERS,
-    without_demo_cosignatures,  # noqa: F401 - autouse fixture, applied by importing it
-)
+from tests.helpers.cosigning import DIASPORA, MEXICAN, QUEBEC, WORKERS
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("without_demo_cosignatures")]
 
 
 @pytest.fixture

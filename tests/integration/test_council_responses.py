@@ -23,7 +23,8 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import council_responses
-from tests.conftest import hidden_fields, wait_for
+from tests.helpers.waiting import wait_for
+from tests.helpers.web import hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

@@ -21,8 +21,7 @@ from app.models import (
 )
 from app.services import accounts
 from app.services.demo import DEMO_ORGANIZATION, DEMO_PASSWORD
-from tests.conftest import hidden_fields
-from tests.integration.feedback_helpers import (
+from tests.helpers.feedback import (
     FORM,
     ITEM,
     LEAD,
@@ -32,6 +31,7 @@ from tests.integration.feedback_helpers import (
     our_feedback,
     publish,
 )
+from tests.helpers.web import hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

@@ -34,8 +34,7 @@ from app.services import moderation
 from app.services.demo import DEMO_ORGANIZATION
 from app.services.errors import InvalidState
 from app.services.feedback import new_reference
-from tests.conftest import csrf_token, hidden_fields, submit_form
-from tests.integration.feedback_helpers import (
+from tests.helpers.feedback import (
     FORM,
     ITEM,
     LEAD,
@@ -45,6 +44,7 @@ from tests.integration.feedback_helpers import (
     our_feedback,
     publish,
 )
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

@@ -17,10 +17,9 @@ from app.models import Feedback, FeedbackState, Item, ModerationFlag, Organizati
 from app.models.base import utcnow
 from app.models.moderation import FlagKind
 from app.services import flagging, moderation, review_queue
-from app.services.content import seed_content
-from app.services.demo import seed_demo_data
 from app.services.review_queue import QueueFilter
-from tests.conftest import app_settings, migrate_to_head, open_every_consultation
+from tests.helpers.database import seed_everything
+from tests.helpers.services import app_settings, migrate_to_head
 
 _numbers = itertools.count(1)
 
@@ -42,9 +41,7 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Flask]:
     application = create_app(app_settings(tmp_path, url, None, "flag-columns"))
     migrate_to_head(application)
     with application.app_context():
-        seed_content()
-        open_every_consultation()
-        seed_demo_data()
+        seed_everything()
         yield application
         db.session.remove()
         db.engine.dispose()

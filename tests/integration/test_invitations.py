@@ -21,7 +21,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import invitations
 from app.services.errors import Conflict, DomainError
-from tests.conftest import submit_form
+from tests.helpers.web import submit_form
 
 pytestmark = [pytest.mark.postgres]
 

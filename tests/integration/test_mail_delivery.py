@@ -12,7 +12,8 @@ from app.extensions import db
 from app.models import Notification, NotificationStatus
 from app.models.base import utcnow
 from app.services import accounts, mail
-from tests.conftest import MailCatcher, app_settings, free_port
+from tests.helpers.mail import MailCatcher
+from tests.helpers.services import app_settings, free_port
 
 pytestmark = [pytest.mark.postgres]
 

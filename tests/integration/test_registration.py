@@ -18,7 +18,7 @@ from app.models import (
     UserSession,
     VerificationState,
 )
-from tests.conftest import csrf_token, hidden_fields, submit_form
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 
@@ -430,7 +430,7 @@ def test_throttling_counts_in_redis_so_every_web_process_shares_it(pg_url, redis
     import redis as redis_client
 
     from app import create_app
-    from tests.conftest import app_settings
+    from tests.helpers.services import app_settings
 
     settings = {
         **app_settings(tmp_path, pg_url, redis_url, "q"),

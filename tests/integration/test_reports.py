@@ -23,7 +23,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import feedback, reports
 from app.services.errors import Forbidden
-from tests.conftest import wait_for
+from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
 

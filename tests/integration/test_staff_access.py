@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Feedback, FeedbackState
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 # Which roles each staff area admits; everyone else gets 403.
 AREAS = {

@@ -9,7 +9,8 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.models import User
-from tests.conftest import app_settings, csrf_token, submit_form
+from tests.helpers.services import app_settings
+from tests.helpers.web import csrf_token, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

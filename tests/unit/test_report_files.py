@@ -21,7 +21,7 @@ from app import create_app
 from app.analysis.records import Submission
 from app.models import Consultation, Item, Report
 from app.services import report_charts, report_files
-from tests.conftest import app_settings
+from tests.helpers.services import app_settings
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_report.json"
 SHEETS = (
