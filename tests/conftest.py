@@ -1,5 +1,6 @@
-"""Fixtures: a fresh PostgreSQL database, a Redis db, a real Celery worker process, a mail
-catcher, HTTP helpers. The helpers themselves live in tests/helpers/.
+"""Fixtures: the run's PostgreSQL database (seeded once, reset before each test), a Redis db, a
+real Celery worker process, a mail catcher, HTTP helpers. The helpers themselves live in
+tests/helpers/.
 
 Under CI=true a missing service fails the run; elsewhere the tests that need it are skipped.
 """
@@ -16,7 +17,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
-from tests.helpers.database import seed_everything, truncate_everything
+from tests.helpers.database import EMPTY, SEEDED, SessionDatabase
 from tests.helpers.mail import MailCatcher
 from tests.helpers.services import (
     REDIS_TEST_URL,
@@ -26,7 +27,37 @@ from tests.helpers.services import (
     service_missing,
 )
 from tests.helpers.web import sign_in
-from tests.helpers.worker import WorkerProcess, start_worker_for
+from tests.helpers.worker import WorkerProcess, settle_queue, start_worker_for
+
+# Tests that use these fixtures get the marker, so `-m "not worker and not browser"` selects
+# the quick part of the suite.
+MARKER_OF_FIXTURE = {
+    "pg_url": "postgres",
+    "redis_url": "redis",
+    "celery_worker": "worker",
+    "browser": "browser",
+}
+# The tests that need a worker process or a browser run last, each group together: the quick
+# tests give their answer first, and a failing service shows up in one block.
+GROUP_ORDER = ("browser", "worker")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by parametrised fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in fixtures and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+    def group(item: pytest.Item) -> int:
+        for rank, marker in enumerate(GROUP_ORDER):
+            if item.get_closest_marker(marker) is not None:
+                return len(GROUP_ORDER) - rank
+        return 0
+
+    items.sort(key=group)  # stable: files and tests keep their order within a group
+
 
 # --- services -------------------------------------------------------------------------------
 
@@ -84,23 +115,29 @@ def app(app_overrides: dict[str, object]) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def session_database(app: Flask) -> SessionDatabase:
+    """The content and demo data, seeded once and copied aside; see tests/helpers/database.py."""
+    return SessionDatabase(app)
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that uses the PostgreSQL app starts from empty tables."""
-    yield
-    if "app" not in request.fixturenames:
+def _isolated_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the run's database starts from empty tables, or from the seeded data when it
+    asks for `seeded`; never from what an earlier test left."""
+    if "pg_url" not in request.fixturenames:
+        yield
         return
-    application: Flask = request.getfixturevalue("app")
-    with application.app_context():
-        db.session.remove()
-        truncate_everything()
+    database: SessionDatabase = request.getfixturevalue("session_database")
+    database.reset(SEEDED if "seeded" in request.fixturenames else EMPTY)
+    yield
+    database.touched()
 
 
 @pytest.fixture
-def seeded(app: Flask) -> Flask:
+def seeded(app: Flask, session_database: SessionDatabase) -> Flask:
     """Seeded consultations, every one open, plus demo accounts and feedback."""
-    with app.app_context():
-        seed_everything()
+    session_database.reset(SEEDED)  # already done, unless asked for with getfixturevalue
     return app
 
 
@@ -149,7 +186,16 @@ def login() -> Callable[[FlaskClient, str], None]:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(app: Flask, tmp_path_factory) -> Iterator[WorkerProcess]:
+def celery_worker(
+    app: Flask, redis_url: str, session_database: SessionDatabase, tmp_path_factory
+) -> Iterator[WorkerProcess]:
+    """One worker process for the session; between tests its queue is settled (see
+    settle_queue) before the database is reset."""
     worker = start_worker_for(app, tmp_path_factory.mktemp("worker") / "worker.log")
+    client = redis.Redis.from_url(redis_url)
+    queue = app.config["SETTINGS"].celery_queue
+    session_database.before_reset = lambda: settle_queue(client, queue)
     yield worker
+    session_database.before_reset = None
     worker.stop()
+    client.close()

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import redis
 from flask import Flask
 
 from tests.helpers.services import PROJECT
@@ -97,3 +98,18 @@ def start_worker_for(app: Flask, log_path: Path) -> WorkerProcess:
         },
         log_path,
     )
+
+
+def settle_queue(client: redis.Redis, queue: str, timeout: float = 30) -> None:
+    """Between tests: drop the wake-ups no worker has taken yet (the test that sent them is
+    over, and the database they point at is about to be reset), then wait for the task the
+    worker is running, so that it writes nothing into the next test's data."""
+    waiting = client.keys(f"{queue}*")  # the queue, and its lists per priority
+    if waiting:
+        client.delete(*waiting)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # Kombu keeps a taken, unacknowledged message in this hash until its task has ended.
+        if not any(queue.encode() in message for message in client.hvals("unacked")):
+            return
+        time.sleep(0.05)
