@@ -115,29 +115,37 @@ def app(app_overrides: dict[str, object]) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+SESSION_DATABASE = pytest.StashKey[SessionDatabase]()
+
+
 @pytest.fixture(scope="session")
-def session_database(app: Flask) -> SessionDatabase:
+def session_database(app: Flask, pytestconfig: pytest.Config) -> SessionDatabase:
     """The content and demo data, seeded once and copied aside; see tests/helpers/database.py."""
-    return SessionDatabase(app)
+    database = SessionDatabase(app)
+    pytestconfig.stash[SESSION_DATABASE] = database
+    return database
 
 
 @pytest.fixture(autouse=True)
 def _isolated_database(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test on the run's database starts from empty tables, or from the seeded data when it
     asks for `seeded`; never from what an earlier test left."""
-    if "pg_url" not in request.fixturenames:
-        yield
-        return
-    database: SessionDatabase = request.getfixturevalue("session_database")
-    database.reset(SEEDED if "seeded" in request.fixturenames else EMPTY)
+    if "pg_url" in request.fixturenames:
+        database: SessionDatabase = request.getfixturevalue("session_database")
+        database.reset(SEEDED if "seeded" in request.fixturenames else EMPTY)
     yield
-    database.touched()
+    # Whatever the test did (also through a fixture it asked for with getfixturevalue), the
+    # next one starts from a reset.
+    database = request.config.stash.get(SESSION_DATABASE, None)
+    if database is not None:
+        database.touched()
 
 
 @pytest.fixture
 def seeded(app: Flask, session_database: SessionDatabase) -> Flask:
-    """Seeded consultations, every one open, plus demo accounts and feedback."""
-    session_database.reset(SEEDED)  # already done, unless asked for with getfixturevalue
+    """The session's app on the seeded consultations, every one open, plus demo accounts and
+    feedback."""
+    session_database.reset(SEEDED)  # done already, unless asked for with getfixturevalue
     return app
 
 
