@@ -88,11 +88,20 @@ def queue_name() -> str:
 
 
 @pytest.fixture(scope="session")
-def mail_catcher() -> Iterator[MailCatcher]:
+def mail_server() -> Iterator[MailCatcher]:
+    """One SMTP server on loopback for the session: the app's and the worker's mail server."""
     catcher = MailCatcher()
     catcher.start()
     yield catcher
     catcher.stop()
+
+
+@pytest.fixture
+def mail_catcher(mail_server: MailCatcher) -> MailCatcher:
+    """The session's mail server with an empty inbox: a test reads only the mail sent while it
+    runs (what earlier tests sent, the worker delivered before the database was reset)."""
+    mail_server.messages.clear()
+    return mail_server
 
 
 # --- the PostgreSQL + Redis application ----------------------------------------------------
@@ -100,11 +109,11 @@ def mail_catcher() -> Iterator[MailCatcher]:
 
 @pytest.fixture(scope="session")
 def app_overrides(
-    pg_url: str, redis_url: str, queue_name: str, mail_catcher: MailCatcher, tmp_path_factory
+    pg_url: str, redis_url: str, queue_name: str, mail_server: MailCatcher, tmp_path_factory
 ) -> dict[str, object]:
     """The create_app overrides of the session's app (argon2 at its cheapest)."""
     settings = app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
-    return {**settings, "mail_port": mail_catcher.port}
+    return {**settings, "mail_port": mail_server.port}
 
 
 @pytest.fixture(scope="session")
