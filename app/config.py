@@ -6,10 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal, cast, get_args
 
 INSECURE_DEV_KEY = "dev-insecure-key-change-me"  # noqa: S105 - refused in production below
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
+# argon2id costs by name (app/services/passwords.py holds the parameters). "fast" exists so the
+# test suite can create hundreds of accounts; production refuses it.
+PasswordHashProfile = Literal["strong", "fast"]
+PASSWORD_HASH_PROFILES: tuple[str, ...] = get_args(PasswordHashProfile)
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +50,7 @@ class Settings:
     job_lease_seconds: int = 300
     # Requests per API token (or per address without one), in the limits library's notation.
     api_rate_limit: str = "600/minute"
+    password_hash_profile: PasswordHashProfile = "strong"  # noqa: S105 - a cost, not a secret
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -77,6 +83,9 @@ class Settings:
             celery_queue=get("CELERY_QUEUE", "consulta"),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
             api_rate_limit=get("API_RATE_LIMIT", "600/minute"),
+            password_hash_profile=cast(
+                PasswordHashProfile, get("PASSWORD_HASH_PROFILE", "strong").strip().lower()
+            ),
         )
         return settings
 
@@ -110,9 +119,14 @@ class Settings:
         return self.env == "production"
 
     def check(self) -> None:
-        """Refuse unknown environments, and production on placeholders or the embedded database."""
+        """Refuse unknown names, and production on placeholders, the embedded database or a
+        cheap password hash."""
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"CONSULTA_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
+            raise ConfigError(
+                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}"
+            )
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:
@@ -123,6 +137,8 @@ class Settings:
             raise ConfigError("REDIS_URL must name the Redis broker in production")
         if self.demo_mode:
             raise ConfigError("DEMO_MODE must not be enabled in production")
+        if self.password_hash_profile != "strong":  # noqa: S105 - a cost, not a secret
+            raise ConfigError("PASSWORD_HASH_PROFILE must be strong in production")
 
     def flask_config(self) -> dict[str, object]:
         return {

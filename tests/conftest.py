@@ -1,73 +1,66 @@
-"""Fixtures: a fresh PostgreSQL database, a Redis db, a real Celery worker process, HTTP helpers.
+"""Fixtures: the run's PostgreSQL database (seeded once, reset before each test), a Redis db, a
+real Celery worker process, a mail catcher, HTTP helpers. The helpers themselves live in
+tests/helpers/.
 
 Under CI=true a missing service fails the run; elsewhere the tests that need it are skipped.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 import redis
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text, update
-from sqlalchemy.exc import OperationalError
 
 from app import create_app
 from app.extensions import db
-from app.models import Consultation
-from app.models.base import utcnow
+from tests.helpers.database import EMPTY, SEEDED, SessionDatabase
+from tests.helpers.mail import MailCatcher
+from tests.helpers.services import (
+    REDIS_TEST_URL,
+    app_settings,
+    fresh_pg_database,
+    migrate_to_head,
+    service_missing,
+)
+from tests.helpers.web import sign_in
+from tests.helpers.worker import WorkerProcess, settle_queue, start_worker_for
 
-PROJECT = Path(__file__).resolve().parent.parent
-CI = os.environ.get("CI") == "true"
-PG_ADMIN_URL = os.environ.get("CONSULTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_TEST_URL = os.environ.get("CONSULTA_TEST_REDIS", "redis://127.0.0.1:6379/13")
-CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-DEMO_PASSWORD = "consulta-demo"
+# Tests that use these fixtures get the marker, so `-m "not worker and not browser"` selects
+# the quick part of the suite.
+MARKER_OF_FIXTURE = {
+    "pg_url": "postgres",
+    "redis_url": "redis",
+    "celery_worker": "worker",
+    "browser": "browser",
+}
+# The tests that need a worker process or a browser run last, each group together: the quick
+# tests give their answer first, and a failing service shows up in one block.
+GROUP_ORDER = ("browser", "worker")
 
 
-def service_missing(name: str, error: Exception) -> None:
-    message = f"{name} is not reachable: {error}"
-    if CI:
-        pytest.fail(message + " (CI=true: nothing may be skipped)")
-    pytest.skip(message)
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by parametrised fixtures
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in fixtures and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+    def group(item: pytest.Item) -> int:
+        for rank, marker in enumerate(GROUP_ORDER):
+            if item.get_closest_marker(marker) is not None:
+                return len(GROUP_ORDER) - rank
+        return 0
+
+    items.sort(key=group)  # stable: files and tests keep their order within a group
 
 
 # --- services -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def fresh_pg_database(prefix: str = "consulta_test") -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped on exit."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as error:
-        service_missing("PostgreSQL", error)
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -94,121 +87,103 @@ def queue_name() -> str:
     return f"consulta-test-{secrets.token_hex(4)}"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class MailCatcher:
-    """A real SMTP server on loopback that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, _server, _session, envelope) -> str:  # noqa: N802 - aiosmtpd API
-        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
-        return "250 OK"
-
-    def start(self) -> None:
-        self._controller.start()
-
-    def stop(self) -> None:
-        self._controller.stop()
-
-    def wait_for(self, to: str, subject_part: str = "", timeout: float = 30) -> EmailMessage:
-        """The first message to `to` (whose subject contains `subject_part`), waiting for it."""
-
-        def find() -> EmailMessage | None:
-            for message in self.messages:
-                if message["To"] == to and subject_part in message["Subject"]:
-                    return message
-            return None
-
-        return wait_for(find, timeout=timeout)
-
-    @staticmethod
-    def link_in(message: EmailMessage) -> str:
-        """The path of the first link in the message body (the host is the configured BASE_URL)."""
-        body = message.get_body(preferencelist=("plain",)).get_content()
-        url = re.search(r"https?://\S+", body).group(0)
-        parts = urlsplit(url)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
 @pytest.fixture(scope="session")
-def mail_catcher() -> Iterator[MailCatcher]:
+def mail_server() -> Iterator[MailCatcher]:
+    """One SMTP server on loopback for the session: the app's and the worker's mail server."""
     catcher = MailCatcher()
     catcher.start()
     yield catcher
     catcher.stop()
 
 
-def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str) -> dict:
-    return {
-        "env": "test",
-        "secret_key": "test-" + secrets.token_hex(16),
-        "database_url": database_url,
-        "redis_url": redis_url or "",
-        "broker_url": "",
-        "instance_path": str(tmp),
-        "celery_queue": queue,
-        # Flask-Limiter keeps one storage per process, whichever app initialised it last.
-        "ratelimit_storage_url": "memory://",
-    }
-
-
-def migrate_to_head(app: Flask) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade(directory=str(PROJECT / "migrations"))
+@pytest.fixture
+def mail_catcher(mail_server: MailCatcher) -> MailCatcher:
+    """The session's mail server with an empty inbox: a test reads only the mail sent while it
+    runs (what earlier tests sent, the worker delivered before the database was reset)."""
+    mail_server.messages.clear()
+    return mail_server
 
 
 # --- the PostgreSQL + Redis application ----------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def app(
-    pg_url: str, redis_url: str, queue_name: str, mail_catcher: MailCatcher, tmp_path_factory
-) -> Iterator[Flask]:
+def app_overrides(
+    pg_url: str, redis_url: str, queue_name: str, mail_server: MailCatcher, tmp_path_factory
+) -> dict[str, object]:
+    """The create_app overrides of the session's app (argon2 at its cheapest)."""
     settings = app_settings(tmp_path_factory.mktemp("instance"), pg_url, redis_url, queue_name)
-    application = create_app({**settings, "mail_port": mail_catcher.port})
+    return {**settings, "mail_port": mail_server.port}
+
+
+@pytest.fixture(scope="session")
+def app(app_overrides: dict[str, object]) -> Iterator[Flask]:
+    application = create_app(app_overrides)
     migrate_to_head(application)
     yield application
     with application.app_context():
         db.engine.dispose()
 
 
+SESSION_DATABASE = pytest.StashKey[SessionDatabase]()
+
+
+@pytest.fixture(scope="session")
+def session_database(app: Flask, pytestconfig: pytest.Config) -> SessionDatabase:
+    """The content and demo data, seeded once and copied aside; see tests/helpers/database.py."""
+    database = SessionDatabase(app)
+    pytestconfig.stash[SESSION_DATABASE] = database
+    return database
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test that uses the PostgreSQL app starts from empty tables."""
+def _isolated_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test on the run's database starts from empty tables, or from the seeded data when it
+    asks for `seeded`; never from what an earlier test left."""
+    if "pg_url" in request.fixturenames:
+        database: SessionDatabase = request.getfixturevalue("session_database")
+        database.reset(SEEDED if "seeded" in request.fixturenames else EMPTY)
     yield
-    if "app" not in request.fixturenames:
-        return
-    application: Flask = request.getfixturevalue("app")
+    # Whatever the test did (also through a fixture it asked for with getfixturevalue), the
+    # next one starts from a reset.
+    database = request.config.stash.get(SESSION_DATABASE, None)
+    if database is not None:
+        database.touched()
+
+
+@pytest.fixture
+def seeded(app: Flask, session_database: SessionDatabase) -> Flask:
+    """The session's app on the seeded consultations, every one open, plus demo accounts and
+    feedback."""
+    session_database.reset(SEEDED)  # done already, unless asked for with getfixturevalue
+    return app
+
+
+@pytest.fixture
+def unseeded(app: Flask, session_database: SessionDatabase) -> Flask:
+    """The session's app on empty tables (what every test on `app` starts from)."""
+    session_database.reset(EMPTY)  # done already, unless asked for with getfixturevalue
+    return app
+
+
+@pytest.fixture(scope="session")
+def strong_hashing_app(app: Flask, app_overrides: dict[str, object]) -> Flask:
+    """An app on the session's database that hashes passwords as production does, for the
+    tests of hashing itself."""
+    return create_app({**app_overrides, "password_hash_profile": "strong"})
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """An SQLite database file at the head migration, for a test to copy and use: migrating
+    one takes seconds, copying it milliseconds."""
+    folder = tmp_path_factory.mktemp("sqlite")
+    path = folder / "migrated.sqlite"
+    application = create_app(app_settings(folder, f"sqlite:///{path}", None, "migrated-sqlite"))
+    migrate_to_head(application)
     with application.app_context():
-        db.session.remove()
-        truncate_everything()
-
-
-def truncate_everything(attempts: int = 10) -> None:
-    """Empty every table. The session's worker may still be flagging a submission of the test
-    that just ended: when PostgreSQL picks this TRUNCATE as a deadlock victim, try again (the
-    worker's task, if it is the victim instead, retries on its own and finds nothing)."""
-    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    for attempt in range(attempts):
-        try:
-            with db.engine.begin() as connection:
-                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            return
-        except OperationalError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
+        db.engine.dispose()
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -240,169 +215,25 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def seeded(app: Flask) -> Flask:
-    """Seeded consultations plus demo accounts and feedback."""
-    from app.consultations.seeding import seed_content
-    from app.dev.demo import seed_demo_data
-
-    with app.app_context():
-        seed_content()
-        open_every_consultation()
-        seed_demo_data()
-    return app
-
-
-def open_every_consultation() -> None:
-    """Tests must not depend on today's date: every consultation is open now, for 30 days."""
-    now = utcnow()
-    db.session.execute(
-        update(Consultation).values(
-            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30)
-        )
-    )
-    db.session.commit()
+def login() -> Callable[[FlaskClient, str], None]:
+    """sign_in(client, email, password=DEMO_PASSWORD) through the login form."""
+    return sign_in
 
 
 # --- a real Celery worker process ------------------------------------------------------------
 
 
-class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log = log_path.open("w")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                # The pool that production runs: a forked child with its own connections.
-                "--pool=prefork",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-                "-Q",
-                env["CONSULTA_CELERY_QUEUE"],
-            ],
-            cwd=PROJECT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()}")
-            if " ready." in self.log_path.read_text():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready in {timeout}s:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._log.close()
-
-
-def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("CONSULTA_")},
-        "CONSULTA_ENV": "test",
-        "CONSULTA_SECRET_KEY": settings["secret_key"],
-        "CONSULTA_DATABASE_URL": settings["database_url"],
-        "CONSULTA_REDIS_URL": settings["redis_url"],
-        "CONSULTA_INSTANCE_PATH": settings["instance_path"],
-        "CONSULTA_CELERY_QUEUE": settings["celery_queue"],
-        "CONSULTA_MAIL_SERVER": "127.0.0.1",
-        "CONSULTA_MAIL_PORT": str(settings.get("mail_port", 1025)),
-        "PYTHONUNBUFFERED": "1",
-    }
-    if "job_lease_seconds" in settings:
-        env["CONSULTA_JOB_LEASE_SECONDS"] = str(settings["job_lease_seconds"])
-    worker = WorkerProcess(env, log_path)
-    worker.wait_ready()
-    return worker
-
-
 @pytest.fixture(scope="session")
-def celery_worker(app: Flask, tmp_path_factory) -> Iterator[WorkerProcess]:
-    settings = app.config["SETTINGS"]
-    worker = start_worker(
-        {
-            "secret_key": settings.secret_key,
-            "database_url": settings.database_url,
-            "redis_url": settings.redis_url,
-            "instance_path": settings.instance_path,
-            "celery_queue": settings.celery_queue,
-            "mail_port": settings.mail_port,
-        },
-        tmp_path_factory.mktemp("worker") / "worker.log",
-    )
+def celery_worker(
+    app: Flask, redis_url: str, session_database: SessionDatabase, tmp_path_factory
+) -> Iterator[WorkerProcess]:
+    """One worker process for the session; between tests its queue is settled (see
+    settle_queue) before the database is reset."""
+    worker = start_worker_for(app, tmp_path_factory.mktemp("worker") / "worker.log")
+    client = redis.Redis.from_url(redis_url)
+    queue = app.config["SETTINGS"].celery_queue
+    session_database.before_reset = lambda: settle_queue(client, queue)
     yield worker
+    session_database.before_reset = None
     worker.stop()
-
-
-# --- HTTP helpers ----------------------------------------------------------------------------
-
-
-def csrf_token(html: str) -> str:
-    match = CSRF_PATTERN.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-HIDDEN_INPUT = re.compile(r"<input\b[^>]*>")
-ATTRIBUTE = re.compile(r'(\w+)="([^"]*)"')
-
-
-def hidden_fields(html: str) -> dict[str, str]:
-    """The hidden inputs of a page, as a browser would send them back."""
-    fields = {}
-    for tag in HIDDEN_INPUT.findall(html):
-        attributes = dict(ATTRIBUTE.findall(tag))
-        if attributes.get("type") == "hidden" and "name" in attributes:
-            fields.setdefault(attributes["name"], attributes.get("value", ""))
-    return fields
-
-
-def submit_form(client: FlaskClient, page: str, action: str | None = None, **fields: object):
-    """GET `page` and POST `fields` with its hidden inputs (CSRF token, lock version, ...)."""
-    html = client.get(page).get_data(as_text=True)
-    return client.post(action or page, data={**hidden_fields(html), **fields})
-
-
-@pytest.fixture
-def login() -> Callable[[FlaskClient, str], None]:
-    def sign_in(client: FlaskClient, email: str, password: str = DEMO_PASSWORD) -> None:
-        response = submit_form(client, "/auth/login", email=email, password=password)
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-    return sign_in
-
-
-def user_by_email(app: Flask, email: str):
-    """The user row as it is now, detached from any session, for assertions."""
-    from app.models import User
-
-    with app.app_context():
-        user = db.session.scalar(db.select(User).where(User.email == email))
-        db.session.expunge_all()
-        return user
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+    client.close()

@@ -82,6 +82,9 @@ def _restore_the_rate_limiter() -> Iterator[None]:
         pytest.param({"DATABASE_URL": None}, "DATABASE_URL", id="missing-database-url"),
         pytest.param({"REDIS_URL": None}, "REDIS_URL", id="missing-redis-url"),
         pytest.param({"DEMO_MODE": "true"}, "DEMO_MODE", id="demo-mode"),
+        pytest.param(
+            {"PASSWORD_HASH_PROFILE": "fast"}, "PASSWORD_HASH_PROFILE", id="fast-password-hash"
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(changes: dict[str, str | None], named: str):
@@ -124,6 +127,28 @@ def test_production_app_builds_without_connecting_and_sets_strict_cookies(tmp_pa
     assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
     assert app.config["PREFERRED_URL_SCHEME"] == "https"
     assert app.config["TESTING"] is False
+
+
+def test_production_hashes_passwords_with_strong_argon2id_parameters(tmp_path: Path):
+    from app.accounts.passwords import password_hasher
+
+    assert Settings.from_env(production_env()).password_hash_profile == "strong"
+    app = create_app(production_overrides(tmp_path))
+    with app.app_context():
+        hasher = password_hasher()
+        stored = hasher.hash("a long and unusual passphrase")
+
+    # RFC 9106's low-memory profile at least: 64 MiB, 3 passes, argon2id.
+    assert hasher.memory_cost >= 64 * 1024
+    assert hasher.time_cost >= 3
+    assert stored.startswith("$argon2id$")
+    assert f"m={hasher.memory_cost},t={hasher.time_cost}" in stored
+
+
+def test_an_unknown_password_hash_profile_is_refused():
+    environment = {"CONSULTA_ENV": "development", "CONSULTA_PASSWORD_HASH_PROFILE": "cheap"}
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_PROFILE"):
+        Settings.from_env(environment).resolved().check()
 
 
 def test_development_cookies_are_not_secure_only(tmp_path: Path):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.accounts import link_tokens as tokens
-from app.accounts.passwords import password_problems
+from app.accounts.passwords import password_hasher, password_problems
 from app.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
 from app.extensions import db
 from app.models import (
@@ -33,7 +33,6 @@ from app.models.base import utcnow
 from app.notifications import mail
 from app.parsing import parse_id
 
-_hasher = PasswordHasher()
 SESSION_LIFETIME = timedelta(hours=12)
 REMEMBER_LIFETIME = timedelta(days=14)
 CONFIRM_MAX_AGE = 3 * 24 * 3600
@@ -46,18 +45,18 @@ class WeakPassword(DomainError):
 
 
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """Verified against when the email is unknown, so both paths cost the same argon2 work."""
-    return _hasher.hash("consulta-timing-equaliser")
+    return hasher.hash("consulta-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return password_hasher().hash(password)
 
 
 def _verify(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored, password)
+        return password_hasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -82,12 +81,13 @@ def _link(endpoint: str, **values: object) -> str:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None; rehashes when parameters changed."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if not _verify(user.password_hash if user else _dummy_hash(), password):
+    hasher = password_hasher()
+    if not _verify(user.password_hash if user else _dummy_hash(hasher), password):
         return None
     if user is None or not user.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
         db.session.commit()
     return user
 

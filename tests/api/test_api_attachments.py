@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Attachment, Feedback, User
-from tests.unit.test_attachment_inspection import docx_bomb_streamed, pdf_bytes
+from tests.helpers.files import docx_bomb_streamed, pdf_bytes
 
 pytestmark = [pytest.mark.postgres]
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Feedback, Item, User
-from tests.unit.test_attachment_inspection import pdf_bytes
+from tests.helpers.files import pdf_bytes
 
 pytestmark = [pytest.mark.postgres]
 SUMMIT = "leaders-summit-2021-migration"

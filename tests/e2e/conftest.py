@@ -1,4 +1,4 @@
-"""A live server on a free port and real Chromium driven by Playwright."""
+"""A live server on a free port and real Chromium driven by Playwright, each started once."""
 
 from __future__ import annotations
 
@@ -7,28 +7,28 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import CI
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.services import CI
 
 
-@pytest.fixture
-def live_server(seeded) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, seeded, threaded=True)
+@pytest.fixture(scope="session")
+def _live_server_url(app: Flask) -> Iterator[str]:
+    """The session's app served by a real HTTP server in a thread, for the whole session."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(seeded: Flask, _live_server_url: str) -> str:
+    """The base URL of the live server, on the seeded data."""
+    return _live_server_url
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_thin_path_in_browser import assert_accessible, sign_in
+from tests.helpers.browser import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser]
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from app.accounts.services import create_user
 from app.extensions import db
 from app.models import Organization
-from tests.conftest import DEMO_PASSWORD
-from tests.e2e.test_thin_path_in_browser import assert_accessible
-from tests.unit.test_attachment_inspection import pdf_bytes
+from tests.helpers.browser import assert_accessible
+from tests.helpers.files import pdf_bytes
+from tests.helpers.web import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.moderation import flagging
-from tests.e2e.test_thin_path_in_browser import assert_accessible, sign_in
+from tests.helpers.browser import assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

@@ -5,35 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+
+from tests.helpers.browser import assert_accessible, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 ITEM = "/c/leaders-summit-2021-migration/items/P2"
 COMMENT = "Seasonal visas should let workers change employer without losing status."
-WCAG_AA = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
-
-
-def assert_accessible(page: Page) -> None:
-    results = Axe().run(page, options=WCAG_AA)
-    assert results.violations_count == 0, results.generate_report()
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/auth/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("consulta-demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
 
 
 def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_worker):

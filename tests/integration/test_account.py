@@ -24,7 +24,8 @@ from app.models import (
     User,
     UserSession,
 )
-from tests.conftest import DEMO_PASSWORD, submit_form, user_by_email
+from tests.helpers.database import user_by_email
+from tests.helpers.web import DEMO_PASSWORD, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

@@ -26,14 +26,11 @@ from app.models import (
     Organization,
 )
 from app.models.base import utcnow
-from tests.conftest import DEMO_PASSWORD, PROJECT, csrf_token, hidden_fields, user_by_email
-from tests.integration.feedback_helpers import our_feedback as shared_our_feedback
-from tests.unit.test_attachment_inspection import (
-    docx_bomb_streamed,
-    docx_bytes,
-    pdf_bytes,
-    png_bytes,
-)
+from tests.helpers.database import user_by_email
+from tests.helpers.feedback import our_feedback as shared_our_feedback
+from tests.helpers.files import docx_bomb_streamed, docx_bytes, pdf_bytes, png_bytes
+from tests.helpers.services import PROJECT
+from tests.helpers.web import DEMO_PASSWORD, csrf_token, hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, Organization
 from app.models.audit import AuditLogIsAppendOnly
 from app.models.base import utcnow
-from tests.conftest import csrf_token
+from tests.helpers.web import csrf_token
 
 pytestmark = [pytest.mark.postgres]
 

@@ -23,7 +23,9 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus
 from app.moderation import campaigns
-from tests.conftest import MailCatcher, hidden_fields, wait_for
+from tests.helpers.mail import MailCatcher
+from tests.helpers.waiting import wait_for
+from tests.helpers.web import hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

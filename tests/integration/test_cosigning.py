@@ -21,15 +21,10 @@ from app.models import (
     Redaction,
     User,
 )
-from tests.conftest import DEMO_PASSWORD, csrf_token, submit_form
-from tests.integration.cosigning_helpers import (
-    DIASPORA,
-    MEXICAN,
-    WORKERS,
-    without_demo_cosignatures,  # noqa: F401 - autouse fixture, applied by importing it
-)
+from tests.helpers.cosigning import DIASPORA, MEXICAN, WORKERS
+from tests.helpers.web import DEMO_PASSWORD, csrf_token, submit_form
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("without_demo_cosignatures")]
 
 
 CONSULTATION = "/c/leaders-summit-2021-migration"

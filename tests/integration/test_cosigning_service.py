@@ -37,15 +37,9 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.moderation import services as moderation
-from tests.integration.cosigning_helpers import (
-    DIASPORA,
-    MEXICAN,
-    QUEBEC,
-    WORKERS,
-    without_demo_cosignatures,  # noqa: F401 - autouse fixture, applied by importing it
-)
+from tests.helpers.cosigning import DIASPORA, MEXICAN, QUEBEC, WORKERS
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("without_demo_cosignatures")]
 
 
 @pytest.fixture

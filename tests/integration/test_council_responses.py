@@ -23,7 +23,8 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from tests.conftest import hidden_fields, wait_for
+from tests.helpers.waiting import wait_for
+from tests.helpers.web import hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

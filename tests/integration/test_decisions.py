@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Feedback, FeedbackState, Item, ModerationNote, Notification
-from tests.conftest import hidden_fields, submit_form
-from tests.integration.feedback_helpers import fast_password_hashing  # noqa: F401
+from tests.helpers.web import hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

@@ -7,11 +7,11 @@ import secrets
 import pytest
 
 from app import create_app
-from app.consultations.seeding import seed_content
-from app.dev.demo import seed_demo_data
 from app.extensions import db
-from tests.conftest import app_settings, migrate_to_head, open_every_consultation, start_worker
-from tests.thin_path import run_thin_path
+from tests.helpers.database import seed_everything
+from tests.helpers.services import app_settings, migrate_to_head
+from tests.helpers.thin_path import run_thin_path
+from tests.helpers.worker import start_worker
 
 pytestmark = [pytest.mark.worker]
 
@@ -24,9 +24,7 @@ def embedded_app(tmp_path):
     assert application.config["CELERY"]["broker_url"].startswith("sqla+sqlite:///")
     migrate_to_head(application)
     with application.app_context():
-        seed_content()
-        open_every_consultation()
-        seed_demo_data()
+        seed_everything()
     resolved = application.config["SETTINGS"]
     worker = start_worker(
         {**settings, "database_url": resolved.database_url, "redis_url": ""},

@@ -21,18 +21,17 @@ from app.models import (
     Organization,
     User,
 )
-from tests.conftest import hidden_fields
-from tests.integration.feedback_helpers import (
+from tests.helpers.feedback import (
     FORM,
     ITEM,
     LEAD,
     MEMBER,
     SLUG,
     close_window,
-    fast_password_hashing,  # noqa: F401 - autouse fixture, applied by importing it
     our_feedback,
     publish,
 )
+from tests.helpers.web import hidden_fields
 
 pytestmark = [pytest.mark.postgres]
 

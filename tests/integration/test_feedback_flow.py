@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackRevision, FeedbackState, Item
 from app.models.base import utcnow
-from tests.conftest import csrf_token, hidden_fields, submit_form
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

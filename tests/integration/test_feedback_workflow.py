@@ -35,18 +35,17 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.moderation import services as moderation
-from tests.conftest import csrf_token, hidden_fields, submit_form
-from tests.integration.feedback_helpers import (
+from tests.helpers.feedback import (
     FORM,
     ITEM,
     LEAD,
     MEMBER,
     SLUG,
     close_window,
-    fast_password_hashing,  # noqa: F401 - autouse fixture, applied by importing it
     our_feedback,
     publish,
 )
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

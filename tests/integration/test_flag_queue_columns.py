@@ -4,6 +4,7 @@ and the flag-filtered queue that reads them: same rows, order and pages as readi
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -12,17 +13,16 @@ from flask import Flask
 from sqlalchemy import exists, select, text, update
 
 from app import create_app
-from app.consultations.seeding import seed_content
-from app.dev.demo import seed_demo_data
 from app.extensions import db
-from app.models import Feedback, FeedbackState, Item, ModerationFlag, Organization, User
+from app.models import Feedback, FeedbackState, Item, ModerationFlag, Organization, Role, User
 from app.models.base import utcnow
 from app.models.moderation import FlagKind
 from app.moderation import flagging
 from app.moderation import queue as review_queue
 from app.moderation import services as moderation
 from app.moderation.queue import QueueFilter
-from tests.conftest import app_settings, migrate_to_head, open_every_consultation
+from tests import factories
+from tests.helpers.services import app_settings
 
 _numbers = itertools.count(1)
 
@@ -33,27 +33,28 @@ _numbers = itertools.count(1)
         pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
     ]
 )
-def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Flask]:
-    """An app context on a migrated, seeded database: SQLite or the run's PostgreSQL."""
+def backend(request: pytest.FixtureRequest, tmp_path, migrated_sqlite) -> Iterator[Flask]:
+    """An app context on a migrated database holding an open consultation and a moderator:
+    SQLite or the run's PostgreSQL."""
     if request.param == "postgresql":
-        application = request.getfixturevalue("seeded")
+        application = request.getfixturevalue("unseeded")
         with application.app_context():
+            factories.consultation()
+            factories.staff(Role.MODERATOR)
             yield application
         return
-    url = f"sqlite:///{tmp_path / 'flags.sqlite'}"
-    application = create_app(app_settings(tmp_path, url, None, "flag-columns"))
-    migrate_to_head(application)
+    path = shutil.copy(migrated_sqlite, tmp_path / "flags.sqlite")
+    application = create_app(app_settings(tmp_path, f"sqlite:///{path}", None, "flag-columns"))
     with application.app_context():
-        seed_content()
-        open_every_consultation()
-        seed_demo_data()
+        factories.consultation()
+        factories.staff(Role.MODERATOR)
         yield application
         db.session.remove()
         db.engine.dispose()
 
 
 def moderator_id() -> int:
-    return db.session.scalar(select(User.id).where(User.email == "moderator@example.org"))
+    return db.session.scalar(select(User.id).where(User.role == Role.MODERATOR))
 
 
 def submission(
@@ -275,8 +276,9 @@ def test_counts_with_a_flag_filter_match_the_feedback_driven_queue(flagged_queue
 
 
 @pytest.mark.postgres
-def test_the_flag_filtered_queue_reads_the_flag_index_in_order(seeded):
-    with seeded.app_context():
+def test_the_flag_filtered_queue_reads_the_flag_index_in_order(app):
+    with app.app_context():
+        factories.consultation()
         for _ in range(3):
             submission()
         query = review_queue.keyset(

@@ -15,7 +15,7 @@ from app.models import Feedback, FeedbackState, FlagKind, Item, ModerationFlag, 
 from app.models.base import utcnow
 from app.moderation import flagging
 from app.vocabulary import flag_reason
-from tests.conftest import app_settings
+from tests.helpers.services import app_settings
 
 COMMENT = (
     "Write to our lawyer at ana.perez@example.org or see https://www.shelters.example/cases "

@@ -22,7 +22,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.moderation import flagging
 from app.vocabulary import flag_reason
-from tests.conftest import wait_for
+from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
 

@@ -21,7 +21,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from tests.conftest import submit_form
+from tests.helpers.web import submit_form
 
 pytestmark = [pytest.mark.postgres]
 

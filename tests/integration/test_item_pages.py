@@ -66,7 +66,7 @@ def test_a_missing_version_is_a_404(edited_p4, client, number):
 
 def test_a_member_sees_the_organisations_progress_on_the_consultation(seeded, client, login):
     login(client, "lead@example.org")
-    from tests.conftest import submit_form
+    from tests.helpers.web import submit_form
 
     submit_form(
         client, f"{ITEM}/feedback", stance="support", priority="4", comment="Yes", submit="S"

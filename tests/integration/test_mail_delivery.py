@@ -13,9 +13,13 @@ from app.extensions import db
 from app.models import Notification, NotificationStatus
 from app.models.base import utcnow
 from app.notifications import mail
-from tests.conftest import MailCatcher, app_settings, free_port
+from tests import factories
+from tests.helpers.mail import MailCatcher
+from tests.helpers.services import app_settings, free_port
 
 pytestmark = [pytest.mark.postgres]
+
+FORGETFUL = "forgetful@example.org"  # someone who asks for a password reset
 
 
 def test_retry_delays_grow_and_are_capped():
@@ -25,11 +29,11 @@ def test_retry_delays_grow_and_are_capped():
     assert max(delays) == mail.MAX_RETRY_DELAY
 
 
-def test_a_message_waits_out_a_mail_outage_and_is_sent_once(seeded, pg_url, tmp_path):
+def test_a_message_waits_out_a_mail_outage_and_is_sent_once(pg_url, tmp_path):
     closed_port = free_port()  # nothing listens here: the mail server is "down"
     down = create_app({**app_settings(tmp_path / "a", pg_url, None, "q"), "mail_port": closed_port})
     with down.test_request_context():
-        accounts.request_password_reset("lead@example.org")
+        accounts.request_password_reset(factories.person(email=FORGETFUL).email)
         notification_id = db.session.scalar(select(Notification.id))
         assert mail.deliver_notification(notification_id) is False
         row = db.session.get(Notification, notification_id)
@@ -57,15 +61,15 @@ def test_a_message_waits_out_a_mail_outage_and_is_sent_once(seeded, pg_url, tmp_
             row = db.session.get(Notification, notification_id)
             assert row.status is NotificationStatus.SENT and row.attempts == 2
         assert len(catcher.messages) == 1
-        assert catcher.messages[0]["To"] == "lead@example.org"
+        assert catcher.messages[0]["To"] == FORGETFUL
     finally:
         catcher.stop()
 
 
-def test_a_message_is_given_up_only_after_many_attempts(seeded, pg_url, tmp_path):
+def test_a_message_is_given_up_only_after_many_attempts(pg_url, tmp_path):
     down = create_app({**app_settings(tmp_path, pg_url, None, "q"), "mail_port": free_port()})
     with down.test_request_context():
-        accounts.request_password_reset("lead@example.org")
+        accounts.request_password_reset(factories.person(email=FORGETFUL).email)
         notification_id = db.session.scalar(select(Notification.id))
         for attempt in range(1, mail.MAX_ATTEMPTS + 1):
             db.session.execute(update(Notification).values(last_attempt_at=None))
@@ -80,7 +84,7 @@ def test_a_message_is_given_up_only_after_many_attempts(seeded, pg_url, tmp_path
             assert status is expected
 
 
-def test_a_long_accented_subject_arrives_word_for_word(seeded, pg_url, tmp_path):
+def test_a_long_accented_subject_arrives_word_for_word(pg_url, tmp_path):
     subject = "La contribution de votre organisation sur Consulta n'a pas été publiée, « P4 »"
     catcher = MailCatcher()
     catcher.start()
@@ -89,7 +93,7 @@ def test_a_long_accented_subject_arrives_word_for_word(seeded, pg_url, tmp_path)
         with app.test_request_context():
             notification = Notification(
                 dedupe_key="subject-test",
-                to_email="lead@example.org",
+                to_email=FORGETFUL,
                 subject=subject,
                 body_text="Bonjour,\n\nUne ligne accentuée : déjà vu.\nhttps://example.org/"
                 + "x" * 90,

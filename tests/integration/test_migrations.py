@@ -17,7 +17,7 @@ from sqlalchemy import inspect
 from app import create_app
 from app.extensions import db
 from app.models.base import include_in_autogenerate
-from tests.conftest import PROJECT, app_settings, fresh_pg_database
+from tests.helpers.services import PROJECT, app_settings, fresh_pg_database
 
 MIGRATIONS = str(PROJECT / "migrations")
 APP_TABLES = {table.name for table in db.metadata.sorted_tables}

@@ -17,7 +17,8 @@ from app.models import (
     VerificationState,
 )
 from app.organizations import services as organizations
-from tests.conftest import csrf_token, user_by_email
+from tests.helpers.database import user_by_email
+from tests.helpers.web import csrf_token
 
 pytestmark = [pytest.mark.postgres]
 

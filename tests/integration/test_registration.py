@@ -18,7 +18,7 @@ from app.models import (
     UserSession,
     VerificationState,
 )
-from tests.conftest import csrf_token, hidden_fields, submit_form
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 
@@ -352,17 +352,19 @@ def test_a_hundred_wrong_passwords_in_a_minute_do_not_get_through(seeded, client
     assert 302 not in statuses
 
 
-def test_argon2_hashes_with_old_parameters_are_upgraded_at_sign_in(seeded, client):
+def test_argon2_hashes_with_old_parameters_are_upgraded_at_sign_in(seeded, strong_hashing_app):
     from argon2 import PasswordHasher
 
     with seeded.app_context():
         user = db.session.scalar(select(User).where(User.email == "lead@example.org"))
         user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash("consulta-demo")
         db.session.commit()
+    client = strong_hashing_app.test_client()
     submit_form(client, "/auth/login", email="lead@example.org", password="consulta-demo")
     with seeded.app_context():
         user = db.session.scalar(select(User).where(User.email == "lead@example.org"))
         assert "m=8192" not in user.password_hash
+        assert "m=65536,t=3" in user.password_hash
 
 
 def test_registration_is_recorded_in_the_audit_log(seeded, client):
@@ -428,7 +430,7 @@ def test_throttling_counts_in_redis_so_every_web_process_shares_it(pg_url, redis
     import redis as redis_client
 
     from app import create_app
-    from tests.conftest import app_settings
+    from tests.helpers.services import app_settings
 
     settings = {
         **app_settings(tmp_path, pg_url, redis_url, "q"),

@@ -29,7 +29,9 @@ from app.models import (
     User,
 )
 from app.reports import services as reports
-from tests.conftest import app_settings, start_worker, wait_for
+from tests.helpers.services import app_settings
+from tests.helpers.waiting import wait_for
+from tests.helpers.worker import start_worker_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
@@ -45,19 +47,7 @@ def council_and_consultation(app) -> tuple[int, int]:
 
 
 def start(app, tmp_path: Path, name: str):
-    settings = app.config["SETTINGS"]
-    return start_worker(
-        {
-            "secret_key": settings.secret_key,
-            "database_url": settings.database_url,
-            "redis_url": settings.redis_url,
-            "instance_path": settings.instance_path,
-            "celery_queue": settings.celery_queue,
-            "mail_port": settings.mail_port,
-            "job_lease_seconds": settings.job_lease_seconds,
-        },
-        tmp_path / f"{name}.log",
-    )
+    return start_worker_for(app, tmp_path / f"{name}.log")
 
 
 def kill_hard(worker) -> None:

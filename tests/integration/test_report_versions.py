@@ -236,7 +236,7 @@ def test_the_command_line_compiles_a_consultation_or_an_item(seeded):
 
 
 def test_the_council_prepares_and_publishes_the_public_version_on_the_web(seeded, client, login):
-    from tests.conftest import hidden_fields
+    from tests.helpers.web import hidden_fields
 
     council, consultation = ids(seeded)
     add_position(

@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.reports import services as reports
-from tests.conftest import wait_for
+from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
 

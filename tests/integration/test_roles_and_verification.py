@@ -11,7 +11,8 @@ from app.accounts import roles
 from app.errors import Forbidden
 from app.extensions import db
 from app.models import AuditEvent, Organization, Role, User, UserSession, VerificationState
-from tests.conftest import csrf_token, submit_form, user_by_email
+from tests.helpers.database import user_by_email
+from tests.helpers.web import csrf_token, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

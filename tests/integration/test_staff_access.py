@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Feedback, FeedbackState
-from tests.conftest import csrf_token
+from app.models import Feedback, FeedbackState, Role, User
+from tests import factories
+from tests.helpers.web import csrf_token
 
 # Which roles each staff area admits; everyone else gets 403.
 AREAS = {
@@ -53,12 +54,26 @@ def staff_urls(app, feedback_id: int) -> list[tuple[str, str, str]]:
     return found
 
 
-def secret_feedback(app) -> tuple[int, str]:
+@pytest.fixture
+def people(app) -> dict[str, str]:
+    """One person per role (a member and the lead of one organisation): role -> email."""
+    with app.app_context():
+        organization = factories.organization()
+        factories.member(organization, email=PEOPLE["stakeholder"])
+        factories.lead(organization, email=PEOPLE["lead"])
+        factories.staff(Role.MODERATOR, email=PEOPLE["moderator"])
+        factories.staff(Role.COUNCIL, email=PEOPLE["council"])
+    return PEOPLE
+
+
+@pytest.fixture
+def secret_feedback(app, people) -> tuple[int, str]:
     """A submitted position awaiting review and a phrase from its comment."""
     with app.app_context():
-        feedback = db.session.scalars(
-            select(Feedback).where(Feedback.state == FeedbackState.SUBMITTED).limit(1)
-        ).one()
+        lead = db.session.scalar(select(User).where(User.email == people["lead"]))
+        feedback = factories.feedback(
+            lead, factories.item(), comment="Our confidential position on the pledge, in full."
+        )
         return feedback.id, feedback.comment[:40]
 
 
@@ -69,16 +84,18 @@ def refused(client, method: str, url: str):
     return client.post(url, data={"csrf_token": token, "reason": "x", "code": "spam"})
 
 
-def test_the_staff_areas_cover_every_staff_route(seeded):
-    urls = staff_urls(seeded, 1)
+def test_the_staff_areas_cover_every_staff_route(app):
+    urls = staff_urls(app, 1)
     areas = {area for _method, _url, area in urls}
     assert areas == set(AREAS)
     assert len(urls) > 30
 
 
-def test_a_visitor_gets_403_on_every_staff_url_and_is_offered_to_sign_in(seeded, client):
-    feedback_id, phrase = secret_feedback(seeded)
-    for method, url, _area in staff_urls(seeded, feedback_id):
+def test_a_visitor_gets_403_on_every_staff_url_and_is_offered_to_sign_in(
+    app, client, secret_feedback
+):
+    feedback_id, phrase = secret_feedback
+    for method, url, _area in staff_urls(app, feedback_id):
         response = refused(client, method, url)
         body = response.get_data(as_text=True)
         assert response.status_code == 403, (method, url)
@@ -87,11 +104,11 @@ def test_a_visitor_gets_403_on_every_staff_url_and_is_offered_to_sign_in(seeded,
 
 
 @pytest.mark.parametrize("person", sorted(PEOPLE))
-def test_signed_in_people_get_403_outside_their_role(seeded, client, login, person):
-    feedback_id, phrase = secret_feedback(seeded)
+def test_signed_in_people_get_403_outside_their_role(app, client, login, secret_feedback, person):
+    feedback_id, phrase = secret_feedback
     login(client, PEOPLE[person])
     checked = 0
-    for method, url, area in staff_urls(seeded, feedback_id):
+    for method, url, area in staff_urls(app, feedback_id):
         if person in AREAS[area]:
             continue
         response = refused(client, method, url)
@@ -99,11 +116,11 @@ def test_signed_in_people_get_403_outside_their_role(seeded, client, login, pers
         assert phrase not in response.get_data(as_text=True)
         checked += 1
     assert checked > 0
-    with seeded.app_context():
+    with app.app_context():
         assert db.session.get(Feedback, feedback_id).state is FeedbackState.SUBMITTED
 
 
-def test_the_role_that_may_enter_is_let_in(seeded, client, login):
+def test_the_role_that_may_enter_is_let_in(people, client, login):
     login(client, "council@example.org")
     assert client.get("/moderation/audit/").status_code == 200
     assert client.get("/reports/").status_code == 200

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Feedback, FeedbackRevision
 from app.models.feedback import AFFECTED_POPULATIONS
 from app.vocabulary import population_labels
-from tests.conftest import csrf_token, hidden_fields, submit_form
+from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, Report, ReportStatus
-from tests.thin_path import run_thin_path
+from tests.helpers.thin_path import run_thin_path
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

@@ -9,7 +9,8 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.models import User
-from tests.conftest import app_settings, csrf_token, submit_form
+from tests.helpers.services import app_settings
+from tests.helpers.web import csrf_token, submit_form
 
 pytestmark = [pytest.mark.postgres]
 
@@ -116,10 +117,15 @@ def test_pages_carry_strict_security_headers(client):
     assert headers["X-Frame-Options"] == "DENY"
 
 
-def test_passwords_are_stored_as_argon2id(seeded):
-    with seeded.app_context():
-        user = db.session.scalar(db.select(User).where(User.email == "lead@example.org"))
-        assert user.password_hash.startswith("$argon2id$")
+def test_passwords_are_stored_as_argon2id_at_the_production_cost(strong_hashing_app):
+    from app.accounts.services import create_user
+
+    with strong_hashing_app.app_context():
+        create_user("hashed@example.org", "Hashed Person", "a long and unusual passphrase")
+        db.session.commit()
+        user = db.session.scalar(db.select(User).where(User.email == "hashed@example.org"))
+        # RFC 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes.
+        assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_sign_in_ignores_an_offsite_next(seeded, client):

@@ -7,7 +7,7 @@ import pytest
 from app import create_app
 from app.extensions import db
 from app.services.jobs import enqueue_after_commit
-from tests.conftest import app_settings
+from tests.helpers.services import app_settings
 
 
 class RecordingCelery:
@@ -51,7 +51,7 @@ def test_broker_down_does_not_break_the_commit(sqlite_app):
     from flask_migrate import upgrade
 
     from app.models import Organization
-    from tests.conftest import PROJECT
+    from tests.helpers.services import PROJECT
 
     sqlite_app.extensions["celery"] = RecordingCelery(fail=True)
     with sqlite_app.app_context():

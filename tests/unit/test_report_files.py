@@ -23,7 +23,7 @@ from app.models import Consultation, Item, Report
 from app.reports import charts as report_charts
 from app.reports import csv_file, pdf, xlsx
 from app.reports import files as report_files
-from tests.conftest import app_settings
+from tests.helpers.services import app_settings
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sample_report.json"
 SHEETS = (

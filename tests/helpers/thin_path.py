@@ -6,7 +6,8 @@ import re
 
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, submit_form, wait_for
+from tests.helpers.waiting import wait_for
+from tests.helpers.web import csrf_token, submit_form
 
 SLUG = "leaders-summit-2021-migration"
 ITEM = f"/c/{SLUG}/items/P1"

@@ -1,12 +1,9 @@
 """What the co-signing tests share: the demo organisations they invite, and a start without the
-demo's joint submissions.
-
-`without_demo_cosignatures` is an autouse fixture: a test module applies it by importing it.
-"""
+demo's joint submissions (the `without_demo_cosignatures` fixture of tests/integration)."""
 
 from __future__ import annotations
 
-import pytest
+from flask import Flask
 from sqlalchemy import delete
 
 from app.extensions import db
@@ -19,9 +16,8 @@ WORKERS = "Central American Workers' Rights Centre"
 DIASPORA = "Diaspora Futures Collective"  # pending verification
 
 
-@pytest.fixture(autouse=True)
-def without_demo_cosignatures(seeded):
-    """The demo's joint submissions are removed, so each test starts from none."""
-    with seeded.app_context():
+def remove_demo_cosignatures(app: Flask) -> None:
+    """The demo's joint submissions are removed, so that a test starts from none."""
+    with app.app_context():
         db.session.execute(delete(FeedbackCosigner))
         db.session.commit()

@@ -1,18 +1,12 @@
 """What the feedback form tests share: the item they work on, its people, and the helpers that
-read or move its feedback behind the pages' back.
-
-`fast_password_hashing` is an autouse fixture: a test module applies it by importing it.
-"""
+read or move its feedback behind the pages' back."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from app.accounts import services as accounts
 from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackState, Item, Organization, User
@@ -24,13 +18,6 @@ ITEM = f"/c/{SLUG}/items/P1"  # no demo feedback of ours, none published by anyo
 FORM = f"{ITEM}/feedback"
 LEAD = "lead@example.org"
 MEMBER = "stakeholder@example.org"  # a member of the lead's organisation, not its lead
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch):
-    """Argon2 at its cheapest: hashing the demo accounts would otherwise dominate every test."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
 
 
 def our_feedback(app, code: str = "P1") -> Feedback | None:

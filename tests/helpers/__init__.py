@@ -1,0 +1,1 @@
+"""What the tests share: test modules import these modules, never one another."""
