@@ -51,7 +51,7 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
-    from app.accounts.services import load_session_user
+    from app.accounts.sessions import load_session_user
 
     login_manager.user_loader(load_session_user)
 

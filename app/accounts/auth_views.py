@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import services as accounts
+from app.accounts import sessions
 from app.accounts.auth_forms import (
     EmptyForm,
     ForgotPasswordForm,
@@ -17,7 +18,7 @@ from app.accounts.auth_forms import (
     ResetPasswordForm,
 )
 from app.accounts.link_tokens import InvalidToken
-from app.accounts.services import REMEMBER_LIFETIME
+from app.accounts.sessions import REMEMBER_LIFETIME
 from app.errors import DomainError
 from app.extensions import limiter
 from app.form_errors import attach_domain_error
@@ -51,7 +52,7 @@ def login():  # noqa: ANN201
         return redirect(url_for("consultations.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = sessions.authenticate(form.email.data, form.password.data)
         if user is None:
             flash(_("The email or password is not right."), "error")
         elif user.email_confirmed_at is None:
@@ -62,7 +63,7 @@ def login():  # noqa: ANN201
             session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
             # Staff accounts are never remembered on a device.
             remember = bool(form.remember.data) and user.role is Role.STAKEHOLDER
-            accounts.start_session(
+            sessions.start_session(
                 user, remember=remember, user_agent=request.headers.get("User-Agent", "")
             )
             login_user(user, remember=remember, duration=REMEMBER_LIFETIME)
@@ -75,7 +76,7 @@ def login():  # noqa: ANN201
 @login_required
 def logout():  # noqa: ANN201
     if EmptyForm().validate_on_submit():
-        accounts.end_session(current_user.session_token)
+        sessions.end_session(current_user.session_token)
         logout_user()
         session.clear()
         flash(_("You have signed out."), "success")

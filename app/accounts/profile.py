@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.accounts import link_tokens as tokens
 from app.accounts import services as accounts
+from app.accounts import sessions
 from app.accounts.passwords import password_problems
 from app.accounts.permissions import acting_user
 from app.errors import Conflict, DomainError, InvalidState, NotFound
@@ -51,7 +52,7 @@ class WrongPassword(DomainError):
 
 def _reauthenticate(user: User, password: str) -> None:
     # The person is signed in, but a stolen or unattended session must not be enough.
-    if not accounts._verify(user.password_hash, password):
+    if not sessions.verify_password(user.password_hash, password):
         raise WrongPassword(_("Your current password is not right."), field="current_password")
 
 
@@ -85,8 +86,8 @@ def change_password(
     problems = password_problems(new_password, user.email)
     if problems:
         raise accounts.WeakPassword(" ".join(problems), field="new_password")
-    user.password_hash = accounts.hash_password(new_password)
-    accounts.end_other_sessions(user.id, keep_token=keep_session)
+    user.password_hash = sessions.hash_password(new_password)
+    sessions.end_other_sessions(user.id, keep_token=keep_session)
     audit.record(user.id, "user.change_password", "user", user.id)
     db.session.commit()
 
@@ -116,7 +117,7 @@ def request_email_change(user_id: int, current_password: str, new_email: str) ->
         dedupe_key=f"email-change:{user.id}:{_secret_hash(token)[:32]}",
         user_id=user.id,
         name=user.name,
-        link=accounts._link("account.confirm_email_change", token=token),
+        link=mail.absolute_url("account.confirm_email_change", token=token),
     )
     db.session.commit()
 
@@ -335,7 +336,7 @@ def delete_account(user_id: int, current_password: str) -> None:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    accounts.end_other_sessions(user.id)  # every session, this one included
+    sessions.end_other_sessions(user.id)  # every session, this one included
     # The outbox keeps copies of the person's address and name: scrub them too.
     db.session.execute(
         update(Notification)

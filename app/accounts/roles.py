@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import audit
-from app.accounts import services as accounts
+from app.accounts import sessions
 from app.accounts.permissions import acting_user
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
@@ -49,7 +49,7 @@ def change_role(admin_id: int, user_id: int, role: Role) -> bool:
     before = {"role": user.role.value}
     user.role = role
     # New rights start with a new sign-in (and without a remembered device for staff).
-    accounts.end_other_sessions(user.id)
+    sessions.end_other_sessions(user.id)
     audit.record(
         admin.id, "user.role_change", "user", user.id, before=before, after={"role": role.value}
     )
@@ -67,7 +67,7 @@ def set_active(admin_id: int, user_id: int, active: bool) -> bool:
         return False
     user.active = active
     if not active:
-        accounts.end_other_sessions(user.id)
+        sessions.end_other_sessions(user.id)
     audit.record(
         admin.id,
         "user.reactivate" if active else "user.deactivate",

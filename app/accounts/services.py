@@ -1,22 +1,21 @@
-"""Accounts: passwords, sign-in sessions kept on the server, registration and recovery."""
+"""Accounts: registration, email confirmation, password recovery and colleague invitations.
+
+Signing in (password hashes and sessions) is in sessions.py."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.accounts import link_tokens as tokens
-from app.accounts.passwords import password_hasher, password_problems
+from app.accounts.passwords import password_problems
+from app.accounts.sessions import end_other_sessions, hash_password
 from app.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
 from app.extensions import db
 from app.models import (
@@ -26,15 +25,11 @@ from app.models import (
     OrganizationType,
     Role,
     User,
-    UserSession,
     VerificationState,
 )
 from app.models.base import utcnow
 from app.notifications import mail
-from app.parsing import parse_id
 
-SESSION_LIFETIME = timedelta(hours=12)
-REMEMBER_LIFETIME = timedelta(days=14)
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
 INVITATION_LIFETIME = timedelta(days=14)
@@ -44,114 +39,13 @@ class WeakPassword(DomainError):
     code = "weak_password"
 
 
-@functools.cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    """Verified against when the email is unknown, so both paths cost the same argon2 work."""
-    return hasher.hash("consulta-timing-equaliser")
-
-
-def hash_password(password: str) -> str:
-    return password_hasher().hash(password)
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return password_hasher().verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
 def _require_strong(password: str, email: str) -> None:
     problems = password_problems(password, email)
     if problems:
         raise WeakPassword(" ".join(problems), field="password")
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _link(endpoint: str, **values: object) -> str:
-    return mail.absolute_url(endpoint, **values)
-
-
 # --- signing in ------------------------------------------------------------------------------
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials, or None; rehashes when parameters changed."""
-    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    hasher = password_hasher()
-    if not _verify(user.password_hash if user else _dummy_hash(hasher), password):
-        return None
-    if user is None or not user.active:
-        return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-        db.session.commit()
-    return user
-
-
-def start_session(user: User, *, remember: bool, user_agent: str = "") -> str:
-    """Record a new server-side session and return its secret (kept in the signed cookie)."""
-    token = secrets.token_urlsafe(32)
-    lifetime = REMEMBER_LIFETIME if remember else SESSION_LIFETIME
-    db.session.add(
-        UserSession(
-            user_id=user.id,
-            token_hash=_token_hash(token),
-            remember=remember,
-            user_agent=user_agent[:200],
-            expires_at=utcnow() + lifetime,
-        )
-    )
-    user.last_login_at = utcnow()
-    audit.record(user.id, "user.login", "user", user.id)
-    db.session.commit()
-    user.session_token = token
-    return token
-
-
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login loader: `<user id>:<session secret>` of a live, unrevoked session."""
-    user_id, _sep, token = session_id.partition(":")
-    if parse_id(user_id) is None or not token:
-        return None
-    row = db.session.execute(
-        select(User, UserSession)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            User.id == int(user_id),
-            UserSession.token_hash == _token_hash(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > utcnow(),
-        )
-    ).first()
-    if row is None or not row.User.active:
-        return None
-    if row.UserSession.remember and row.User.role is not Role.STAKEHOLDER:
-        return None  # staff are never remembered, even if promoted after signing in
-    row.User.session_token = token
-    return row.User
-
-
-def end_session(token: str | None) -> None:
-    if token:
-        db.session.execute(
-            update(UserSession)
-            .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-        db.session.commit()
-
-
-def end_other_sessions(user_id: int, keep_token: str | None = None) -> None:
-    query = update(UserSession).where(
-        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
-    )
-    if keep_token:
-        query = query.where(UserSession.token_hash != _token_hash(keep_token))
-    db.session.execute(query.values(revoked_at=utcnow()))
 
 
 # --- creating accounts -----------------------------------------------------------------------
@@ -260,7 +154,7 @@ def _warn_existing_account(existing: User) -> None:
         existing.locale,
         dedupe_key=f"already-registered:{existing.id}:{utcnow():%Y%m%d%H}",
         user_id=existing.id,
-        reset_link=_link("auth.forgot_password"),
+        reset_link=mail.absolute_url("auth.forgot_password"),
     )
     db.session.commit()
 
@@ -333,7 +227,7 @@ def _request_to_join(user: User, organization: Organization) -> None:
             applicant=user.name,
             applicant_email=user.email,
             organization=organization.name,
-            link=_link("organizations.mine"),
+            link=mail.absolute_url("organizations.mine"),
         )
 
 
@@ -346,7 +240,7 @@ def _mail_link(kind: str, user: User, endpoint: str, token: str) -> None:
         dedupe_key=f"{kind}:{user.id}:{utcnow():%Y%m%d%H%M}",
         user_id=user.id,
         name=user.name,
-        link=_link(endpoint, token=token),
+        link=mail.absolute_url(endpoint, token=token),
     )
 
 
@@ -484,7 +378,7 @@ def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
         dedupe_key=f"invitation:{invitation.id}",
         inviter=lead.name,
         organization=lead.organization.name,
-        link=_link("auth.register", invitation=token),
+        link=mail.absolute_url("auth.register", invitation=token),
     )
     audit.record(
         lead.id,

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts import services as accounts
+from app.accounts import sessions
 from app.dev.demo import DEMO_ORGANIZATION, DEMO_PASSWORD
 from app.extensions import db
 from app.models import (
@@ -98,7 +98,7 @@ def give_demo_password(app, email: str) -> None:
     """The other organisations' demo members have random passwords; give one a known one."""
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == email))
-        user.password_hash = accounts.hash_password(DEMO_PASSWORD)
+        user.password_hash = sessions.hash_password(DEMO_PASSWORD)
         db.session.commit()
 
 
