@@ -18,7 +18,7 @@ from app.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.extensions import db
 from app.feedback import cosignatures, cosigning, positions
 from app.feedback import services as feedback
-from app.feedback.cosigning import SharedText
+from app.feedback.cosignatures import SharedText
 from app.feedback.feedback_input import FeedbackInput
 from app.models import (
     AuditEvent,
