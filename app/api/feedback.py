@@ -21,7 +21,8 @@ from app.api.http import IF_MATCH, authenticate, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
-from app.feedback import batch, positions
+from app.feedback import batch as draft_batch
+from app.feedback import positions
 from app.feedback import services as feedback
 from app.feedback.feedback_input import (
     MAX_EVIDENCE_LINKS,
@@ -315,8 +316,8 @@ class BatchSchema(Schema):
     drafts = fields.List(
         fields.Nested(NewFeedbackSchema),
         required=True,
-        validate=validate.Length(min=1, max=batch.MAX_BATCH),
-        metadata={"description": f"1 to {batch.MAX_BATCH} drafts, one item each"},
+        validate=validate.Length(min=1, max=draft_batch.MAX_BATCH),
+        metadata={"description": f"1 to {draft_batch.MAX_BATCH} drafts, one item each"},
     )
 
 
@@ -342,7 +343,7 @@ def batch(data: dict):  # noqa: ANN201
         answer["body"] = BatchResultSchema().dump({"data": [_body(draft) for draft in created]})
         idempotency.remember(201, answer["body"])
 
-    batch.save_drafts(user.id, drafts, before_commit=remember)
+    draft_batch.save_drafts(user.id, drafts, before_commit=remember)
     response = jsonify(answer["body"])
     response.status_code = 201
     return response

@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import select, update
 
 from app.dev.demo import DEMO_ORGANIZATION
-from app.errors import InvalidState
 from app.extensions import db
 from app.feedback import services as feedback_service
-from app.feedback.feedback_input import FeedbackInput
+from app.feedback.feedback_input import FeedbackInput, InvalidInput
 from app.feedback.positions import new_reference
 from app.models import (
     Feedback,
@@ -777,9 +776,10 @@ def test_the_service_refuses_a_link_that_is_not_a_web_address(seeded):
         data = FeedbackInput(
             stance=None, priority=None, comment="x", evidence_links=("javascript:alert(1)",)
         )
-        with pytest.raises(InvalidState) as refused:
+        with pytest.raises(InvalidInput) as refused:
             feedback_service.save_feedback(lead.id, item_id, data, submit=False, lock_version=0)
         assert refused.value.field == "evidence_links"
+        assert refused.value.status_code == 422
 
 
 def test_a_suspended_organisation_cannot_submit_but_keeps_its_draft(seeded, app, login):
