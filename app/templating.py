@@ -31,7 +31,9 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_global(text_lang, "text_lang")
     # The report page and its PDF draw their charts through this one global.
     app.add_template_global(charts.chart_images, "report_chart_images")
+    app.add_template_global(vocabulary.STANCES, "STANCES")
     app.add_template_filter(vocabulary.stance_label, "stance_label")
+    app.add_template_filter(vocabulary.stance_abbreviation, "stance_abbreviation")
     app.add_template_filter(vocabulary.state_label, "state_label")
     app.add_template_filter(vocabulary.feedback_field_label, "feedback_field_label")
     app.add_template_filter(vocabulary.choice_label, "choice_label")

@@ -32,6 +32,16 @@ def stance_label(value: str) -> str:
     return str(STANCE_LABELS.get(value, value))
 
 
+def stance_abbreviation(value: str) -> str:
+    """The one- or two-letter form the stance matrix prints (its cell says the full label)."""
+    return {
+        "support": _("S"),
+        "support_with_amendments": _("SA"),
+        "neutral": _("N"),
+        "oppose": _("O"),
+    }.get(value, value)
+
+
 def state_label(value: str) -> str:
     return {
         "draft": _("Draft"),
