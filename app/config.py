@@ -10,6 +10,16 @@ from pathlib import Path
 INSECURE_DEV_KEY = "dev-insecure-key-change-me"  # noqa: S105 - refused in production below
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
+JOB_SETTINGS = (
+    "job_lease_seconds",
+    "job_reconcile_seconds",
+    "report_attempts",
+    "report_lease_seconds",
+    "bulk_action_attempts",
+    "bulk_action_lease_seconds",
+    "mail_attempts",
+    "mail_lease_seconds",
+)
 
 
 class ConfigError(RuntimeError):
@@ -18,6 +28,10 @@ class ConfigError(RuntimeError):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_int(value: str) -> int | None:
+    return int(value) if value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -40,9 +54,20 @@ class Settings:
     max_upload_mb: int = 50
     ratelimit_storage_url: str = ""
     celery_queue: str = "consulta"
-    # How long a running report job may go without a sign of life before another worker takes
-    # it over. Every stage renews it; tests shorten it to see a takeover in seconds.
-    job_lease_seconds: int = 300
+    # Leased background jobs (app.jobs). A running job's heartbeat renews its lease every third
+    # of it, so a worker that dies (even killed outright) holds its job at most this long before
+    # the reconciler hands it to another; tests shorten it to see a takeover in seconds.
+    job_lease_seconds: int = 30
+    # How often beat looks for lost wake-ups and expired leases.
+    job_reconcile_seconds: int = 20
+    # Attempts per kind of job, and its own lease (None: job_lease_seconds).
+    report_attempts: int = 3
+    report_lease_seconds: int | None = None
+    bulk_action_attempts: int = 5
+    bulk_action_lease_seconds: int | None = None
+    # With the growing delays between attempts (app.services.mail), about a day and a half.
+    mail_attempts: int = 12
+    mail_lease_seconds: int | None = None
     # Requests per API token (or per address without one), in the limits library's notation.
     api_rate_limit: str = "600/minute"
     extra: Mapping[str, object] = field(default_factory=dict)
@@ -75,7 +100,14 @@ class Settings:
             max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
             celery_queue=get("CELERY_QUEUE", "consulta"),
-            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
+            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "30")),
+            job_reconcile_seconds=int(get("JOB_RECONCILE_SECONDS", "20")),
+            report_attempts=int(get("REPORT_ATTEMPTS", "3")),
+            report_lease_seconds=_optional_int(get("REPORT_LEASE_SECONDS", "")),
+            bulk_action_attempts=int(get("BULK_ACTION_ATTEMPTS", "5")),
+            bulk_action_lease_seconds=_optional_int(get("BULK_ACTION_LEASE_SECONDS", "")),
+            mail_attempts=int(get("MAIL_ATTEMPTS", "12")),
+            mail_lease_seconds=_optional_int(get("MAIL_LEASE_SECONDS", "")),
             api_rate_limit=get("API_RATE_LIMIT", "600/minute"),
         )
         return settings
@@ -113,6 +145,10 @@ class Settings:
         """Refuse unknown environments, and production on placeholders or the embedded database."""
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"CONSULTA_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        for name in JOB_SETTINGS:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name.upper()} must be a positive whole number")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:

@@ -221,17 +221,31 @@ def _reset_rate_limits() -> Iterator[None]:
         limiter.reset()
 
 
+def record_wake_ups(monkeypatch: pytest.MonkeyPatch, task_prefix: str) -> list[tuple[str, tuple]]:
+    """Wake-ups of the tasks named `task_prefix...` are recorded instead of sent (as (task,
+    args)); every other wake-up is sent as usual."""
+    from app import jobs
+    from app.services import reports
+
+    sent: list[tuple[str, tuple]] = []
+    send = jobs.enqueue_after_commit
+
+    def record(task: str, *args: object) -> None:
+        if task.startswith(task_prefix):
+            sent.append((task, args))
+        else:
+            send(task, *args)
+
+    monkeypatch.setattr(jobs, "enqueue_after_commit", record)
+    monkeypatch.setattr(reports, "enqueue_after_commit", record)  # the assembly's wake-up
+    return sent
+
+
 @pytest.fixture
 def report_jobs_here(monkeypatch) -> list[tuple[str, tuple]]:
     """Report jobs are recorded but their wake-ups not sent, so that a test drives them in its
     own process (reports.run_in_process) without a session worker racing it for the parts."""
-    from app.services import reports
-
-    sent: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        reports, "enqueue_after_commit", lambda task, *args: sent.append((task, args))
-    )
-    return sent
+    return record_wake_ups(monkeypatch, "worker.reports.")
 
 
 @pytest.fixture
@@ -325,8 +339,9 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
         "CONSULTA_MAIL_PORT": str(settings.get("mail_port", 1025)),
         "PYTHONUNBUFFERED": "1",
     }
-    if "job_lease_seconds" in settings:
-        env["CONSULTA_JOB_LEASE_SECONDS"] = str(settings["job_lease_seconds"])
+    for name in ("job_lease_seconds", "job_reconcile_seconds", "report_attempts"):
+        if name in settings:
+            env[f"CONSULTA_{name.upper()}"] = str(settings[name])
     worker = WorkerProcess(env, log_path)
     worker.wait_ready()
     return worker

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.models import (
     CosignState,
     CouncilResponse,
@@ -34,7 +35,6 @@ from app.models.base import utcnow
 from app.models.council_response import council_response_feedback
 from app.services import audit, mail
 from app.services.errors import DomainError, InvalidState, NotFound
-from app.services.jobs import enqueue_after_commit
 from app.services.permissions import acting_user
 
 WRITERS = (Role.COUNCIL, Role.ADMIN)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
+from app import create_app, jobs
 from app.extensions import db
 from app.models import (
     Consultation,
@@ -166,7 +166,9 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
         part_id = db.session.scalar(
             select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
         )
-        for _attempt in range(reports.MAX_ATTEMPTS):
+        attempts = jobs.max_attempts(reports.REPORT_PART)
+        assert attempts == 3
+        for _attempt in range(attempts):
             with pytest.raises(ValueError, match="the analysis broke"):
                 reports.compile_part(part_id)
         assert reports.compile_part(part_id) is False  # no fourth attempt
@@ -174,4 +176,4 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     assert report.status is ReportStatus.FAILED
     assert report.error.endswith("ValueError") and report.error.startswith("TF-")
     failed = next(part for part in parts if part.id == part_id)
-    assert failed.status is ReportStatus.FAILED and failed.attempts == reports.MAX_ATTEMPTS
+    assert failed.status is ReportStatus.FAILED and failed.attempts == attempts

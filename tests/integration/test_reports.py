@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app import jobs
 from app.extensions import db
 from app.models import (
     CosignState,
@@ -156,7 +157,7 @@ def test_exhausted_attempts_end_as_failed(seeded):
             item,
             council,
             status=ReportStatus.RUNNING,
-            attempts=reports.MAX_ATTEMPTS,
+            attempts=jobs.max_attempts(reports.REPORT),
             lease_until=utcnow() - timedelta(seconds=1),
         )
         reports.reconcile_reports()
