@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 
 from app import staff
 from app.auth.forms import EmptyForm
-from app.models import Role
+from app.models import Report, Role
 from app.services import consultations, reports
-from app.templating import stage_label
+from app.templating import retry_label, stage_label
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 bp.before_request(staff.only(Role.COUNCIL, Role.ADMIN))
@@ -72,7 +72,7 @@ def publish(report_id: int):  # noqa: ANN201
 @login_required
 def show(report_id: int):  # noqa: ANN201
     report = reports.get_report(current_user.id, report_id)
-    return render_template("reports/show.html", report=report)
+    return render_template("reports/show.html", report=report, **_progress(report))
 
 
 @bp.get("/<int:report_id>/status")
@@ -87,7 +87,17 @@ def status(report_id: int):  # noqa: ANN201
         percent=report.percent,
         readable=report.readable,  # before the files are written too (reports._readable)
         error=report.error,
+        **_progress(report),
     )
+
+
+def _progress(report: Report) -> dict[str, object]:
+    """What the progress bar says: the stage, or that the report waits to be retried."""
+    retry = reports.retry_wait(report)
+    return {
+        "progress_label": retry_label(*retry) if retry else stage_label(report.stage),
+        "retry": retry._asdict() if retry else None,
+    }
 
 
 # The council response and download routes live in app.reports.responses and
