@@ -281,7 +281,9 @@ def open_every_consultation() -> None:
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -300,6 +302,7 @@ class WorkerProcess:
                 "--loglevel=INFO",
                 "-Q",
                 env["CONSULTA_CELERY_QUEUE"],
+                *extra_args,
             ],
             cwd=PROJECT,
             env=env,
@@ -326,7 +329,14 @@ class WorkerProcess:
         self._log.close()
 
 
-def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
+def start_worker(
+    settings: dict,
+    log_path: Path,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> WorkerProcess:
+    """A worker process on `settings`' database, broker and queue; `extra_args` go to `celery
+    worker` (e.g. `-B` for an embedded beat), `extra_env` to its environment."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CONSULTA_")},
         "CONSULTA_ENV": "test",
@@ -342,7 +352,7 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
     for name in ("job_lease_seconds", "job_reconcile_seconds", "report_attempts"):
         if name in settings:
             env[f"CONSULTA_{name.upper()}"] = str(settings[name])
-    worker = WorkerProcess(env, log_path)
+    worker = WorkerProcess({**env, **(extra_env or {})}, log_path, extra_args)
     worker.wait_ready()
     return worker
 
