@@ -10,7 +10,8 @@ Every write a run makes is conditioned on its token (`owned`), so a run that los
 changes nothing, and a duplicate wake-up finds nothing to claim.
 
 Each kind of job is a `JobKind` declared beside its service; its attempts and lease length are
-settings (app.config).
+settings (app.config). The module is whole on purpose, past the usual size: every rule about
+leases lives here and nowhere else.
 """
 
 from __future__ import annotations
