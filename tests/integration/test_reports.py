@@ -202,7 +202,9 @@ def test_a_report_without_a_result_shows_a_message_not_an_error(seeded, client, 
     assert "could not be compiled" in response.get_data(as_text=True)
 
 
-def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(seeded, client, login):
+def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(
+    seeded, client, login, report_jobs_here
+):
     council, _stakeholder, item = _ids(seeded)
     with seeded.test_request_context():
         report_id = _unsent_report(
@@ -227,8 +229,10 @@ def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(seeded, cli
     assert waiting in client.get(f"/reports/{report_id}").get_data(as_text=True)
     with seeded.test_request_context():
         assert reports.reconcile_reports() == [report_id]
-    # ... and after, queued again ...
-    assert (status()["status"], status()["progress_label"]) == ("queued", waiting)
+    # ... and after, queued again (its wake-up recorded here, for no worker to race the test) ...
+    assert report_jobs_here == [(reports.COMPILE_TASK, (report_id,))]
+    answer = status()
+    assert (answer["status"], answer["progress_label"]) == ("queued", waiting)
     # ... until a worker takes it: then the bar shows its stage again.
     with seeded.test_request_context():
         assert jobs.claim(reports.REPORT, report_id, values={"stage": "loading"}) is not None
