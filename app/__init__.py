@@ -65,14 +65,16 @@ def celery_settings(settings: Settings) -> dict[str, object]:
         "task_soft_time_limit": TASK_HARD_TIME_LIMIT - 60,
         "task_default_queue": settings.celery_queue,
         "worker_hijack_root_logger": False,
+        # Leased jobs are reconciled often: a dead worker's job is taken over within about a
+        # lease plus this interval.
         "beat_schedule": {
             "reconcile-reports": {
                 "task": "worker.reports.reconcile_reports",
-                "schedule": 60.0,
+                "schedule": float(settings.job_reconcile_seconds),
             },
             "reconcile-bulk-actions": {
                 "task": "worker.campaigns.reconcile_bulk_actions",
-                "schedule": 60.0,
+                "schedule": float(settings.job_reconcile_seconds),
             },
             "send-invitation-reminders": {
                 "task": "worker.invitations.send_reminders",
@@ -80,7 +82,7 @@ def celery_settings(settings: Settings) -> dict[str, object]:
             },
             "reconcile-notifications": {
                 "task": "worker.notifications.reconcile_notifications",
-                "schedule": 60.0,
+                "schedule": float(settings.job_reconcile_seconds),
             },
             "reconcile-flagging": {
                 "task": "worker.moderation.reconcile_flagging",

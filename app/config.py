@@ -15,6 +15,16 @@ ENVIRONMENTS = ("development", "production", "test")
 # test suite can create hundreds of accounts; production refuses it.
 PasswordHashProfile = Literal["strong", "fast"]
 PASSWORD_HASH_PROFILES: tuple[str, ...] = get_args(PasswordHashProfile)
+JOB_SETTINGS = (
+    "job_lease_seconds",
+    "job_reconcile_seconds",
+    "report_attempts",
+    "report_lease_seconds",
+    "bulk_action_attempts",
+    "bulk_action_lease_seconds",
+    "mail_attempts",
+    "mail_lease_seconds",
+)
 
 
 class ConfigError(RuntimeError):
@@ -23,6 +33,10 @@ class ConfigError(RuntimeError):
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_int(value: str) -> int | None:
+    return int(value) if value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -45,9 +59,20 @@ class Settings:
     max_upload_mb: int = 50
     ratelimit_storage_url: str = ""
     celery_queue: str = "consulta"
-    # How long a running report job may go without a sign of life before another worker takes
-    # it over. Every stage renews it; tests shorten it to see a takeover in seconds.
-    job_lease_seconds: int = 300
+    # Leased background jobs (app.jobs). A running job's heartbeat renews its lease every third
+    # of it, so a worker that dies (even killed outright) holds its job at most this long before
+    # the reconciler hands it to another; tests shorten it to see a takeover in seconds.
+    job_lease_seconds: int = 30
+    # How often beat looks for lost wake-ups and expired leases.
+    job_reconcile_seconds: int = 20
+    # Attempts per kind of job, and its own lease (None: job_lease_seconds).
+    report_attempts: int = 3
+    report_lease_seconds: int | None = None
+    bulk_action_attempts: int = 5
+    bulk_action_lease_seconds: int | None = None
+    # With the growing delays between attempts (app.notifications.mail), about a day and a half.
+    mail_attempts: int = 12
+    mail_lease_seconds: int | None = None
     # Requests per API token (or per address without one), in the limits library's notation.
     api_rate_limit: str = "600/minute"
     password_hash_profile: PasswordHashProfile = "strong"  # noqa: S105 - a cost, not a secret
@@ -81,7 +106,14 @@ class Settings:
             max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
             celery_queue=get("CELERY_QUEUE", "consulta"),
-            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "300")),
+            job_lease_seconds=int(get("JOB_LEASE_SECONDS", "30")),
+            job_reconcile_seconds=int(get("JOB_RECONCILE_SECONDS", "20")),
+            report_attempts=int(get("REPORT_ATTEMPTS", "3")),
+            report_lease_seconds=_optional_int(get("REPORT_LEASE_SECONDS", "")),
+            bulk_action_attempts=int(get("BULK_ACTION_ATTEMPTS", "5")),
+            bulk_action_lease_seconds=_optional_int(get("BULK_ACTION_LEASE_SECONDS", "")),
+            mail_attempts=int(get("MAIL_ATTEMPTS", "12")),
+            mail_lease_seconds=_optional_int(get("MAIL_LEASE_SECONDS", "")),
             api_rate_limit=get("API_RATE_LIMIT", "600/minute"),
             password_hash_profile=cast(
                 PasswordHashProfile, get("PASSWORD_HASH_PROFILE", "strong").strip().lower()
@@ -127,6 +159,10 @@ class Settings:
             raise ConfigError(
                 f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}"
             )
+        for name in JOB_SETTINGS:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name.upper()} must be a positive whole number")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:

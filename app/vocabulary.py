@@ -211,6 +211,15 @@ def stage_label(stage: str) -> str:
     return labels.get(stage, stage)
 
 
+def retry_label(attempt: int, attempts: int) -> str:
+    """A job queued again after a failure or a lost worker, waiting for its next attempt."""
+    return _(
+        "Waiting to be retried (attempt %(attempt)s of %(attempts)s)",
+        attempt=attempt,
+        attempts=attempts,
+    )
+
+
 def population_label(value: str) -> str:
     return str(population_labels().get(value, value))
 

@@ -23,7 +23,7 @@ from app.extensions import db  # noqa: E402
 from app.models import Role, User  # noqa: E402
 from app.moderation import queue as review_queue  # noqa: E402
 from app.moderation.queue import QueueFilter  # noqa: E402
-from tests.conftest import app_settings, fresh_pg_database, migrate_to_head  # noqa: E402
+from tests.helpers.services import app_settings, fresh_pg_database, migrate_to_head  # noqa: E402
 
 ITEMS = 20
 FILL = """

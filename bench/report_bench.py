@@ -40,14 +40,14 @@ from app.dev import synthetic_feedback  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Consultation, Report, ReportPart, Role, User  # noqa: E402
 from app.reports import services as reports  # noqa: E402
-from tests.conftest import (  # noqa: E402
+from tests.helpers.services import (  # noqa: E402
     PG_ADMIN_URL,
     REDIS_TEST_URL,
     app_settings,
     fresh_pg_database,
     migrate_to_head,
-    start_worker,
 )
+from tests.helpers.worker import start_worker  # noqa: E402
 
 SLUG = "leaders-summit-2021-migration"
 

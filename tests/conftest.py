@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from app.extensions import db
 from tests.helpers.database import EMPTY, SEEDED, SessionDatabase
+from tests.helpers.jobs import record_wake_ups
 from tests.helpers.mail import MailCatcher
 from tests.helpers.services import (
     REDIS_TEST_URL,
@@ -200,13 +201,7 @@ def _reset_rate_limits() -> Iterator[None]:
 def report_jobs_here(monkeypatch) -> list[tuple[str, tuple]]:
     """Report jobs are recorded but their wake-ups not sent, so that a test drives them in its
     own process (reports.run_in_process) without a session worker racing it for the parts."""
-    from app.reports import services as reports
-
-    sent: list[tuple[str, tuple]] = []
-    monkeypatch.setattr(
-        reports, "enqueue_after_commit", lambda task, *args: sent.append((task, args))
-    )
-    return sent
+    return record_wake_ups(monkeypatch, "worker.reports.")
 
 
 @pytest.fixture

@@ -266,3 +266,46 @@ def test_an_unknown_environment_name_is_refused(name: str):
 def test_a_bare_env_variable_does_not_choose_the_environment():
     settings = Settings.from_env({"ENV": "production"})
     assert settings.env == "development"
+
+
+# --- leased jobs ----------------------------------------------------------------------------
+
+
+def test_jobs_have_short_leases_and_attempts_per_kind_by_default():
+    settings = Settings.from_env({})
+    assert settings.job_lease_seconds == 30  # a heartbeat renews it: a dead worker's job moves on
+    assert settings.job_reconcile_seconds <= 30
+    assert (settings.report_attempts, settings.bulk_action_attempts, settings.mail_attempts) == (
+        3,
+        5,
+        12,
+    )
+    assert settings.report_lease_seconds is None  # the kind uses JOB_LEASE_SECONDS
+
+
+def test_each_kind_of_job_takes_its_attempts_and_lease_from_the_environment(tmp_path: Path):
+    settings = Settings.from_env(
+        {
+            "CONSULTA_JOB_LEASE_SECONDS": "12",
+            "CONSULTA_JOB_RECONCILE_SECONDS": "7",
+            "CONSULTA_REPORT_ATTEMPTS": "4",
+            "CONSULTA_REPORT_LEASE_SECONDS": "90",
+            "MAIL_ATTEMPTS": "2",
+            "CONSULTA_MAIL_LEASE_SECONDS": "",
+        }
+    )
+    assert (settings.job_lease_seconds, settings.report_attempts) == (12, 4)
+    assert (settings.report_lease_seconds, settings.mail_attempts) == (90, 2)
+    assert settings.mail_lease_seconds is None
+    app = create_app(overrides(tmp_path, job_reconcile_seconds=7))
+    schedule = app.config["CELERY"]["beat_schedule"]
+    assert schedule["reconcile-reports"]["schedule"] == 7.0
+    assert schedule["reconcile-notifications"]["schedule"] == 7.0
+
+
+@pytest.mark.parametrize(
+    "name", ["JOB_LEASE_SECONDS", "REPORT_ATTEMPTS", "MAIL_LEASE_SECONDS", "JOB_RECONCILE_SECONDS"]
+)
+def test_a_job_setting_below_one_is_refused(name: str):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({f"CONSULTA_{name}": "0"}).resolved().check()

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from celery import shared_task
-from sqlalchemy.exc import OperationalError
 
 from app.moderation import campaigns
+from worker.jobs import job_task
 
 
-@shared_task(
-    name="worker.campaigns.run_bulk_action",
-    bind=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=campaigns.MAX_ATTEMPTS,
-)
-def run_bulk_action(self, action_id: int) -> bool:  # noqa: ANN001
+@job_task("worker.campaigns.run_bulk_action")
+def run_bulk_action(action_id: int) -> bool:
     return campaigns.run_bulk_action(action_id)
 
 

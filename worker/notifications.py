@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from celery import shared_task
-from sqlalchemy.exc import OperationalError
 
 from app.notifications import mail
+from worker.jobs import job_task
 
 
-@shared_task(
-    name="worker.notifications.deliver_notification",
-    autoretry_for=(OperationalError,),  # the database, not the mail server (see the service)
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=60,
-    soft_time_limit=50,
-)
+# Mail server failures are recorded by the service and retried by the reconciler after a rest;
+# the task retries only when the database fails.
+@job_task("worker.notifications.deliver_notification", time_limit=60)
 def deliver_notification(notification_id: int) -> bool:
     return mail.deliver_notification(notification_id)
 

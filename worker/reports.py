@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 from celery import shared_task
-from sqlalchemy.exc import OperationalError
 
 from app.reports import services as reports
+from worker.jobs import job_task
 
 
-@shared_task(
-    name="worker.reports.compile_report",
-    bind=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=reports.MAX_ATTEMPTS,
-)
-def compile_report(self, report_id: int) -> bool:  # noqa: ANN001
+@job_task("worker.reports.compile_report")
+def compile_report(report_id: int) -> bool:
     return reports.compile_report(report_id)
 
 
-@shared_task(
-    name="worker.reports.compile_part",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=reports.MAX_ATTEMPTS,
-)
+@job_task("worker.reports.compile_part")
 def compile_part(part_id: int) -> bool:
     return reports.compile_part(part_id)
 
 
-@shared_task(
-    name="worker.reports.assemble_report",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_backoff_max=120,
-    max_retries=reports.MAX_ATTEMPTS,
-)
+@job_task("worker.reports.assemble_report")
 def assemble_report(report_id: int) -> bool:
     return reports.assemble_report(report_id)
 

@@ -341,7 +341,7 @@ def delete_account(user_id: int, current_password: str) -> None:
     db.session.execute(
         update(Notification)
         .where(Notification.user_id == user.id, Notification.status == NotificationStatus.PENDING)
-        .values(status=NotificationStatus.FAILED, last_error="recipient deleted the account")
+        .values(status=NotificationStatus.FAILED, error="recipient deleted the account")
     )
     db.session.execute(
         update(Notification)

@@ -22,6 +22,7 @@ from app import audit
 from app.accounts.permissions import acting_user
 from app.errors import DomainError, InvalidState, NotFound
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.models import (
     CosignState,
     CouncilResponse,
@@ -36,7 +37,6 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.council_response import council_response_feedback
 from app.notifications import mail
-from app.services.jobs import enqueue_after_commit
 
 WRITERS = (Role.COUNCIL, Role.ADMIN)
 NOTIFY_TASK = "worker.council.notify_response"

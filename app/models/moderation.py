@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import UTCDateTime, str_enum, utcnow
 from app.models.feedback import FeedbackState
+from app.models.job import LeasedJob
 
 
 class FlagKind(enum.StrEnum):
@@ -122,7 +123,7 @@ class BulkStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class BulkAction(db.Model):
+class BulkAction(LeasedJob, db.Model):
     """A moderator's decision on a whole campaign, carried out by a worker in resumable chunks."""
 
     __tablename__ = "bulk_actions"
@@ -141,8 +142,5 @@ class BulkAction(db.Model):
     )
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,20 +5,22 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models.base import UTCDateTime, str_enum, utcnow
+from app.models.job import LeasedJob
 
 
 class NotificationStatus(enum.StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # a worker holds it (app.jobs): two workers never send it at once
     SENT = "sent"
     FAILED = "failed"
 
 
-class Notification(db.Model):
+class Notification(LeasedJob, db.Model):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_status_created_at", "status", "created_at"),)
 
@@ -34,9 +36,5 @@ class Notification(db.Model):
     status: Mapped[NotificationStatus] = mapped_column(
         str_enum(NotificationStatus, "notification_status"), default=NotificationStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    # A delivery attempt holds the row for a while, so two workers never send it at once.
-    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

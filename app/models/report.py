@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, str_enum, utcnow
+from app.models.job import LeasedJob
 
 
 class ReportStatus(enum.StrEnum):
@@ -19,7 +20,7 @@ class ReportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class Report(db.Model):
+class Report(LeasedJob, db.Model):
     __tablename__ = "reports"
     __table_args__ = (
         # Asking twice for the same snapshot returns the same report.
@@ -39,11 +40,6 @@ class Report(db.Model):
     )
     stage: Mapped[str] = mapped_column(String(40), default="queued")
     percent: Mapped[int] = mapped_column(Integer, default=0)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When a wake-up was last sent; the reconciler re-sends only after REQUEUE_AFTER.
-    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # This row is the public version (published feedback only, no council-only text, redactions
     # applied); the council decides whether to publish it.
@@ -80,7 +76,7 @@ class Report(db.Model):
         return self.status is ReportStatus.DONE or self.rendering
 
 
-class ReportPart(db.Model):
+class ReportPart(LeasedJob, db.Model):
     """One item's text analysis for a consultation report, run by any worker."""
 
     __tablename__ = "report_parts"
@@ -95,9 +91,5 @@ class ReportPart(db.Model):
     status: Mapped[ReportStatus] = mapped_column(
         str_enum(ReportStatus, "report_part_status"), default=ReportStatus.QUEUED
     )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, object] | None] = mapped_column(JSON)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

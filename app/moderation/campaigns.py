@@ -3,9 +3,9 @@
 A submission belongs to a campaign when it has a `ModerationFlag` of kind CAMPAIGN; the flag's
 `campaign_key` names the group. A bulk decision is a `BulkAction` row (the job) carried out by
 a worker in chunks of `CHUNK_SIZE` ids. Each chunk is one transaction that updates the
-feedback rows, advances `done`, renews the lease and writes one audit event, so a worker that
-dies leaves every row either decided or still SUBMITTED, and a later run continues with the
-members still SUBMITTED (only those are ever touched).
+feedback rows, advances `done` while the run holds the job, and writes one audit event, so a
+worker that dies leaves every row either decided or still SUBMITTED, and a later run continues
+with the members still SUBMITTED (only those are ever touched).
 
 "Reject every member" tells each organisation exactly as a single rejection does: the reason
 is stored in the organisation's language for its dashboard, and every active lead is emailed
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, distinct, func, or_, select, update
+from sqlalchemy import case, distinct, func, select, update
 
-from app import audit
+from app import audit, jobs
 from app.accounts.permissions import MODERATORS, acting_user
 from app.analysis.textdiff import Op, word_diff
 from app.errors import Conflict, DomainError, InvalidState, NotFound
@@ -41,17 +40,21 @@ from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus, FlagKind, ModerationFlag
 from app.moderation import services as moderation
 from app.organizations import services as organizations
-from app.services.jobs import enqueue_after_commit
 
 RUN_TASK = "worker.campaigns.run_bulk_action"
 PAGE_SIZE = 50
 CHUNK_SIZE = 500
-MAX_ATTEMPTS = 5
-# Every chunk renews the lease; a chunk of CHUNK_SIZE rows takes seconds at most, even when
-# it writes an email to each rejected organisation's leads.
-LEASE = timedelta(minutes=5)
-# A queued action whose wake-up has not started it after this long is sent again.
-REQUEUE_AFTER = timedelta(seconds=30)
+# A bulk decision is one leased job (app.jobs): a run holds it while it decides chunk after chunk.
+BULK_ACTION = jobs.JobKind(
+    name="bulk action",
+    model=BulkAction,
+    task=RUN_TASK,
+    statuses=jobs.Statuses(
+        BulkStatus.QUEUED, BulkStatus.RUNNING, BulkStatus.DONE, BulkStatus.FAILED
+    ),
+    attempts_setting="bulk_action_attempts",
+    lease_setting="bulk_action_lease_seconds",
+)
 
 PUBLISH_ALL = "publish_all"
 PUBLISH_ONE = "publish_one"
@@ -251,8 +254,6 @@ def request_bulk(
         total=total,
         done=0,
         attempts=0,
-        # While queued, lease_until records when the wake-up was last sent.
-        lease_until=utcnow(),
     )
     db.session.add(action)
     db.session.flush()
@@ -269,7 +270,7 @@ def request_bulk(
             "total": total,
         },
     )
-    enqueue_after_commit(RUN_TASK, action.id)
+    jobs.enqueue(BULK_ACTION, action)
     db.session.commit()
     return action
 
@@ -306,112 +307,41 @@ def run_bulk_action(action_id: int, max_chunks: int | None = None) -> bool:
     `max_chunks` stops after that many chunks without finishing (tests use it to play a worker
     that died mid-way).
     """
-    token = _claim(action_id)
-    if token is None:
-        return False
-    try:
+    with jobs.running(BULK_ACTION, action_id) as lease:
+        if lease is None:
+            return False
         chunks = 0
         while max_chunks is None or chunks < max_chunks:
-            processed = _run_chunk(action_id, token)
+            processed = _run_chunk(action_id, lease.token)
             if processed is None:  # the lease was taken over: the new owner carries on
                 return False
             if processed == 0:
-                return _finish(action_id, token)
+                return _finish(action_id, lease.token)
             chunks += 1
-        return False
-    except Exception as exc:
-        db.session.rollback()
-        _record_failure(action_id, token, exc)
-        raise
+        return False  # as a worker that died here would: the lease runs out
 
 
 def reconcile_bulk_actions() -> list[int]:
-    """Ids of actions whose wake-up was lost or whose worker died, re-sent."""
-    now = utcnow()
-    expired = (BulkAction.status == BulkStatus.RUNNING) & (BulkAction.lease_until < now)
-    db.session.execute(
-        update(BulkAction)
-        .where(expired, BulkAction.attempts >= MAX_ATTEMPTS)
-        .values(status=BulkStatus.FAILED, error="worker lost too many times", lease_until=None)
-    )
-    stale = list(
-        db.session.scalars(
-            select(BulkAction.id).where(
-                or_(
-                    expired,
-                    (BulkAction.status == BulkStatus.QUEUED)
-                    & or_(
-                        BulkAction.lease_until.is_(None),
-                        BulkAction.lease_until < now - REQUEUE_AFTER,
-                    ),
-                )
-            )
-        )
-    )
-    if stale:
-        # A run whose lease expired goes back to the queue; its old worker, if still alive,
-        # no longer holds the token and stops at its next chunk.
-        db.session.execute(
-            update(BulkAction)
-            .where(BulkAction.id.in_(stale))
-            .values(status=BulkStatus.QUEUED, lease_until=now)
-        )
-    for action_id in stale:
-        enqueue_after_commit(RUN_TASK, action_id)
-    db.session.commit()
-    return stale
+    """Ids of actions whose wake-up was lost or whose worker died, re-sent; a run whose lease
+    ran out goes back to the queue, and its old worker, if still alive, no longer holds the
+    token and stops at its next chunk."""
+    return jobs.reconcile(BULK_ACTION)
 
 
 # --- the run --------------------------------------------------------------------------------
 
 
-def _claim(action_id: int) -> int | None:
-    """Take the action; the attempt number returned is the owner's token for every chunk."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(BulkAction)
-        .where(
-            BulkAction.id == action_id,
-            BulkAction.attempts < MAX_ATTEMPTS,
-            or_(
-                BulkAction.status == BulkStatus.QUEUED,
-                (BulkAction.status == BulkStatus.RUNNING) & (BulkAction.lease_until < now),
-            ),
-        )
-        .values(
-            status=BulkStatus.RUNNING,
-            attempts=BulkAction.attempts + 1,
-            lease_until=now + LEASE,
-            error=None,
-        )
-        .returning(BulkAction.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    db.session.commit()
-    return claimed
-
-
-def _owned(action_id: int, token: int):  # noqa: ANN202 - a SQL condition
-    return (
-        (BulkAction.id == action_id)
-        & (BulkAction.status == BulkStatus.RUNNING)
-        & (BulkAction.attempts == token)
-    )
-
-
-def _run_chunk(action_id: int, token: int) -> int | None:
+def _run_chunk(action_id: int, token: str) -> int | None:
     """Decide the next CHUNK_SIZE members still SUBMITTED, in one transaction.
 
     The number decided (0: nothing left), or None when the action is no longer ours.
     """
-    renewed = db.session.execute(
-        update(BulkAction).where(_owned(action_id, token)).values(lease_until=utcnow() + LEASE)
-    )
-    if renewed.rowcount != 1:
+    if not jobs.still_owned(BULK_ACTION, action_id, token):
         db.session.rollback()
         return None
     action = db.session.execute(
         select(
+            BulkAction.attempts,
             BulkAction.kind,
             BulkAction.campaign_key,
             BulkAction.reason_code,
@@ -466,7 +396,7 @@ def _run_chunk(action_id: int, token: int) -> int | None:
     count = len(published) + len(rejected)
     db.session.execute(
         update(BulkAction)
-        .where(_owned(action_id, token))
+        .where(jobs.owned(BULK_ACTION, action_id, token))
         .values(
             done=BulkAction.done + count,
             # Members that joined the campaign after the request are decided too.
@@ -486,7 +416,7 @@ def _run_chunk(action_id: int, token: int) -> int | None:
             "last_id": ids[-1],
             "published": len(published),
             "rejected": len(rejected),
-            "attempt": token,
+            "attempt": action.attempts,
         },
     )
     db.session.commit()
@@ -547,13 +477,8 @@ def _release_cosigners(rejected: Sequence[int], actor_id: int | None) -> None:
         cosigning.release_cosigners(feedback_id, actor_id)
 
 
-def _finish(action_id: int, token: int) -> bool:
-    finished = db.session.execute(
-        update(BulkAction)
-        .where(_owned(action_id, token))
-        .values(status=BulkStatus.DONE, lease_until=None, error=None, finished_at=utcnow())
-    )
-    if finished.rowcount != 1:
+def _finish(action_id: int, token: str) -> bool:
+    if not jobs.finish(BULK_ACTION, action_id, token, finished_at=utcnow()):
         db.session.rollback()
         return False
     action = db.session.get(BulkAction, action_id)
@@ -566,18 +491,3 @@ def _finish(action_id: int, token: int) -> bool:
     )
     db.session.commit()
     return True
-
-
-def _record_failure(action_id: int, token: int, exc: Exception) -> None:
-    exhausted = token >= MAX_ATTEMPTS
-    db.session.execute(
-        update(BulkAction)
-        .where(_owned(action_id, token))
-        .values(
-            status=BulkStatus.FAILED if exhausted else BulkStatus.QUEUED,
-            # Moderators see the kind of failure; the details go to the worker's log.
-            error=type(exc).__name__,
-            lease_until=utcnow(),
-        )
-    )
-    db.session.commit()

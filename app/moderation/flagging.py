@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.analysis import flags as detectors
 from app.analysis.near_duplicates import signature_bands
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.models import (
     Disclosure,
     Feedback,
@@ -33,7 +34,6 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.services.jobs import enqueue_after_commit
 
 FLAG_TASK = "worker.moderation.flag_feedback"
 # Written for every flagged submission, so "flagged" shows even for a text without words; its

@@ -12,19 +12,18 @@ from pathlib import Path
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
+from app import jobs
 from app.extensions import db
 from app.models import Notification, NotificationStatus
 from app.models.base import utcnow
-from app.services.jobs import enqueue_after_commit
 
 DELIVER_TASK = "worker.notifications.deliver_notification"
-MAX_ATTEMPTS = 12  # with the growing delays, about a day and a half of trying
 MAX_RETRY_DELAY = timedelta(hours=6)
-# An attempt holds the row this long; a worker that died mid-send frees it after that.
-ATTEMPT_LEASE = timedelta(seconds=60)
 RESEND_AFTER = timedelta(minutes=2)
+# Failures of the mail server or the network: recorded, and the message waits for its next try.
+DELIVERY_ERRORS = (smtplib.SMTPException, OSError)
 # Headers are not folded: Python 3.11 drops the space between two encoded words when it folds
 # a long non-ASCII subject ("été publiée" arrived as "étépubliée").
 HEADER_POLICY = policy.SMTP.clone(max_line_length=998)
@@ -97,50 +96,29 @@ def queue_email(
     )
     db.session.add(notification)
     db.session.flush()
-    enqueue_after_commit(DELIVER_TASK, notification.id)
+    jobs.enqueue(DELIVERY, notification)
     return notification
 
 
 def deliver_notification(notification_id: int) -> bool:
     """Send one pending message over SMTP; False when it is not ours to send or it failed.
 
-    A failure leaves the message pending: the reconciler tries again later, waiting longer
-    after each attempt, so a mail server that is down for hours loses nothing.
+    A failure leaves the message pending: it rests, longer after each attempt, before the
+    reconciler tries again, so a mail server that is down for hours loses nothing.
     """
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Notification)
-        .where(
-            Notification.id == notification_id,
-            Notification.status == NotificationStatus.PENDING,
-            or_(
-                Notification.last_attempt_at.is_(None),
-                Notification.last_attempt_at < now - ATTEMPT_LEASE,
-            ),
-        )
-        .values(attempts=Notification.attempts + 1, last_attempt_at=now)
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:
-        return False
-    notification = db.session.get(Notification, notification_id)
     try:
-        _send(notification)
-    except Exception as error:  # any failure: record it, never lose the message
-        db.session.rollback()
-        notification = db.session.get(Notification, notification_id)
-        notification.last_error = f"{type(error).__name__}: {error}"[:2000]
-        permanent = isinstance(error, smtplib.SMTPRecipientsRefused)
-        if permanent or notification.attempts >= MAX_ATTEMPTS:
-            notification.status = NotificationStatus.FAILED
-        db.session.commit()
+        with jobs.running(DELIVERY, notification_id) as lease:
+            if lease is None:
+                return False
+            _send(db.session.get(Notification, notification_id))
+            if not lease.finish(sent_at=utcnow()):
+                db.session.rollback()
+                return False
+            db.session.commit()
+            return True
+    except DELIVERY_ERRORS as error:  # recorded by the runner: never lose the message
         current_app.logger.warning("notification %s not delivered: %s", notification_id, error)
         return False
-    notification.status = NotificationStatus.SENT
-    notification.sent_at = utcnow()
-    notification.last_error = None
-    db.session.commit()
-    return True
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -148,27 +126,30 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
 
 
+# Delivering one message is a leased job (app.jobs), retried with growing delays.
+DELIVERY = jobs.JobKind(
+    name="notification",
+    model=Notification,
+    task=DELIVER_TASK,
+    statuses=jobs.Statuses(
+        NotificationStatus.PENDING,
+        NotificationStatus.SENDING,
+        NotificationStatus.SENT,
+        NotificationStatus.FAILED,
+    ),
+    attempts_setting="mail_attempts",
+    lease_setting="mail_lease_seconds",
+    requeue_after=RESEND_AFTER,
+    retry_backoff=retry_delay,
+    give_up_on=(smtplib.SMTPRecipientsRefused,),  # no later attempt would reach them
+    describe_error=lambda error: f"{type(error).__name__}: {error}"[:2000],
+)
+
+
 def reconcile_notifications(limit: int = 500) -> list[int]:
-    """Wake-ups for pending messages whose last attempt is old enough, or never came."""
-    now = utcnow()
-    candidates = db.session.execute(
-        select(Notification.id, Notification.attempts, Notification.last_attempt_at)
-        .where(
-            Notification.status == NotificationStatus.PENDING,
-            Notification.created_at < now - RESEND_AFTER,
-        )
-        .order_by(Notification.id)
-        .limit(limit)
-    )
-    due = [
-        notification_id
-        for notification_id, attempts, last_attempt in candidates
-        if last_attempt is None or last_attempt < now - retry_delay(attempts)
-    ]
-    for notification_id in due:
-        enqueue_after_commit(DELIVER_TASK, notification_id)
-    db.session.commit()
-    return due
+    """Wake-ups for pending messages whose rest is over, whose sender died, or whose wake-up
+    never came."""
+    return jobs.reconcile(DELIVERY, limit)
 
 
 def _send(notification: Notification) -> None:

@@ -45,7 +45,7 @@ from app.reports.csv_file import CsvRows
 from app.reports.rows import Scope
 
 RESULT_VERSION = 3
-PROGRESS_EVERY = 20_000  # rows between two signs of life
+PROGRESS_EVERY = 20_000  # rows between two progress updates
 MATRIX_ROWS = 300  # organisations of the matrix shown on the page (all are in the files)
 COALITION_MEMBERS = 50  # members named per coalition on the page
 NAME_CHUNK = 10_000  # organisation ids per name query
@@ -64,7 +64,7 @@ def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | No
     analysis, and its rows written to `csv_path` (headerless, see `CsvRows`).
 
     `alive(rows read)` is called between stages and every PROGRESS_EVERY rows: the caller
-    shows progress and renews its lease, so a slow item is not mistaken for a dead worker."""
+    shows progress (its lease is the job runner's heartbeat's business)."""
     alive = alive or (lambda _seen: None)
     timings: dict[str, float] = {}
     clock = time.perf_counter()

@@ -14,11 +14,12 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app import audit
+from app import audit, jobs
 from app.accounts.permissions import acting_user
 from app.consultations.services import organization_tally
 from app.errors import InvalidState, NotFound
 from app.extensions import db
+from app.jobs import enqueue_after_commit
 from app.models import (
     Consultation,
     ConsultationState,
@@ -41,7 +42,6 @@ from app.reports.compiler import Compiled, compile_item, compile_scope
 from app.reports.files import render_files
 from app.reports.rows import Scope
 from app.reports.storage import report_directory
-from app.services.jobs import enqueue_after_commit
 
 COMPILE_TASK = "worker.reports.compile_report"
 PART_TASK = "worker.reports.compile_part"
@@ -49,13 +49,48 @@ ASSEMBLE_TASK = "worker.reports.assemble_report"
 READERS = (Role.COUNCIL, Role.ADMIN)
 # Feedback that a council report covers: everything submitted for review or published.
 COUNTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
-MAX_ATTEMPTS = 3
-# A running job renews its lease (the job_lease_seconds setting, 5 minutes by default) at every
-# stage; a worker that died stops renewing, and after the lease the job is taken over. Every
-# stage must finish well within one lease.
 DIGEST_EVERY = timedelta(days=7)
-# A queued job whose wake-up has not arrived after this long is sent again.
-REQUEUE_AFTER = timedelta(seconds=30)
+STATUSES = jobs.Statuses(
+    ReportStatus.QUEUED, ReportStatus.RUNNING, ReportStatus.DONE, ReportStatus.FAILED
+)
+# A report is one leased job (app.jobs); a consultation report fans out one per item, and the
+# last part to finish sends the assembly, which resumes the report.
+REPORT = jobs.JobKind(
+    name="report",
+    model=Report,
+    task=COMPILE_TASK,
+    statuses=STATUSES,
+    attempts_setting="report_attempts",
+    lease_setting="report_lease_seconds",
+    requeued_values={"stage": "retrying"},
+    failed_values={"stage": "failed"},
+)
+
+
+def _fail_with_parts(part_ids: list[int]) -> None:
+    """A part out of attempts fails its report, naming the item."""
+    failed = db.session.execute(
+        select(ReportPart.report_id, ReportPart.error, Item.code)
+        .join(Item, Item.id == ReportPart.item_id)
+        .where(ReportPart.id.in_(part_ids))
+    ).all()
+    for report_id, error, code in failed:
+        jobs.abandon(REPORT, report_id, f"{code}: {error or jobs.WORKER_LOST}")
+
+
+REPORT_PART = jobs.JobKind(
+    name="report part",
+    model=ReportPart,
+    task=PART_TASK,
+    statuses=STATUSES,
+    attempts_setting="report_attempts",
+    lease_setting="report_lease_seconds",
+    # Only while its report still waits for it.
+    only_while=lambda: ReportPart.report_id.in_(
+        select(Report.id).where(Report.status == ReportStatus.RUNNING)
+    ),
+    on_failed=_fail_with_parts,
+)
 
 
 def item_scope(item_id: int, public: bool = False) -> str:
@@ -166,8 +201,7 @@ def _request(
     except IntegrityError:  # asked twice at the same moment: the other request's row wins
         return _find(scope, key)
     audit.record(requested_by_id, "report.request", "report", report.id, after={"scope": scope})
-    report.enqueued_at = utcnow()
-    enqueue_after_commit(COMPILE_TASK, report.id)
+    jobs.enqueue(REPORT, report)
     db.session.commit()
     return report
 
@@ -175,14 +209,10 @@ def _request(
 def _retry(report: Report, requested_by_id: int | None) -> Report:
     """A failed report asked for again: the same snapshot, compiled afresh."""
     db.session.execute(delete(ReportPart).where(ReportPart.report_id == report.id))
-    report.status, report.stage, report.percent = ReportStatus.QUEUED, "queued", 0
-    report.attempts, report.error, report.lease_until = 0, None, None
-    report.parts_total = report.parts_done = 0
-    report.enqueued_at = utcnow()
+    jobs.restart(REPORT, report, stage="queued", percent=0, parts_total=0, parts_done=0)
     audit.record(
         requested_by_id, "report.retry", "report", report.id, after={"scope": report.scope}
     )
-    enqueue_after_commit(COMPILE_TASK, report.id)
     db.session.commit()
     return report
 
@@ -354,39 +384,34 @@ def compile_report(report_id: int) -> bool:
 
     An item report is compiled here: its one part, then its fan-in. A consultation report fans
     out: one part per item (on any worker), and the last part to finish sends the assembly."""
-    token = _claim(report_id)
-    if token is None:
-        return False
-    report = db.session.get(Report, report_id)
-    try:
+    loading = {"stage": "loading", "percent": 10, "started_at": utcnow()}
+    with jobs.running(REPORT, report_id, values=loading) as lease:
+        if lease is None:
+            return False
+        report = db.session.get(Report, report_id)
         if report.item_id is None:
-            _fan_out(report)
-            return True
+            return _fan_out(report, lease.token)
         scope = Scope(report.consultation_id, report.item_id, report.is_public)
         code = db.session.scalar(select(Item.code).where(Item.id == report.item_id))
         expected = max(1, _row_count(scope))
         part = compile_item(
             scope,
             _csv_part(report, report.item_id),
-            alive=lambda seen: _progress(report_id, "reading", 10 + 60 * seen // expected),
+            alive=lambda seen: _progress(lease, "reading", 10 + 60 * seen // expected),
         )
         compiled = compile_scope(
             scope,
             report.scope,
             [(code, part)],
-            progress=lambda stage, percent: _progress(report_id, stage, percent),
+            progress=lambda stage, percent: _progress(lease, stage, percent),
         )
         result = compiled.result
         states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
-        if not _readable(report_id, result, token):
+        if not _readable(report_id, result, lease.token):
             return False
         files = _render(report, compiled, [report.item_id])
-        return _finish(report_id, result, files, token)
-    except Exception as exc:
-        db.session.rollback()
-        _record_failure(report_id, exc, token)
-        raise
+        return _finish(report_id, result, files, lease.token)
 
 
 def _row_count(scope: Scope) -> int:
@@ -407,28 +432,17 @@ def run_in_process(report_id: int) -> None:
 
 def compile_part(part_id: int) -> bool:
     """One item's part of a consultation report; False when not ours to run."""
-    token = _claim_part(part_id)
-    if token is None:
-        return False
-    part = db.session.get(ReportPart, part_id)
-    report = db.session.get(Report, part.report_id)
-    try:
+    with jobs.running(REPORT_PART, part_id) as lease:
+        if lease is None:
+            return False
+        part = db.session.get(ReportPart, part_id)
+        report = db.session.get(Report, part.report_id)
         result = compile_item(
             Scope(report.consultation_id, part.item_id, report.is_public),
             _csv_part(report, part.item_id),
-            alive=lambda _seen: _renew_part(part_id, token),
         )
-        done = db.session.execute(
-            update(ReportPart)
-            .where(
-                ReportPart.id == part_id,
-                ReportPart.status == ReportStatus.RUNNING,
-                ReportPart.attempts == token,
-            )
-            .values(status=ReportStatus.DONE, result=result, lease_until=None, finished_at=utcnow())
-        )
-        if done.rowcount != 1:  # taken over meanwhile: the other run counts it
-            db.session.rollback()
+        if not lease.finish(result=result, finished_at=utcnow()):
+            db.session.rollback()  # taken over meanwhile: the other run counts it
             return False
         # Fan-in: counted in the same transaction that marks the part done, so each part counts
         # exactly once, and whoever counts the last one sends the assembly.
@@ -439,7 +453,6 @@ def compile_part(part_id: int) -> bool:
                 parts_done=Report.parts_done + 1,
                 # parts_total >= 1: it was set with the parts, in one transaction.
                 percent=15 + (40 * (Report.parts_done + 1)) // Report.parts_total,
-                lease_until=utcnow() + _lease(),
             )
             .returning(Report.parts_done, Report.parts_total)
         ).first()
@@ -447,36 +460,26 @@ def compile_part(part_id: int) -> bool:
             db.session.rollback()
             return False
         if counted[0] >= counted[1]:
-            enqueue_after_commit(ASSEMBLE_TASK, report.id)
+            _send_assembly(report.id)
         db.session.commit()
         return True
-    except Exception as exc:
-        db.session.rollback()
-        _record_part_failure(part_id, exc, token)
-        raise
 
 
 def assemble_report(report_id: int) -> bool:
     """The fan-in of a consultation report: the parts' counts and texts merged, then files."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Report)
-        .where(
-            Report.id == report_id,
-            Report.status == ReportStatus.RUNNING,
+    with jobs.running(
+        REPORT,
+        report_id,
+        resume=True,  # the assembly is the report's next stage, not a new attempt
+        where=(
             Report.item_id.is_(None),  # only a consultation report has parts to assemble
             Report.parts_done >= Report.parts_total,
-            or_(Report.stage != "assembling", Report.lease_until < now),
-        )
-        .values(stage="assembling", percent=60, lease_until=now + _lease())
-        .returning(Report.attempts)
-    ).first()
-    db.session.commit()
-    if claimed is None:
-        return False
-    token = claimed[0]  # a takeover increments attempts: this run's writes then do nothing
-    report = db.session.get(Report, report_id)
-    try:
+        ),
+        values={"stage": "assembling", "percent": 60},
+    ) as lease:
+        if lease is None:
+            return False
+        report = db.session.get(Report, report_id)
         parts = db.session.execute(
             select(ReportPart.id, ReportPart.item_id, Item.code)
             .join(Item, Item.id == ReportPart.item_id)
@@ -487,16 +490,12 @@ def assemble_report(report_id: int) -> bool:
             Scope(report.consultation_id, None, report.is_public),
             report.scope,
             _part_results(parts),
-            progress=lambda stage, percent: _progress(report_id, stage, max(percent, 60)),
+            progress=lambda stage, percent: _progress(lease, stage, max(percent, 60)),
         )
-        if not _readable(report_id, compiled.result, token):
+        if not _readable(report_id, compiled.result, lease.token):
             return False
         files = _render(report, compiled, [item_id for _id, item_id, _code in parts])
-        return _finish(report_id, compiled.result, files, token)
-    except Exception as exc:
-        db.session.rollback()
-        _record_failure(report_id, exc, token)
-        raise
+        return _finish(report_id, compiled.result, files, lease.token)
 
 
 def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
@@ -505,8 +504,9 @@ def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
         yield code, db.session.scalar(select(ReportPart.result).where(ReportPart.id == part_id))
 
 
-def _fan_out(report: Report) -> None:
-    """Create the report's parts (once) and send every part still to do, or the assembly."""
+def _fan_out(report: Report, token: str) -> bool:
+    """Create the report's parts (once), hand the report over to them and send every part
+    still to do, or the assembly when none is left. False when the run lost the report."""
     items = list(
         db.session.scalars(
             select(Item.id)
@@ -523,39 +523,40 @@ def _fan_out(report: Report) -> None:
         if item_id not in existing
     )
     db.session.flush()
-    now = utcnow()
-    report.parts_total = len(items)
-    report.stage, report.percent = "items", 15
+    if not jobs.hand_over(
+        REPORT, report.id, token, parts_total=len(items), stage="items", percent=15
+    ):
+        db.session.rollback()
+        return False
     todo = db.session.scalars(
-        select(ReportPart).where(
-            ReportPart.report_id == report.id,
-            or_(
-                ReportPart.status == ReportStatus.QUEUED,
-                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
-            ),
-        )
+        select(ReportPart).where(ReportPart.report_id == report.id, jobs.due(REPORT_PART))
     ).all()
     for part in todo:
-        part.enqueued_at = now
-        enqueue_after_commit(PART_TASK, part.id)
-    if report.parts_done >= report.parts_total:
-        enqueue_after_commit(ASSEMBLE_TASK, report.id)
+        jobs.enqueue(REPORT_PART, part)
+    if db.session.scalar(
+        select(Report.parts_done >= Report.parts_total).where(Report.id == report.id)
+    ):
+        _send_assembly(report.id)
     db.session.commit()
+    return True
 
 
-def _readable(report_id: int, result: dict, token: int) -> bool:
+def _send_assembly(report_id: int) -> None:
+    """Every part is done: send the assembly, which resumes the report (in the caller's
+    transaction)."""
+    jobs.expect_resume(REPORT, report_id)
+    enqueue_after_commit(ASSEMBLE_TASK, report_id)
+
+
+def _readable(report_id: int, result: dict, token: str) -> bool:
     """Store the compiled result before the files are written: the council reads the report
     while its PDF, CSV and XLSX are prepared (the "rendering" stage). The job stays running
     under its lease until `_finish`: a worker lost while rendering leaves it to the next
     one. False when another run owns the job by now."""
     stored = db.session.execute(
         update(Report)
-        .where(
-            Report.id == report_id,
-            Report.status == ReportStatus.RUNNING,
-            Report.attempts == token,
-        )
-        .values(result=result, stage="rendering", percent=90, lease_until=utcnow() + _lease())
+        .where(jobs.owned(REPORT, report_id, token))
+        .values(result=result, stage="rendering", percent=90)
     )
     db.session.commit()
     return stored.rowcount == 1
@@ -583,34 +584,25 @@ def _csv_part(report: Report, item_id: int) -> Path:
     return _directory(report.id) / "parts" / f"{item_id}.csv"
 
 
-def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> bool:
-    """Store the result, if this run (`token`: its attempt) still owns the job; tell the
-    council in the same transaction when it asked to be told (read from the updated row: beat
-    may have asked while the report was compiling)."""
-    finished = db.session.execute(
-        update(Report)
-        .where(
-            Report.id == report_id,
-            Report.status == ReportStatus.RUNNING,
-            Report.attempts == token,
-        )
-        .values(
-            status=ReportStatus.DONE,
-            stage="done",
-            percent=100,
-            result=result,
-            files=files,
-            error=None,
-            lease_until=None,
-            finished_at=utcnow(),
-        )
-        .returning(Report.notify_council)
-    ).first()
-    if finished is None:  # taken over meanwhile: the other run's result stands
+def _finish(report_id: int, result: dict, files: dict[str, str], token: str) -> bool:
+    """Store the result, if this run (`token`) still owns the job; tell the council in the
+    same transaction when it asked to be told (read from the updated row: beat may have asked
+    while the report was compiling)."""
+    finished = jobs.finish(
+        REPORT,
+        report_id,
+        token,
+        stage="done",
+        percent=100,
+        result=result,
+        files=files,
+        finished_at=utcnow(),
+    )
+    if not finished:  # taken over meanwhile: the other run's result stands
         db.session.rollback()
         return False
-    if finished.notify_council:
-        report = db.session.get(Report, report_id, populate_existing=True)
+    report = db.session.get(Report, report_id, populate_existing=True)
+    if report.notify_council:
         _notify_council(report)
     db.session.commit()
     shutil.rmtree(_directory(report_id) / "parts", ignore_errors=True)  # joined into the CSV
@@ -618,89 +610,34 @@ def _finish(report_id: int, result: dict, files: dict[str, str], token: int) -> 
 
 
 def reconcile_reports() -> list[int]:
-    """Ids of jobs whose wake-up was lost or whose worker died, re-sent; exhausted ones fail.
+    """Ids of reports whose wake-up was lost or whose worker died, re-sent; exhausted ones fail.
 
-    A consultation report waiting for its parts is left alone: its parts are the live work,
-    reconciled by `reconcile_parts`, and the last of them sends the assembly."""
-    now = utcnow()
-    not_waiting = Report.parts_done >= Report.parts_total
-    db.session.execute(
-        update(Report)
-        .where(
-            Report.status == ReportStatus.RUNNING,
-            Report.lease_until < now,
-            Report.attempts >= MAX_ATTEMPTS,
-            not_waiting,
-        )
-        .values(status=ReportStatus.FAILED, stage="failed", error="worker lost too many times")
-    )
-    waiting_too_long = or_(Report.enqueued_at.is_(None), Report.enqueued_at < now - REQUEUE_AFTER)
-    stale = list(
-        db.session.scalars(
-            select(Report.id).where(
-                or_(
-                    (Report.status == ReportStatus.QUEUED) & waiting_too_long,
-                    # Its worker died: sent again once, unless already re-sent since.
-                    (Report.status == ReportStatus.RUNNING)
-                    & (Report.lease_until < now)
-                    & not_waiting
-                    & or_(Report.enqueued_at.is_(None), Report.enqueued_at < Report.lease_until),
-                )
-            )
-        )
-    )
-    if stale:
-        db.session.execute(update(Report).where(Report.id.in_(stale)).values(enqueued_at=now))
-    for report_id in stale:
-        enqueue_after_commit(COMPILE_TASK, report_id)
-    db.session.commit()
-    return stale
+    A consultation report waiting for its parts is held by no worker: its parts are the live
+    work, reconciled by `reconcile_parts`, and the last of them sends the assembly."""
+    return jobs.reconcile(REPORT)
 
 
 def reconcile_parts() -> list[int]:
     """Ids of report parts whose wake-up was lost or whose worker died, re-sent; a part that
     exhausted its attempts fails its report."""
-    now = utcnow()
-    for part in db.session.scalars(
-        select(ReportPart).where(
-            ReportPart.status == ReportStatus.RUNNING,
-            ReportPart.lease_until < now,
-            ReportPart.attempts >= MAX_ATTEMPTS,
-        )
-    ):
-        part.status = ReportStatus.FAILED
-        part.error = part.error or "worker lost too many times"
-        _fail_with_part(part)
-    waiting_too_long = or_(
-        ReportPart.enqueued_at.is_(None), ReportPart.enqueued_at < now - REQUEUE_AFTER
-    )
-    stale = list(
-        db.session.scalars(
-            select(ReportPart.id)
-            .join(Report, Report.id == ReportPart.report_id)
-            .where(
-                Report.status == ReportStatus.RUNNING,
-                or_(
-                    (ReportPart.status == ReportStatus.QUEUED) & waiting_too_long,
-                    # Its worker died: sent again once, unless already re-sent since.
-                    (ReportPart.status == ReportStatus.RUNNING)
-                    & (ReportPart.lease_until < now)
-                    & or_(
-                        ReportPart.enqueued_at.is_(None),
-                        ReportPart.enqueued_at < ReportPart.lease_until,
-                    ),
-                ),
+    return jobs.reconcile(REPORT_PART)
+
+
+def retry_wait(report: Report) -> jobs.Retry | None:
+    """The attempt the report, or one of its parts, waits for after a failure or a lost worker;
+    None while nothing waits to be retried."""
+    waiting = jobs.waiting_for_retry(REPORT, report)
+    if waiting is None and report.status is ReportStatus.RUNNING and report.item_id is None:
+        parts = db.session.scalars(
+            select(ReportPart).where(
+                ReportPart.report_id == report.id,
+                ReportPart.attempts > 0,
+                ReportPart.status.in_((ReportStatus.QUEUED, ReportStatus.RUNNING)),
             )
         )
-    )
-    if stale:
-        db.session.execute(
-            update(ReportPart).where(ReportPart.id.in_(stale)).values(enqueued_at=now)
-        )
-    for part_id in stale:
-        enqueue_after_commit(PART_TASK, part_id)
-    db.session.commit()
-    return stale
+        retries = [jobs.waiting_for_retry(REPORT_PART, part) for part in parts]
+        waiting = max(filter(None, retries), default=None)
+    return waiting
 
 
 def _find(scope: str, key: str) -> Report | None:
@@ -709,149 +646,9 @@ def _find(scope: str, key: str) -> Report | None:
     )
 
 
-def _claim(report_id: int) -> int | None:
-    """Take the job; its new attempt number is this run's token, or None when not ours."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Report)
-        .where(
-            Report.id == report_id,
-            Report.attempts < MAX_ATTEMPTS,
-            or_(
-                Report.status == ReportStatus.QUEUED,
-                (Report.status == ReportStatus.RUNNING) & (Report.lease_until < now),
-            ),
-        )
-        .values(
-            status=ReportStatus.RUNNING,
-            stage="loading",
-            percent=10,
-            attempts=Report.attempts + 1,
-            lease_until=now + _lease(),
-            started_at=now,
-        )
-        .returning(Report.attempts)
-    ).first()
-    db.session.commit()
-    return claimed[0] if claimed else None
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=current_app.config["SETTINGS"].job_lease_seconds)
-
-
-def _claim_part(part_id: int) -> int | None:
-    """Take the part; its new attempt number is this run's token, or None when not ours."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(ReportPart)
-        .where(
-            ReportPart.id == part_id,
-            ReportPart.attempts < MAX_ATTEMPTS,
-            or_(
-                ReportPart.status == ReportStatus.QUEUED,
-                (ReportPart.status == ReportStatus.RUNNING) & (ReportPart.lease_until < now),
-            ),
-            # Only while its report still waits for it.
-            ReportPart.report_id.in_(
-                select(Report.id).where(Report.status == ReportStatus.RUNNING)
-            ),
-        )
-        .values(
-            status=ReportStatus.RUNNING,
-            attempts=ReportPart.attempts + 1,
-            lease_until=now + _lease(),
-        )
-        .returning(ReportPart.attempts)
-    ).first()
-    db.session.commit()
-    return claimed[0] if claimed else None
-
-
-def _renew_part(part_id: int, token: int) -> None:
-    """A sign of life from a running part (own transaction: the part may be reading rows)."""
+def _progress(lease: jobs.Lease, stage: str, percent: int) -> None:
+    """Show the stage, in a transaction of its own: the compiler may be in the middle of
+    reading rows through a server-side cursor, which a commit of the session's transaction
+    would close. (The run's heartbeat keeps its lease.)"""
     with db.engine.begin() as connection:
-        connection.execute(
-            update(ReportPart)
-            .where(
-                ReportPart.id == part_id,
-                ReportPart.status == ReportStatus.RUNNING,
-                ReportPart.attempts == token,
-            )
-            .values(lease_until=utcnow() + _lease())
-        )
-
-
-def _record_part_failure(part_id: int, exc: Exception, token: int) -> None:
-    """Back to the queue for another attempt, or failed with its report when none is left;
-    nothing when another run owns the part by now."""
-    part = db.session.scalar(
-        select(ReportPart)
-        .where(
-            ReportPart.id == part_id,
-            ReportPart.status == ReportStatus.RUNNING,
-            ReportPart.attempts == token,
-        )
-        .with_for_update()
-    )
-    if part is None:
-        db.session.rollback()
-        return
-    part.error = type(exc).__name__
-    part.lease_until = None
-    if part.attempts < MAX_ATTEMPTS:
-        part.status = ReportStatus.QUEUED  # the reconciler sends it again
-    else:
-        part.status = ReportStatus.FAILED
-        _fail_with_part(part)
-    db.session.commit()
-
-
-def _fail_with_part(part: ReportPart) -> None:
-    code = db.session.scalar(select(Item.code).where(Item.id == part.item_id))
-    db.session.execute(
-        update(Report)
-        .where(Report.id == part.report_id, Report.status == ReportStatus.RUNNING)
-        .values(
-            status=ReportStatus.FAILED,
-            stage="failed",
-            lease_until=None,
-            error=f"{code}: {part.error or 'worker lost too many times'}",
-        )
-    )
-
-
-def _progress(report_id: int, stage: str, percent: int) -> None:
-    """Show the stage and renew the lease, in a transaction of its own: the compiler may be
-    in the middle of reading rows through a server-side cursor, which a commit of the
-    session's transaction would close."""
-    with db.engine.begin() as connection:
-        connection.execute(
-            update(Report)
-            .where(Report.id == report_id, Report.status == ReportStatus.RUNNING)
-            .values(stage=stage, percent=percent, lease_until=utcnow() + _lease())
-        )
-
-
-def _record_failure(report_id: int, exc: Exception, token: int) -> None:
-    """Back to the queue for another attempt, or failed when none is left; nothing when
-    another run owns the job by now (or finished it)."""
-    report = db.session.scalar(
-        select(Report)
-        .where(
-            Report.id == report_id,
-            Report.status == ReportStatus.RUNNING,
-            Report.attempts == token,
-        )
-        .with_for_update()
-    )
-    if report is None:
-        db.session.rollback()
-        return
-    exhausted = report.attempts >= MAX_ATTEMPTS
-    report.status = ReportStatus.FAILED if exhausted else ReportStatus.QUEUED
-    report.stage = "failed" if exhausted else "retrying"
-    # The council sees the kind of failure; the details go to the worker's log.
-    report.error = type(exc).__name__
-    report.lease_until = None
-    db.session.commit()
+        connection.execute(update(Report).where(lease.owned()).values(stage=stage, percent=percent))

@@ -8,9 +8,10 @@ from flask_login import current_user, login_required
 
 from app.accounts.auth_forms import EmptyForm
 from app.consultations import services as consultations
+from app.models import Report
 from app.reports import services as reports
 from app.reports.blueprint import bp
-from app.vocabulary import stage_label
+from app.vocabulary import retry_label, stage_label
 
 
 @bp.get("/")
@@ -69,7 +70,7 @@ def publish(report_id: int):  # noqa: ANN201
 @login_required
 def show(report_id: int):  # noqa: ANN201
     report = reports.get_report(current_user.id, report_id)
-    return render_template("reports/show.html", report=report)
+    return render_template("reports/show.html", report=report, **_progress(report))
 
 
 @bp.get("/<int:report_id>/status")
@@ -84,4 +85,14 @@ def status(report_id: int):  # noqa: ANN201
         percent=report.percent,
         readable=report.readable,  # before the files are written too (reports._readable)
         error=report.error,
+        **_progress(report),
     )
+
+
+def _progress(report: Report) -> dict[str, object]:
+    """What the progress bar says: the stage, or that the report waits to be retried."""
+    retry = reports.retry_wait(report)
+    return {
+        "progress_label": retry_label(*retry) if retry else stage_label(report.stage),
+        "retry": retry._asdict() if retry else None,
+    }

@@ -12,7 +12,7 @@
   function show(data) {
     bar.value = data.percent;
     bar.textContent = data.percent + "%";
-    stage.textContent = data.stage_label;
+    stage.textContent = data.progress_label;  // the stage, or "waiting to be retried"
     if (data.status === "done" || data.status === "failed" || (data.readable && !readable)) {
       window.location.reload();
     } else {

@@ -15,7 +15,9 @@ from tests.helpers.services import PROJECT
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -34,6 +36,7 @@ class WorkerProcess:
                 "--loglevel=INFO",
                 "-Q",
                 env["CONSULTA_CELERY_QUEUE"],
+                *extra_args,
             ],
             cwd=PROJECT,
             env=env,
@@ -60,8 +63,17 @@ class WorkerProcess:
         self._log.close()
 
 
-def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
-    """A worker process on `settings` (create_app overrides), ready to take tasks."""
+JOB_SETTINGS = ("job_lease_seconds", "job_reconcile_seconds", "report_attempts")
+
+
+def start_worker(
+    settings: dict,
+    log_path: Path,
+    extra_args: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
+) -> WorkerProcess:
+    """A worker process on `settings` (create_app overrides), ready to take tasks; `extra_args`
+    go to `celery worker` (e.g. `-B` for an embedded beat), `extra_env` to its environment."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CONSULTA_")},
         "CONSULTA_ENV": "test",
@@ -75,15 +87,17 @@ def start_worker(settings: dict, log_path: Path) -> WorkerProcess:
         "CONSULTA_PASSWORD_HASH_PROFILE": settings.get("password_hash_profile", "strong"),
         "PYTHONUNBUFFERED": "1",
     }
-    if "job_lease_seconds" in settings:
-        env["CONSULTA_JOB_LEASE_SECONDS"] = str(settings["job_lease_seconds"])
-    worker = WorkerProcess(env, log_path)
+    for name in JOB_SETTINGS:
+        if name in settings:
+            env[f"CONSULTA_{name.upper()}"] = str(settings[name])
+    worker = WorkerProcess({**env, **(extra_env or {})}, log_path, extra_args)
     worker.wait_ready()
     return worker
 
 
-def start_worker_for(app: Flask, log_path: Path) -> WorkerProcess:
-    """A worker on the database, broker, queue, mail server and lease of `app`."""
+def start_worker_for(app: Flask, log_path: Path, *args: str, **env: str) -> WorkerProcess:
+    """A worker on the database, broker, queue, mail server and job settings of `app`; `args`
+    go to `celery worker`, `env` to its environment."""
     settings = app.config["SETTINGS"]
     return start_worker(
         {
@@ -94,9 +108,12 @@ def start_worker_for(app: Flask, log_path: Path) -> WorkerProcess:
             "celery_queue": settings.celery_queue,
             "mail_port": settings.mail_port,
             "job_lease_seconds": settings.job_lease_seconds,
+            "job_reconcile_seconds": settings.job_reconcile_seconds,
             "password_hash_profile": settings.password_hash_profile,
         },
         log_path,
+        extra_args=args,
+        extra_env=env,
     )
 
 

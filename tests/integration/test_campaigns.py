@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text, update
 
+from app import jobs
 from app.errors import DomainError, Forbidden
 from app.extensions import db
 from app.models import (
@@ -23,6 +24,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus
 from app.moderation import campaigns
+from tests.helpers.jobs import record_wake_ups
 from tests.helpers.mail import MailCatcher
 from tests.helpers.waiting import wait_for
 from tests.helpers.web import hidden_fields
@@ -147,9 +149,7 @@ def _audit_count(action: str, action_id: int) -> int:
 @pytest.fixture
 def sent(monkeypatch) -> list[tuple]:
     """Wake-ups recorded instead of sent, so the session's worker never races a test."""
-    calls: list[tuple] = []
-    monkeypatch.setattr(campaigns, "enqueue_after_commit", lambda *args: calls.append(args))
-    return calls
+    return record_wake_ups(monkeypatch, "worker.campaigns.")
 
 
 def _unsent(moderator: int, kind: str, **values) -> int:
@@ -224,7 +224,7 @@ def test_a_run_whose_worker_died_mid_way_is_resumed_without_double_processing(se
         )
         db.session.commit()
         assert campaigns.reconcile_bulk_actions() == [action_id]
-        assert sent == [(campaigns.RUN_TASK, action_id)]
+        assert sent == [(campaigns.RUN_TASK, (action_id,))]
         assert campaigns.run_bulk_action(action_id) is True
         db.session.expire_all()
         action = db.session.get(BulkAction, action_id)
@@ -245,15 +245,16 @@ def test_the_old_owner_stops_once_its_lease_was_taken_over(seeded):
         moderator = _user("moderator@example.org")
         _make_campaign(600)
         action_id = _unsent(moderator, campaigns.PUBLISH_ALL)
-        old_token = campaigns._claim(action_id)
+        old_token = jobs.claim(campaigns.BULK_ACTION, action_id)
         db.session.execute(
             update(BulkAction)
             .where(BulkAction.id == action_id)
             .values(lease_until=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
-        new_token = campaigns._claim(action_id)
-        assert new_token == old_token + 1
+        new_token = jobs.claim(campaigns.BULK_ACTION, action_id)
+        assert new_token not in (None, old_token)
+        assert db.session.get(BulkAction, action_id).attempts == 2
         assert campaigns._run_chunk(action_id, old_token) is None  # not ours any more
         assert campaigns._run_chunk(action_id, new_token) == campaigns.CHUNK_SIZE
 

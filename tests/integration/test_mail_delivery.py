@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import create_app
+from app import create_app, jobs
 from app.accounts import services as accounts
 from app.extensions import db
 from app.models import Notification, NotificationStatus
@@ -38,11 +38,13 @@ def test_a_message_waits_out_a_mail_outage_and_is_sent_once(pg_url, tmp_path):
         assert mail.deliver_notification(notification_id) is False
         row = db.session.get(Notification, notification_id)
         assert row.status is NotificationStatus.PENDING
-        assert row.attempts == 1 and "Connection" in row.last_error
+        assert row.attempts == 1 and "Connection" in row.error
         # Not retried before its delay has passed ...
         db.session.execute(update(Notification).values(created_at=utcnow() - timedelta(minutes=10)))
         db.session.commit()
         assert mail.reconcile_notifications() == []
+        assert mail.deliver_notification(notification_id) is False  # a wake-up while it rests
+        assert db.session.get(Notification, notification_id).attempts == 1
 
     catcher = MailCatcher()
     catcher.start()
@@ -51,9 +53,10 @@ def test_a_message_waits_out_a_mail_outage_and_is_sent_once(pg_url, tmp_path):
             {**app_settings(tmp_path / "b", pg_url, None, "q"), "mail_port": catcher.port}
         )
         with back.test_request_context():
-            db.session.execute(
-                update(Notification).values(last_attempt_at=utcnow() - timedelta(minutes=2))
-            )
+            # ... two minutes later, its rest after the first failure (a minute) is over ...
+            row = db.session.get(Notification, notification_id)
+            row.enqueued_at -= timedelta(minutes=2)
+            row.lease_until -= timedelta(minutes=2)
             db.session.commit()
             assert mail.reconcile_notifications() == [notification_id]  # ... but after it
             assert mail.deliver_notification(notification_id) is True
@@ -71,15 +74,15 @@ def test_a_message_is_given_up_only_after_many_attempts(pg_url, tmp_path):
     with down.test_request_context():
         accounts.request_password_reset(factories.person(email=FORGETFUL).email)
         notification_id = db.session.scalar(select(Notification.id))
-        for attempt in range(1, mail.MAX_ATTEMPTS + 1):
-            db.session.execute(update(Notification).values(last_attempt_at=None))
+        attempts = jobs.max_attempts(mail.DELIVERY)
+        assert attempts == 12  # with the growing delays, about a day and a half of trying
+        for attempt in range(1, attempts + 1):
+            db.session.execute(update(Notification).values(lease_until=None))  # rested
             db.session.commit()
             mail.deliver_notification(notification_id)
             status = db.session.get(Notification, notification_id).status
             expected = (
-                NotificationStatus.FAILED
-                if attempt == mail.MAX_ATTEMPTS
-                else (NotificationStatus.PENDING)
+                NotificationStatus.FAILED if attempt == attempts else (NotificationStatus.PENDING)
             )
             assert status is expected
 

@@ -1,4 +1,5 @@
-"""A consultation report survives its workers: fan-out per item, fan-in in the database.
+"""A report survives its workers: fan-out per item, fan-in in the database, short leases kept
+by a heartbeat.
 
 The workers here are real Celery processes on the real Redis; one is killed with SIGKILL in
 the middle of a report, and the next one finishes it with exactly one result.
@@ -6,6 +7,7 @@ the middle of a report, and the next one finishes it with exactly one result.
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import create_app
+from app import create_app, jobs
 from app.dev import synthetic_feedback
 from app.extensions import db
 from app.models import (
@@ -37,6 +39,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 SLUG = "task-force-migration-recommendations"
 LEASE_SECONDS = 3
+RECONCILE_SECONDS = 2
 
 
 def council_and_consultation(app) -> tuple[int, int]:
@@ -46,8 +49,9 @@ def council_and_consultation(app) -> tuple[int, int]:
     return council, consultation
 
 
-def start(app, tmp_path: Path, name: str):
-    return start_worker_for(app, tmp_path / f"{name}.log")
+def start(app, tmp_path: Path, name: str, *args: str, **env: str):
+    """A worker on the test's queue; `args` go to `celery worker`, `env` to its environment."""
+    return start_worker_for(app, tmp_path / f"{name}.log", *args, **env)
 
 
 def kill_hard(worker) -> None:
@@ -73,13 +77,15 @@ def report_state(app, report_id: int) -> tuple[Report, list[ReportPart]]:
 @pytest.fixture
 def faults_app(seeded, tmp_path, redis_url):
     """An app on the same database whose tasks go to a queue only this test's workers read,
-    with a lease of seconds, so a takeover is seen quickly."""
+    with a lease of seconds (and beat, where a worker runs it, reconciling every two), so a
+    takeover is seen quickly."""
     settings = seeded.config["SETTINGS"]
     queue = f"consulta-faults-{uuid.uuid4().hex[:8]}"
     app = create_app(
         {
             **app_settings(tmp_path / "app", settings.database_url, redis_url, queue),
             "job_lease_seconds": LEASE_SECONDS,
+            "job_reconcile_seconds": RECONCILE_SECONDS,
         }
     )
     return app
@@ -157,7 +163,9 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
         part_id = db.session.scalar(
             select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
         )
-        for _attempt in range(reports.MAX_ATTEMPTS):
+        attempts = jobs.max_attempts(reports.REPORT_PART)
+        assert attempts == 3
+        for _attempt in range(attempts):
             with pytest.raises(ValueError, match="the analysis broke"):
                 reports.compile_part(part_id)
         assert reports.compile_part(part_id) is False  # no fourth attempt
@@ -165,4 +173,94 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     assert report.status is ReportStatus.FAILED
     assert report.error.endswith("ValueError") and report.error.startswith("TF-")
     failed = next(part for part in parts if part.id == part_id)
-    assert failed.status is ReportStatus.FAILED and failed.attempts == reports.MAX_ATTEMPTS
+    assert failed.status is ReportStatus.FAILED and failed.attempts == attempts
+
+
+def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_says_so(
+    faults_app, tmp_path, login
+):
+    """Kill -9 a worker while it compiles an item report: its heartbeat stops, the short lease
+    runs out, beat's reconciler queues the report again (the page says it waits to be retried)
+    and a fresh worker compiles it, once."""
+    app = faults_app
+    with app.app_context():
+        synthetic_feedback.generate(3_000, consultation_slug=SLUG, seed=11)
+        item_id = db.session.scalar(
+            select(Item.id)
+            .join(Consultation, Consultation.id == Item.consultation_id)
+            .where(Consultation.slug == SLUG)
+            .order_by(Item.position, Item.id)
+            .limit(1)
+        )
+        expected = db.session.scalar(
+            select(func.count(Feedback.id)).where(
+                Feedback.item_id == item_id,
+                Feedback.state.in_((FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)),
+            )
+        )
+    council, _consultation = council_and_consultation(app)
+    client = app.test_client()
+    login(client, "council@example.org")
+    seen_labels: list[str] = []
+
+    def status() -> dict:
+        answer = client.get(f"/reports/{report_id}/status").get_json()
+        seen_labels.append(answer["progress_label"])
+        return answer
+
+    # This worker pauses for a minute once it has read the item's rows.
+    first = start(
+        app, tmp_path, "first", "--include", "tests.integration.slow_compile",
+        SLOW_COMPILE_SECONDS="60",
+    )  # fmt: skip
+    try:
+        with app.app_context():
+            report_id = reports.request_item_report(council, item_id).id
+        wait_for(lambda: status()["stage"] == "reading", timeout=60, interval=0.1)
+        held, _parts = report_state(app, report_id)
+        time.sleep(2 * LEASE_SECONDS)  # longer than its lease: the heartbeat renews it
+        still, _parts = report_state(app, report_id)
+        assert still.status is ReportStatus.RUNNING and still.lease_token == held.lease_token
+        assert still.lease_until > held.lease_until
+        assert status()["retry"] is None
+    finally:
+        kill_hard(first)
+    killed = time.monotonic()
+
+    # No worker renews the lease now; once it runs out the page says what happens next.
+    wait_for(lambda: status()["retry"] is not None, timeout=LEASE_SECONDS + 3, interval=0.1)
+    waiting = "Waiting to be retried (attempt 2 of 3)"
+    assert seen_labels[-1] == waiting
+    # A fresh worker with beat: the reconciler takes the report over and the worker compiles it.
+    second = start(app, tmp_path, "second", "-B", "--schedule", str(tmp_path / "beat-schedule"))
+    taken_over = None
+    try:
+
+        def finished() -> bool:
+            nonlocal taken_over
+            answer = status()
+            if taken_over is None and answer["status"] == "running" and not answer["retry"]:
+                taken_over = time.monotonic() - killed
+            return answer["status"] in ("done", "failed")
+
+        wait_for(finished, timeout=90, interval=0.2)
+        completed = time.monotonic() - killed
+    finally:
+        second.stop()
+    print(  # noqa: T201
+        f"SIGKILL to taken over {taken_over:.1f}s, to complete {completed:.1f}s "
+        f"(lease {LEASE_SECONDS}s, beat every {RECONCILE_SECONDS}s)"
+    )
+    report, _parts = report_state(app, report_id)
+    assert report.status is ReportStatus.DONE, report.error
+    assert report.attempts == 2 and report.error is None
+    assert completed < 60
+    assert waiting in seen_labels  # shown while it waited, first for beat, then for a worker
+    # Complete and not duplicated: every covered submission counted, and written, once.
+    assert report.result["figures"]["headline"]["submissions"] == expected
+    directory = Path(app.config["SETTINGS"].instance_path) / "reports" / str(report_id)
+    with (directory / report.files["csv"]).open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == expected == len({tuple(row.values()) for row in rows})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 1

@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app import jobs
 from app.errors import InvalidState
 from app.extensions import db
 from app.models import (
@@ -307,16 +308,17 @@ def test_a_run_that_lost_its_job_cannot_overwrite_the_new_owner(seeded):
     with seeded.app_context():
         item = db.session.scalar(select(Item.id).where(Item.code == "P2"))
         report = reports.request_report(council, consultation, item_id=item)
-        first = reports._claim(report.id)
+        first = jobs.claim(reports.REPORT, report.id)
         # Its lease runs out; another worker takes over and finishes.
         report.lease_until = utcnow()
         db.session.commit()
-        second = reports._claim(report.id)
-        assert (first, second) == (1, 2)
+        second = jobs.claim(reports.REPORT, report.id)
+        assert None not in (first, second) and first != second
+        assert db.session.get(Report, report.id).attempts == 2
         assert reports._finish(report.id, {"who": "second"}, {}, second) is True
         # The first run wakes up: neither its result nor its failure changes anything.
         assert reports._finish(report.id, {"who": "first"}, {}, first) is False
-        reports._record_failure(report.id, ValueError("late"), first)
+        assert jobs.fail(reports.REPORT, report.id, first, ValueError("late")) is False
         db.session.expire_all()
         done = db.session.get(Report, report.id)
         assert done.status is ReportStatus.DONE and done.result == {"who": "second"}

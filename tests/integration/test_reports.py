@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app import jobs
 from app.errors import Forbidden
 from app.extensions import db
 from app.feedback import positions
@@ -20,6 +21,7 @@ from app.models import (
     Item,
     Organization,
     Report,
+    ReportPart,
     ReportStatus,
     Stance,
     User,
@@ -159,7 +161,7 @@ def test_exhausted_attempts_end_as_failed(seeded):
             item,
             council,
             status=ReportStatus.RUNNING,
-            attempts=reports.MAX_ATTEMPTS,
+            attempts=jobs.max_attempts(reports.REPORT),
             lease_until=utcnow() - timedelta(seconds=1),
         )
         reports.reconcile_reports()
@@ -201,3 +203,73 @@ def test_a_report_without_a_result_shows_a_message_not_an_error(seeded, client, 
     response = client.get(f"/reports/{report_id}")
     assert response.status_code == 200
     assert "could not be compiled" in response.get_data(as_text=True)
+
+
+def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(
+    seeded, client, login, report_jobs_here
+):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(
+            item,
+            council,
+            status=ReportStatus.RUNNING,
+            stage="reading",
+            percent=40,
+            attempts=1,
+            lease_token="a-dead-worker",
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+    login(client, "council@example.org")
+    waiting = "Waiting to be retried (attempt 2 of 3)"
+
+    def status() -> dict:
+        return client.get(f"/reports/{report_id}/status").get_json()
+
+    # The lease ran out: waiting, before the reconciler has even queued it again ...
+    assert status()["retry"] == {"attempt": 2, "attempts": 3}
+    assert status()["progress_label"] == waiting
+    assert waiting in client.get(f"/reports/{report_id}").get_data(as_text=True)
+    with seeded.test_request_context():
+        assert reports.reconcile_reports() == [report_id]
+    # ... and after, queued again (its wake-up recorded here, for no worker to race the test) ...
+    assert report_jobs_here == [(reports.COMPILE_TASK, (report_id,))]
+    answer = status()
+    assert (answer["status"], answer["progress_label"]) == ("queued", waiting)
+    # ... until a worker takes it: then the bar shows its stage again.
+    with seeded.test_request_context():
+        assert jobs.claim(reports.REPORT, report_id, values={"stage": "loading"}) is not None
+    assert status()["retry"] is None
+    assert status()["progress_label"] == status()["stage_label"] == "Loading submissions"
+
+
+def test_a_consultation_report_shows_a_part_waiting_to_be_retried(seeded, client, login):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        consultation = db.session.get(Item, item).consultation_id
+        report = Report(
+            scope=reports.consultation_scope(consultation),
+            consultation_id=consultation,
+            snapshot_key="k" * 64,
+            requested_by_id=council,
+            status=ReportStatus.RUNNING,  # handed over to its parts: no worker holds it
+            stage="items",
+            parts_total=2,
+            files={},
+        )
+        db.session.add(report)
+        db.session.flush()
+        db.session.add_all(
+            [
+                ReportPart(report_id=report.id, item_id=item, status=ReportStatus.DONE),
+                ReportPart(
+                    report_id=report.id, item_id=item + 1, status=ReportStatus.QUEUED, attempts=1
+                ),
+            ]
+        )
+        db.session.commit()
+        report_id = report.id
+    login(client, "council@example.org")
+    status = client.get(f"/reports/{report_id}/status").get_json()
+    assert status["retry"] == {"attempt": 2, "attempts": 3}
+    assert status["progress_label"] == "Waiting to be retried (attempt 2 of 3)"

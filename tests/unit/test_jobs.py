@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from app.extensions import db
-from app.services.jobs import enqueue_after_commit
+from app.jobs import enqueue_after_commit
 from tests.helpers.services import app_settings
 
 

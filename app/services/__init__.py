@@ -1,1 +1,0 @@
-"""The domain services: transactions, permission checks and state transitions."""
