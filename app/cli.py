@@ -16,6 +16,7 @@ from app.dev import demo, synthetic_feedback
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Consultation, Item, Organization, Role, User
+from app.reports import pipeline
 from app.reports import services as reports
 
 
@@ -109,7 +110,7 @@ def compile_report(
     report = reports.request_report(user.id, consultation.id, item_id=item_id, public=public)
     click.echo(f"report {report.id}: {report.status.value}")
     if wait:
-        reports.run_in_process(report.id)
+        pipeline.run_in_process(report.id)
         db.session.refresh(report)
         headline = (report.result or {}).get("figures", {}).get("headline", {})
         click.echo(

@@ -1,5 +1,7 @@
 """The one leased-job runner: claim, heartbeat, finish, fail and reconcile every background job.
 
+Kept whole on purpose, past the usual size: every rule about leases lives here and nowhere else.
+
 A job is a row (a report, a report's part, a bulk decision, an email); the broker only carries
 wake-ups, sent after the transaction that recorded the job commits (`enqueue_after_commit`).
 A run *claims* a job: a new random lease token and a lease (`lease_until`). While it works, a
@@ -10,8 +12,7 @@ Every write a run makes is conditioned on its token (`owned`), so a run that los
 changes nothing, and a duplicate wake-up finds nothing to claim.
 
 Each kind of job is a `JobKind` declared beside its service; its attempts and lease length are
-settings (app.config). The module is whole on purpose, past the usual size: every rule about
-leases lives here and nowhere else.
+settings (app.config).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from app.consultations.seeding import seed_content  # noqa: E402
 from app.dev import synthetic_feedback  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Consultation, Report, ReportPart, Role, User  # noqa: E402
+from app.reports import pipeline
 from app.reports import services as reports  # noqa: E402
 from tests.helpers.services import (  # noqa: E402
     PG_ADMIN_URL,
@@ -125,7 +126,7 @@ def _in_process(args: argparse.Namespace, council_id: int, consultation: int):  
     baseline = peak_mb()
     total = time.perf_counter()
     report = reports.request_report(council_id, consultation, public=args.public)
-    reports.run_in_process(report.id)
+    pipeline.run_in_process(report.id)
     elapsed = time.perf_counter() - total
     db.session.expire_all()
     memory = f"{peak_mb():.0f} MB in this process (before the report: {baseline:.0f} MB)"

@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional
 from app import staff
 from app.accounts.permissions import MODERATORS
 from app.errors import DomainError
-from app.moderation import campaigns
+from app.moderation import campaign_groups, campaigns
 from app.parsing import parse_id
 
 bp = Blueprint("moderation_campaigns", __name__, url_prefix="/moderation/campaigns")
@@ -35,7 +35,7 @@ class BulkForm(FlaskForm):
 @bp.get("/")
 @login_required
 def index():  # noqa: ANN201
-    groups = campaigns.campaign_groups(current_user.id, limit=100)
+    groups = campaign_groups.campaign_groups(current_user.id, limit=100)
     return render_template("moderation/campaigns.html", groups=groups)
 
 
@@ -47,7 +47,7 @@ def show(key: str):  # noqa: ANN201
         after = parse_id(request.args["after"])
         if after is None:
             abort(400)
-    detail = campaigns.campaign_detail(current_user.id, key, after=after)
+    detail = campaign_groups.campaign_detail(current_user.id, key, after=after)
     form = BulkForm(representative_id=detail.representative_id)
     return render_template(
         "moderation/campaign.html",

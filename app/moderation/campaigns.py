@@ -1,4 +1,5 @@
-"""Campaigns: near-duplicate groups of submissions and bulk decisions on a whole group.
+"""Bulk decisions on a whole campaign (a group of near-duplicate submissions; the groups
+themselves are read in campaign_groups.py).
 
 A submission belongs to a campaign when it has a `ModerationFlag` of kind CAMPAIGN; the flag's
 `campaign_key` names the group. A bulk decision is a `BulkAction` row (the job) carried out by
@@ -23,26 +24,24 @@ nobody on the single path either; the dashboard shows the reason.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, distinct, func, select, update
+from sqlalchemy import case, func, select, update
 
 from app import audit, jobs
 from app.accounts.permissions import MODERATORS, acting_user
-from app.analysis.textdiff import Op, word_diff
 from app.errors import Conflict, DomainError, InvalidState, NotFound
 from app.extensions import db
 from app.feedback import cosigning
-from app.models import Feedback, FeedbackCosigner, FeedbackState, Item, Organization
+from app.models import Feedback, FeedbackCosigner, FeedbackState
 from app.models.base import utcnow
-from app.models.moderation import BulkAction, BulkStatus, FlagKind, ModerationFlag
+from app.models.moderation import BulkAction, BulkStatus
 from app.moderation import services as moderation
+from app.moderation.campaign_groups import in_campaign
 from app.organizations import services as organizations
 
 RUN_TASK = "worker.campaigns.run_bulk_action"
-PAGE_SIZE = 50
 CHUNK_SIZE = 500
 # A bulk decision is one leased job (app.jobs): a run holds it while it decides chunk after chunk.
 BULK_ACTION = jobs.JobKind(
@@ -74,128 +73,6 @@ COUNTED_CODE = "campaign_counted"
 ACTIVE = (BulkStatus.QUEUED, BulkStatus.RUNNING)
 
 
-@dataclass(frozen=True)
-class CampaignGroup:
-    key: str
-    size: int
-    submitted: int
-    item_code: str
-    item_count: int
-    sample: str
-
-
-@dataclass(frozen=True)
-class Member:
-    id: int
-    reference: str
-    organization: str
-    state: FeedbackState
-    comment: str
-    diff: list[tuple[Op, str]]
-
-
-@dataclass(frozen=True)
-class CampaignDetail:
-    key: str
-    size: int
-    submitted: int
-    shared_text: str
-    representative_id: int
-    members: list[Member]
-    next_after: int | None
-
-
-def _in_campaign(key: str):  # noqa: ANN202 - a SQL condition
-    return Feedback.id.in_(
-        select(ModerationFlag.feedback_id).where(
-            ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key == key
-        )
-    )
-
-
-def campaign_groups(user_id: int, limit: int = 50) -> list[CampaignGroup]:
-    """The campaigns with the most members still awaiting review first."""
-    acting_user(user_id, *MODERATORS)
-    submitted = func.sum(case((Feedback.state == FeedbackState.SUBMITTED, 1), else_=0))
-    rows = db.session.execute(
-        select(
-            ModerationFlag.campaign_key,
-            func.count(Feedback.id),
-            submitted,
-            func.min(Feedback.id),
-            func.min(Feedback.item_id),
-            func.count(distinct(Feedback.item_id)),
-        )
-        .join(Feedback, Feedback.id == ModerationFlag.feedback_id)
-        .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key.is_not(None))
-        .group_by(ModerationFlag.campaign_key)
-        .order_by(submitted.desc(), func.count(Feedback.id).desc(), ModerationFlag.campaign_key)
-        .limit(limit)
-    ).all()
-    first_ids = [row[3] for row in rows]
-    samples = dict(
-        db.session.execute(
-            select(Feedback.id, Feedback.comment).where(Feedback.id.in_(first_ids))
-        ).all()
-    )
-    codes = dict(
-        db.session.execute(
-            select(Item.id, Item.code).where(Item.id.in_([r[4] for r in rows]))
-        ).all()
-    )
-    return [
-        CampaignGroup(
-            key=key,
-            size=size,
-            submitted=int(pending or 0),
-            item_code=codes.get(item_id, ""),
-            item_count=items,
-            sample=samples.get(first_id, ""),
-        )
-        for key, size, pending, first_id, item_id, items in rows
-    ]
-
-
-def campaign_detail(user_id: int, key: str, after: int | None = None) -> CampaignDetail:
-    """The shared text and a page of members (keyset on id) with their word differences."""
-    acting_user(user_id, *MODERATORS)
-    size, pending = db.session.execute(
-        select(
-            func.count(Feedback.id),
-            func.coalesce(
-                func.sum(case((Feedback.state == FeedbackState.SUBMITTED, 1), else_=0)), 0
-            ),
-        ).where(_in_campaign(key))
-    ).one()
-    if not size:
-        raise NotFound(_("No such campaign."))
-    # The shared text is the most common comment; its lowest id is the representative.
-    shared_text, representative_id = db.session.execute(
-        select(Feedback.comment, func.min(Feedback.id))
-        .where(_in_campaign(key))
-        .group_by(Feedback.comment)
-        .order_by(func.count(Feedback.id).desc(), func.min(Feedback.id))
-        .limit(1)
-    ).one()
-    query = (
-        select(Feedback.id, Feedback.reference, Organization.name, Feedback.state, Feedback.comment)
-        .join(Organization, Organization.id == Feedback.organization_id)
-        .where(_in_campaign(key))
-        .order_by(Feedback.id)
-        .limit(PAGE_SIZE)
-    )
-    if after is not None:
-        query = query.where(Feedback.id > after)
-    members = [
-        Member(ident, reference, name, state, comment, word_diff(shared_text, comment))
-        for ident, reference, name, state, comment in db.session.execute(query)
-    ]
-    next_after = members[-1].id if len(members) == PAGE_SIZE else None
-    return CampaignDetail(
-        key, size, int(pending), shared_text, representative_id, members, next_after
-    )
-
-
 def request_bulk(
     user_id: int,
     key: str,
@@ -220,7 +97,7 @@ def request_bulk(
         reason_code = None
     if kind == PUBLISH_ONE:
         state = db.session.scalar(
-            select(Feedback.state).where(Feedback.id == representative_id, _in_campaign(key))
+            select(Feedback.state).where(Feedback.id == representative_id, in_campaign(key))
         )
         if state is None:
             raise DomainError(
@@ -238,7 +115,7 @@ def request_bulk(
         raise Conflict(_("A bulk decision on this campaign is already under way."))
     total = db.session.scalar(
         select(func.count(Feedback.id)).where(
-            _in_campaign(key), Feedback.state == FeedbackState.SUBMITTED
+            in_campaign(key), Feedback.state == FeedbackState.SUBMITTED
         )
     )
     if not total:
@@ -354,7 +231,7 @@ def _run_chunk(action_id: int, token: str) -> int | None:
     members = dict(
         db.session.execute(
             select(Feedback.id, Feedback.organization_id)
-            .where(_in_campaign(action.campaign_key), Feedback.state == FeedbackState.SUBMITTED)
+            .where(in_campaign(action.campaign_key), Feedback.state == FeedbackState.SUBMITTED)
             .order_by(Feedback.id)
             .limit(CHUNK_SIZE)
             .with_for_update(of=Feedback)
@@ -364,30 +241,27 @@ def _run_chunk(action_id: int, token: str) -> int | None:
     if not ids:
         db.session.rollback()
         return 0
-    now = utcnow()
-    common = {
-        "moderated_by_id": action.requested_by_id,
-        "moderated_at": now,
-        "lock_version": Feedback.lock_version + 1,
-    }
-    still_submitted = Feedback.id.in_(ids) & (Feedback.state == FeedbackState.SUBMITTED)
+    chunk = Feedback.id.in_(ids)
+    moderator_id = action.requested_by_id
     published, rejected = [], []
     if action.kind == PUBLISH_ALL:
-        published = _set_state(still_submitted, FeedbackState.PUBLISHED, common, published_at=now)
+        published = moderation.decide_submitted(chunk, FeedbackState.PUBLISHED, moderator_id)
     elif action.kind == REJECT_ALL:
-        rejected = _reject_and_tell(action_id, action, still_submitted, common, members)
+        rejected = _reject_and_tell(action_id, action, chunk, members)
     else:
-        representative = still_submitted & (Feedback.id == action.representative_id)
-        published = _set_state(representative, FeedbackState.PUBLISHED, common, published_at=now)
+        representative = chunk & (Feedback.id == action.representative_id)
+        published = moderation.decide_submitted(
+            representative, FeedbackState.PUBLISHED, moderator_id
+        )
         reference = db.session.scalar(
             select(Feedback.reference).where(Feedback.id == action.representative_id)
         )
-        rejected = _set_state(
-            still_submitted & (Feedback.id != action.representative_id),
+        rejected = moderation.decide_submitted(
+            chunk & (Feedback.id != action.representative_id),
             FeedbackState.REJECTED,
-            common,
-            moderation_code=COUNTED_CODE,
-            moderation_reason=_(
+            moderator_id,
+            code=COUNTED_CODE,
+            reason=_(
                 "Counted with the campaign's representative submission %(reference)s.",
                 reference=reference or "-",
             ),
@@ -423,23 +297,10 @@ def _run_chunk(action_id: int, token: str) -> int | None:
     return len(ids)
 
 
-def _set_state(condition, state: FeedbackState, common: dict, **values: object) -> list[int]:  # noqa: ANN001
-    return list(
-        db.session.scalars(
-            update(Feedback)
-            .where(condition)
-            .values(state=state, **common, **values)
-            .returning(Feedback.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-
-
 def _reject_and_tell(
     action_id: int,
     action,  # noqa: ANN001 - the action's row
-    still_submitted,  # noqa: ANN001 - a SQL condition
-    common: dict,
+    chunk,  # noqa: ANN001 - a SQL condition
     members: dict[int, int],
 ) -> list[int]:
     """Reject with the reason in each organisation's language and email its leads."""
@@ -451,12 +312,12 @@ def _reject_and_tell(
         by_locale.setdefault(locale, []).append(feedback_id)
     rejected: list[int] = []
     for locale, feedback_ids in sorted(by_locale.items()):  # one UPDATE per language
-        rejected += _set_state(
-            still_submitted & Feedback.id.in_(feedback_ids),
+        rejected += moderation.decide_submitted(
+            chunk & Feedback.id.in_(feedback_ids),
             FeedbackState.REJECTED,
-            common,
-            moderation_code=action.reason_code,
-            moderation_reason=moderation.rejection_text(action.reason_code, note, locale),
+            action.requested_by_id,
+            code=action.reason_code,
+            reason=moderation.rejection_text(action.reason_code, note, locale),
         )
     moderation.mail_bulk_rejections(
         action_id, rejected, code=action.reason_code, note=note, leads=leads

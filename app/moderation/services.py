@@ -140,30 +140,16 @@ def _decide(
     # The reason is stored in the organisation's language, as its leads will read it.
     locale = organization_locale(organizations.active_leads(feedback.organization_id))
     reason = rejection_text(code, note, locale)
-    now = utcnow()
-    values: dict[str, object] = {
-        "state": new_state,
-        "moderated_by_id": moderator.id,
-        "moderated_at": now,
-        "moderation_reason": reason,
-        "moderation_code": code,
-        "lock_version": Feedback.lock_version + 1,
-    }
-    if new_state is FeedbackState.PUBLISHED:
-        values["published_at"] = now
     # A conditional UPDATE: of two moderators deciding at once exactly one wins, and a text
     # replaced since the moderator read it is not decided on unseen.
-    result = db.session.execute(
-        update(Feedback)
-        .where(
-            Feedback.id == feedback_id,
-            Feedback.state == FeedbackState.SUBMITTED,
-            Feedback.lock_version == seen_version,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    decided = decide_submitted(
+        (Feedback.id == feedback_id) & (Feedback.lock_version == seen_version),
+        new_state,
+        moderator.id,
+        code=code,
+        reason=reason,
     )
-    if result.rowcount != 1:
+    if len(decided) != 1:
         db.session.rollback()
         raise Conflict(
             _(
@@ -183,6 +169,40 @@ def _decide(
     )
     db.session.refresh(feedback)  # the row as the UPDATE left it, in this transaction
     return feedback
+
+
+def decide_submitted(
+    condition,  # noqa: ANN001 - a SQL condition on Feedback
+    new_state: FeedbackState,
+    moderator_id: int | None,
+    *,
+    code: str | None = None,
+    reason: str | None = None,
+) -> list[int]:
+    """The one moderation state change: every SUBMITTED feedback matching `condition` moves to
+    `new_state` in one UPDATE, with who decided, when and why, a new lock version (an open
+    form or review page is then stale) and, when published, the publication time. Returns the
+    ids decided; the caller audits and commits (one decision, or a campaign's chunk)."""
+    now = utcnow()
+    values: dict[str, object] = {
+        "state": new_state,
+        "moderated_by_id": moderator_id,
+        "moderated_at": now,
+        "moderation_reason": reason,
+        "moderation_code": code,
+        "lock_version": Feedback.lock_version + 1,
+    }
+    if new_state is FeedbackState.PUBLISHED:
+        values["published_at"] = now
+    return list(
+        db.session.scalars(
+            update(Feedback)
+            .where(condition, Feedback.state == FeedbackState.SUBMITTED)
+            .values(**values)
+            .returning(Feedback.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def organization_locale(leads: Sequence[User]) -> str:

@@ -1,14 +1,12 @@
-"""Council reports: requesting one (a job row), compiling it on a worker, reading its progress."""
+"""Council reports as the council asks for them: a report for the current snapshot of an item or
+a consultation (an existing one, or a new job for the workers, see pipeline.py), the weekly and
+closing reports, publishing the public version, and reading reports."""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,81 +14,28 @@ from sqlalchemy.orm import joinedload
 
 from app import audit, jobs
 from app.accounts.permissions import acting_user
-from app.consultations.services import organization_tally
 from app.errors import InvalidState, NotFound
 from app.extensions import db
-from app.jobs import enqueue_after_commit
 from app.models import (
     Consultation,
     ConsultationState,
     CosignState,
     Feedback,
     FeedbackCosigner,
-    FeedbackState,
     Item,
     Report,
     ReportPart,
     ReportStatus,
     Role,
-    User,
 )
 from app.models.base import utcnow
 from app.models.moderation import Redaction
-from app.notifications import mail
+from app.reports import pipeline
 from app.reports import rows as report_rows
-from app.reports.compiler import Compiled, compile_item, compile_scope
-from app.reports.files import render_files
 from app.reports.rows import Scope
-from app.reports.storage import report_directory
 
-COMPILE_TASK = "worker.reports.compile_report"
-PART_TASK = "worker.reports.compile_part"
-ASSEMBLE_TASK = "worker.reports.assemble_report"
 READERS = (Role.COUNCIL, Role.ADMIN)
-# Feedback that a council report covers: everything submitted for review or published.
-COUNTED_STATES = (FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)
 DIGEST_EVERY = timedelta(days=7)
-STATUSES = jobs.Statuses(
-    ReportStatus.QUEUED, ReportStatus.RUNNING, ReportStatus.DONE, ReportStatus.FAILED
-)
-# A report is one leased job (app.jobs); a consultation report fans out one per item, and the
-# last part to finish sends the assembly, which resumes the report.
-REPORT = jobs.JobKind(
-    name="report",
-    model=Report,
-    task=COMPILE_TASK,
-    statuses=STATUSES,
-    attempts_setting="report_attempts",
-    lease_setting="report_lease_seconds",
-    requeued_values={"stage": "retrying"},
-    failed_values={"stage": "failed"},
-)
-
-
-def _fail_with_parts(part_ids: list[int]) -> None:
-    """A part out of attempts fails its report, naming the item."""
-    failed = db.session.execute(
-        select(ReportPart.report_id, ReportPart.error, Item.code)
-        .join(Item, Item.id == ReportPart.item_id)
-        .where(ReportPart.id.in_(part_ids))
-    ).all()
-    for report_id, error, code in failed:
-        jobs.abandon(REPORT, report_id, f"{code}: {error or jobs.WORKER_LOST}")
-
-
-REPORT_PART = jobs.JobKind(
-    name="report part",
-    model=ReportPart,
-    task=PART_TASK,
-    statuses=STATUSES,
-    attempts_setting="report_attempts",
-    lease_setting="report_lease_seconds",
-    # Only while its report still waits for it.
-    only_while=lambda: ReportPart.report_id.in_(
-        select(Report.id).where(Report.status == ReportStatus.RUNNING)
-    ),
-    on_failed=_fail_with_parts,
-)
 
 
 def item_scope(item_id: int, public: bool = False) -> str:
@@ -201,7 +146,7 @@ def _request(
     except IntegrityError:  # asked twice at the same moment: the other request's row wins
         return _find(scope, key)
     audit.record(requested_by_id, "report.request", "report", report.id, after={"scope": scope})
-    jobs.enqueue(REPORT, report)
+    jobs.enqueue(pipeline.REPORT, report)
     db.session.commit()
     return report
 
@@ -209,7 +154,7 @@ def _request(
 def _retry(report: Report, requested_by_id: int | None) -> Report:
     """A failed report asked for again: the same snapshot, compiled afresh."""
     db.session.execute(delete(ReportPart).where(ReportPart.report_id == report.id))
-    jobs.restart(REPORT, report, stage="queued", percent=0, parts_total=0, parts_done=0)
+    jobs.restart(pipeline.REPORT, report, stage="queued", percent=0, parts_total=0, parts_done=0)
     audit.record(
         requested_by_id, "report.retry", "report", report.id, after={"scope": report.scope}
     )
@@ -246,37 +191,10 @@ def schedule_reports() -> list[int]:
         report = db.session.get(Report, report.id, with_for_update=True)
         report.notify_council = True
         if report.status is ReportStatus.DONE:
-            _notify_council(report)
+            pipeline.notify_council(report)
         db.session.commit()
         scheduled.append(report.id)
     return scheduled
-
-
-def _notify_council(report: Report) -> None:
-    """Queue the "report ready" email, with the PDF, to every active council member."""
-    pdf = report.files.get("pdf") if report.files else None
-    attachment = f"reports/{report.id}/{pdf}" if pdf else None
-    headline = (report.result or {}).get("figures", {}).get("headline", {})
-    members = db.session.scalars(
-        select(User).where(User.role == Role.COUNCIL, User.active.is_(True)).order_by(User.id)
-    )
-    for member in members:
-        mail.queue_email(
-            "report_ready",
-            member.email,
-            member.locale,
-            dedupe_key=f"report-ready:{report.id}:user:{member.id}",
-            user_id=member.id,
-            attachment=attachment,
-            name=member.name,
-            title=report.consultation.title_in(member.locale),
-            submissions=headline.get("submissions", 0),
-            organisations=headline.get("organisations", {}).get("with_cosigners", 0),
-            change=((report.result or {}).get("comparison") or {})
-            .get("submissions", {})
-            .get("change"),
-            link=mail.absolute_url("reports.show", report_id=report.id),
-        )
 
 
 def publish_report(user_id: int, report_id: int) -> Report:
@@ -379,276 +297,7 @@ def list_reports(user_id: int, limit: int = 50) -> list[Report]:
     return list(db.session.scalars(query))
 
 
-def compile_report(report_id: int) -> bool:
-    """Compile one report if it is ours to run; False when another run owns or finished it.
-
-    An item report is compiled here: its one part, then its fan-in. A consultation report fans
-    out: one part per item (on any worker), and the last part to finish sends the assembly."""
-    loading = {"stage": "loading", "percent": 10, "started_at": utcnow()}
-    with jobs.running(REPORT, report_id, values=loading) as lease:
-        if lease is None:
-            return False
-        report = db.session.get(Report, report_id)
-        if report.item_id is None:
-            return _fan_out(report, lease.token)
-        scope = Scope(report.consultation_id, report.item_id, report.is_public)
-        code = db.session.scalar(select(Item.code).where(Item.id == report.item_id))
-        expected = max(1, _row_count(scope))
-        part = compile_item(
-            scope,
-            _csv_part(report, report.item_id),
-            alive=lambda seen: _progress(lease, "reading", 10 + 60 * seen // expected),
-        )
-        compiled = compile_scope(
-            scope,
-            report.scope,
-            [(code, part)],
-            progress=lambda stage, percent: _progress(lease, stage, percent),
-        )
-        result = compiled.result
-        states = (FeedbackState.PUBLISHED,) if report.is_public else COUNTED_STATES
-        result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
-        if not _readable(report_id, result, lease.token):
-            return False
-        files = _render(report, compiled, [report.item_id])
-        return _finish(report_id, result, files, lease.token)
-
-
-def _row_count(scope: Scope) -> int:
-    """The rows an item's pass will read, for the progress bar."""
-    condition = [report_rows.in_scope(scope), report_rows.covered(scope)]
-    return db.session.scalar(select(func.count(Feedback.id)).where(*condition)) or 0
-
-
-def run_in_process(report_id: int) -> None:
-    """Everything the workers would do for a report, here and now (the CLI's --wait)."""
-    compile_report(report_id)
-    for part_id in db.session.scalars(
-        select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
-    ).all():
-        compile_part(part_id)
-    assemble_report(report_id)
-
-
-def compile_part(part_id: int) -> bool:
-    """One item's part of a consultation report; False when not ours to run."""
-    with jobs.running(REPORT_PART, part_id) as lease:
-        if lease is None:
-            return False
-        part = db.session.get(ReportPart, part_id)
-        report = db.session.get(Report, part.report_id)
-        result = compile_item(
-            Scope(report.consultation_id, part.item_id, report.is_public),
-            _csv_part(report, part.item_id),
-        )
-        if not lease.finish(result=result, finished_at=utcnow()):
-            db.session.rollback()  # taken over meanwhile: the other run counts it
-            return False
-        # Fan-in: counted in the same transaction that marks the part done, so each part counts
-        # exactly once, and whoever counts the last one sends the assembly.
-        counted = db.session.execute(
-            update(Report)
-            .where(Report.id == report.id, Report.status == ReportStatus.RUNNING)
-            .values(
-                parts_done=Report.parts_done + 1,
-                # parts_total >= 1: it was set with the parts, in one transaction.
-                percent=15 + (40 * (Report.parts_done + 1)) // Report.parts_total,
-            )
-            .returning(Report.parts_done, Report.parts_total)
-        ).first()
-        if counted is None:  # the report failed meanwhile: nothing is waiting for this part
-            db.session.rollback()
-            return False
-        if counted[0] >= counted[1]:
-            _send_assembly(report.id)
-        db.session.commit()
-        return True
-
-
-def assemble_report(report_id: int) -> bool:
-    """The fan-in of a consultation report: the parts' counts and texts merged, then files."""
-    with jobs.running(
-        REPORT,
-        report_id,
-        resume=True,  # the assembly is the report's next stage, not a new attempt
-        where=(
-            Report.item_id.is_(None),  # only a consultation report has parts to assemble
-            Report.parts_done >= Report.parts_total,
-        ),
-        values={"stage": "assembling", "percent": 60},
-    ) as lease:
-        if lease is None:
-            return False
-        report = db.session.get(Report, report_id)
-        parts = db.session.execute(
-            select(ReportPart.id, ReportPart.item_id, Item.code)
-            .join(Item, Item.id == ReportPart.item_id)
-            .where(ReportPart.report_id == report_id)
-            .order_by(Item.position, Item.code)
-        ).all()
-        compiled = compile_scope(
-            Scope(report.consultation_id, None, report.is_public),
-            report.scope,
-            _part_results(parts),
-            progress=lambda stage, percent: _progress(lease, stage, max(percent, 60)),
-        )
-        if not _readable(report_id, compiled.result, lease.token):
-            return False
-        files = _render(report, compiled, [item_id for _id, item_id, _code in parts])
-        return _finish(report_id, compiled.result, files, lease.token)
-
-
-def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
-    """Each part's result, read when the fan-in gets to it: one part's counts in memory."""
-    for part_id, _item_id, code in parts:
-        yield code, db.session.scalar(select(ReportPart.result).where(ReportPart.id == part_id))
-
-
-def _fan_out(report: Report, token: str) -> bool:
-    """Create the report's parts (once), hand the report over to them and send every part
-    still to do, or the assembly when none is left. False when the run lost the report."""
-    items = list(
-        db.session.scalars(
-            select(Item.id)
-            .where(Item.consultation_id == report.consultation_id)
-            .order_by(Item.position, Item.id)
-        )
-    )
-    existing = set(
-        db.session.scalars(select(ReportPart.item_id).where(ReportPart.report_id == report.id))
-    )
-    db.session.add_all(
-        ReportPart(report_id=report.id, item_id=item_id, status=ReportStatus.QUEUED)
-        for item_id in items
-        if item_id not in existing
-    )
-    db.session.flush()
-    if not jobs.hand_over(
-        REPORT, report.id, token, parts_total=len(items), stage="items", percent=15
-    ):
-        db.session.rollback()
-        return False
-    todo = db.session.scalars(
-        select(ReportPart).where(ReportPart.report_id == report.id, jobs.due(REPORT_PART))
-    ).all()
-    for part in todo:
-        jobs.enqueue(REPORT_PART, part)
-    if db.session.scalar(
-        select(Report.parts_done >= Report.parts_total).where(Report.id == report.id)
-    ):
-        _send_assembly(report.id)
-    db.session.commit()
-    return True
-
-
-def _send_assembly(report_id: int) -> None:
-    """Every part is done: send the assembly, which resumes the report (in the caller's
-    transaction)."""
-    jobs.expect_resume(REPORT, report_id)
-    enqueue_after_commit(ASSEMBLE_TASK, report_id)
-
-
-def _readable(report_id: int, result: dict, token: str) -> bool:
-    """Store the compiled result before the files are written: the council reads the report
-    while its PDF, CSV and XLSX are prepared (the "rendering" stage). The job stays running
-    under its lease until `_finish`: a worker lost while rendering leaves it to the next
-    one. False when another run owns the job by now."""
-    stored = db.session.execute(
-        update(Report)
-        .where(jobs.owned(REPORT, report_id, token))
-        .values(result=result, stage="rendering", percent=90)
-    )
-    db.session.commit()
-    return stored.rowcount == 1
-
-
-def _render(report: Report, compiled: Compiled, item_ids: list[int]) -> dict[str, str]:
-    """The PDF, CSV (the items' CSV parts joined) and XLSX, in the requester's language."""
-    requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
-    return render_files(
-        report,
-        compiled.result,
-        compiled.matrix,
-        [_csv_part(report, item_id) for item_id in item_ids],
-        _directory(report.id),
-        locale=requester.locale if requester else "en",
-    )
-
-
-def _directory(report_id: int) -> Path:
-    return report_directory(Path(current_app.config["SETTINGS"].instance_path), report_id)
-
-
-def _csv_part(report: Report, item_id: int) -> Path:
-    """Where a part writes its item's CSV lines, until the report's CSV joins them."""
-    return _directory(report.id) / "parts" / f"{item_id}.csv"
-
-
-def _finish(report_id: int, result: dict, files: dict[str, str], token: str) -> bool:
-    """Store the result, if this run (`token`) still owns the job; tell the council in the
-    same transaction when it asked to be told (read from the updated row: beat may have asked
-    while the report was compiling)."""
-    finished = jobs.finish(
-        REPORT,
-        report_id,
-        token,
-        stage="done",
-        percent=100,
-        result=result,
-        files=files,
-        finished_at=utcnow(),
-    )
-    if not finished:  # taken over meanwhile: the other run's result stands
-        db.session.rollback()
-        return False
-    report = db.session.get(Report, report_id, populate_existing=True)
-    if report.notify_council:
-        _notify_council(report)
-    db.session.commit()
-    shutil.rmtree(_directory(report_id) / "parts", ignore_errors=True)  # joined into the CSV
-    return True
-
-
-def reconcile_reports() -> list[int]:
-    """Ids of reports whose wake-up was lost or whose worker died, re-sent; exhausted ones fail.
-
-    A consultation report waiting for its parts is held by no worker: its parts are the live
-    work, reconciled by `reconcile_parts`, and the last of them sends the assembly."""
-    return jobs.reconcile(REPORT)
-
-
-def reconcile_parts() -> list[int]:
-    """Ids of report parts whose wake-up was lost or whose worker died, re-sent; a part that
-    exhausted its attempts fails its report."""
-    return jobs.reconcile(REPORT_PART)
-
-
-def retry_wait(report: Report) -> jobs.Retry | None:
-    """The attempt the report, or one of its parts, waits for after a failure or a lost worker;
-    None while nothing waits to be retried."""
-    waiting = jobs.waiting_for_retry(REPORT, report)
-    if waiting is None and report.status is ReportStatus.RUNNING and report.item_id is None:
-        parts = db.session.scalars(
-            select(ReportPart).where(
-                ReportPart.report_id == report.id,
-                ReportPart.attempts > 0,
-                ReportPart.status.in_((ReportStatus.QUEUED, ReportStatus.RUNNING)),
-            )
-        )
-        retries = [jobs.waiting_for_retry(REPORT_PART, part) for part in parts]
-        waiting = max(filter(None, retries), default=None)
-    return waiting
-
-
 def _find(scope: str, key: str) -> Report | None:
     return db.session.scalar(
         select(Report).where(Report.scope == scope, Report.snapshot_key == key)
     )
-
-
-def _progress(lease: jobs.Lease, stage: str, percent: int) -> None:
-    """Show the stage, in a transaction of its own: the compiler may be in the middle of
-    reading rows through a server-side cursor, which a commit of the session's transaction
-    would close. (The run's heartbeat keeps its lease.)"""
-    with db.engine.begin() as connection:
-        connection.execute(update(Report).where(lease.owned()).values(stage=stage, percent=percent))

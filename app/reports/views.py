@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from app.accounts.auth_forms import EmptyForm
 from app.consultations import services as consultations
 from app.models import Report
+from app.reports import pipeline
 from app.reports import services as reports
 from app.reports.blueprint import bp
 from app.vocabulary import retry_label, stage_label
@@ -83,7 +84,7 @@ def status(report_id: int):  # noqa: ANN201
         stage=report.stage,
         stage_label=stage_label(report.stage),
         percent=report.percent,
-        readable=report.readable,  # before the files are written too (reports._readable)
+        readable=report.readable,  # before the files are written too (pipeline._readable)
         error=report.error,
         **_progress(report),
     )
@@ -91,7 +92,7 @@ def status(report_id: int):  # noqa: ANN201
 
 def _progress(report: Report) -> dict[str, object]:
     """What the progress bar says: the stage, or that the report waits to be retried."""
-    retry = reports.retry_wait(report)
+    retry = pipeline.retry_wait(report)
     return {
         "progress_label": retry_label(*retry) if retry else stage_label(report.stage),
         "retry": retry._asdict() if retry else None,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Consultation, Item, User
+from app.reports import pipeline
 from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres]
@@ -44,7 +45,7 @@ def test_the_council_requests_a_report_and_follows_it_to_its_files(
     )
     assert again.get_json()["id"] == body["id"]
     with seeded.test_request_context():
-        reports.run_in_process(body["id"])  # what the worker would do
+        pipeline.run_in_process(body["id"])  # what the worker would do
     done = client.get(body["url"], headers=headers).get_json()
     assert done["status"] == "done" and done["percent"] == 100 and done["readable"] is True
     assert done["result"]["figures"]["headline"]["submissions"] > 0
@@ -96,9 +97,9 @@ def test_published_public_versions_are_open_to_everyone(seeded, client, report_j
     consultation, item, council = _ids(seeded)
     with seeded.test_request_context():
         public = reports.request_report(council, consultation, item_id=item, public=True).id
-        reports.run_in_process(public)
+        pipeline.run_in_process(public)
         council_only = reports.request_report(council, consultation, item_id=item).id
-        reports.run_in_process(council_only)
+        pipeline.run_in_process(council_only)
     url = f"/api/v1/consultations/{SUMMIT}/reports/{public}"
     assert client.get(url).status_code == 404  # not published yet
     with seeded.app_context():

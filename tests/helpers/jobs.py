@@ -9,7 +9,7 @@ def record_wake_ups(monkeypatch: pytest.MonkeyPatch, task_prefix: str) -> list[t
     """Wake-ups of the tasks named `task_prefix...` are recorded instead of sent (as (task,
     args)); every other wake-up is sent as usual."""
     from app import jobs
-    from app.reports import services as reports
+    from app.reports import pipeline
 
     sent: list[tuple[str, tuple]] = []
     send = jobs.enqueue_after_commit
@@ -21,5 +21,5 @@ def record_wake_ups(monkeypatch: pytest.MonkeyPatch, task_prefix: str) -> list[t
             send(task, *args)
 
     monkeypatch.setattr(jobs, "enqueue_after_commit", record)
-    monkeypatch.setattr(reports, "enqueue_after_commit", record)  # the assembly's wake-up
+    monkeypatch.setattr(pipeline, "enqueue_after_commit", record)  # the assembly's wake-up
     return sent

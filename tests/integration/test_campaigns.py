@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.moderation import BulkAction, BulkStatus
-from app.moderation import campaigns
+from app.moderation import campaign_groups, campaigns
 from tests.helpers.jobs import record_wake_ups
 from tests.helpers.mail import MailCatcher
 from tests.helpers.waiting import wait_for
@@ -442,9 +442,9 @@ def test_the_campaign_pages_show_groups_differences_and_start_a_bulk_decision(
     assert page.status_code == 200
     assert SHARED in html
     assert "<del>every</del><ins>each</ins>" in html  # the seventh member's change
-    assert html.count("data-member=") == campaigns.PAGE_SIZE
-    second = client.get(f"/moderation/campaigns/{KEY}?after={ids[campaigns.PAGE_SIZE - 1]}")
-    assert second.get_data(as_text=True).count("data-member=") == 60 - campaigns.PAGE_SIZE
+    assert html.count("data-member=") == campaign_groups.PAGE_SIZE
+    second = client.get(f"/moderation/campaigns/{KEY}?after={ids[campaign_groups.PAGE_SIZE - 1]}")
+    assert second.get_data(as_text=True).count("data-member=") == 60 - campaign_groups.PAGE_SIZE
     refused = client.post(
         f"/moderation/campaigns/{KEY}/bulk",
         data={**hidden_fields(html), "kind": campaigns.REJECT_ALL, "reason_code": ""},
@@ -494,4 +494,4 @@ def test_stakeholders_council_and_visitors_are_refused(seeded, client, login, em
         assert db.session.scalar(select(func.count()).select_from(BulkAction)) == 1
         if email:
             with pytest.raises(Forbidden):
-                campaigns.campaign_groups(_user(email))
+                campaign_groups.campaign_groups(_user(email))

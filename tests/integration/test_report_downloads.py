@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Item, Report, ReportStatus, User
+from app.reports import pipeline
 from app.reports import services as reports
 from app.reports.storage import report_directory
 
@@ -39,7 +40,7 @@ def _compiled_item_report(app) -> int:
         )
         db.session.add(report)
         db.session.commit()
-        assert reports.compile_report(report.id) is True
+        assert pipeline.compile_report(report.id) is True
         report = db.session.get(Report, report.id)
         assert report.status is ReportStatus.DONE
         # Compiling wrote the three files into the report's folder.
@@ -153,7 +154,7 @@ def test_the_report_is_readable_while_its_files_are_written(seeded, client, logi
     # shows the report with the progress of the files but no downloads and no publication.
     login(client, "council@example.org")
     seen: dict[str, object] = {}
-    render = reports._render
+    render = pipeline._render
 
     def observed(report, compiled, item_ids):
         with db.engine.connect() as other:  # what any other process sees now
@@ -165,7 +166,7 @@ def test_the_report_is_readable_while_its_files_are_written(seeded, client, logi
         seen["page"] = client.get(f"/reports/{report.id}").get_data(as_text=True)
         return render(report, compiled, item_ids)
 
-    monkeypatch.setattr(reports, "_render", observed)
+    monkeypatch.setattr(pipeline, "_render", observed)
     report_id = _compiled_item_report(seeded)
     status, stage, result = seen["row"]
     assert (status, stage) == (ReportStatus.RUNNING, "rendering")

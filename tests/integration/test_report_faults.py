@@ -30,6 +30,7 @@ from app.models import (
     ReportStatus,
     User,
 )
+from app.reports import pipeline
 from app.reports import services as reports
 from tests.helpers.services import app_settings
 from tests.helpers.waiting import wait_for
@@ -126,13 +127,13 @@ def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults
     try:
         time.sleep(LEASE_SECONDS + 1)  # the dead worker's lease runs out
         with app.app_context():  # what Celery beat does every minute
-            resent = reports.reconcile_parts() + reports.reconcile_reports()
+            resent = pipeline.reconcile_parts() + pipeline.reconcile_reports()
         assert interrupted[0] in resent
 
         def finished():
             with app.app_context():
                 # Beat keeps reconciling while the report runs (lost wake-ups of other parts).
-                reports.reconcile_parts()
+                pipeline.reconcile_parts()
             return report_state(app, report_id)[0].status is not ReportStatus.RUNNING
 
         wait_for(finished, timeout=180, interval=1)
@@ -156,19 +157,19 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     def broken(_scope, _csv_path, alive=None):
         raise ValueError("the analysis broke")
 
-    monkeypatch.setattr(reports, "compile_item", broken)
+    monkeypatch.setattr(pipeline, "compile_item", broken)
     with seeded.app_context():
         report_id = reports.request_report(council, consultation).id
-        reports.compile_report(report_id)
+        pipeline.compile_report(report_id)
         part_id = db.session.scalar(
             select(ReportPart.id).where(ReportPart.report_id == report_id).order_by(ReportPart.id)
         )
-        attempts = jobs.max_attempts(reports.REPORT_PART)
+        attempts = jobs.max_attempts(pipeline.REPORT_PART)
         assert attempts == 3
         for _attempt in range(attempts):
             with pytest.raises(ValueError, match="the analysis broke"):
-                reports.compile_part(part_id)
-        assert reports.compile_part(part_id) is False  # no fourth attempt
+                pipeline.compile_part(part_id)
+        assert pipeline.compile_part(part_id) is False  # no fourth attempt
     report, parts = report_state(seeded, report_id)
     assert report.status is ReportStatus.FAILED
     assert report.error.endswith("ValueError") and report.error.startswith("TF-")

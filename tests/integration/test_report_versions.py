@@ -27,6 +27,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.moderation import Redaction
+from app.reports import pipeline
 from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
@@ -77,7 +78,7 @@ def add_position(app, code: str, state: FeedbackState, comment: str, **fields) -
 def compiled(app, council: int, consultation: int, **options) -> Report:
     with app.app_context():
         report = reports.request_report(council, consultation, **options)
-        reports.run_in_process(report.id)
+        pipeline.run_in_process(report.id)
         db.session.expire_all()
         found = db.session.get(Report, report.id)
         assert found.status is ReportStatus.DONE, found.error
@@ -176,7 +177,7 @@ def test_only_a_finished_public_version_is_published_and_only_once(seeded):
         queued = reports.request_report(council, consultation, public=True)
         with pytest.raises(InvalidState, match="not compiled yet"):
             reports.publish_report(council, queued.id)
-        reports.run_in_process(queued.id)
+        pipeline.run_in_process(queued.id)
         assert reports.published_reports(consultation) == []
         reports.publish_report(council, queued.id)
         assert [r.id for r in reports.published_reports(consultation)] == [queued.id]
@@ -251,7 +252,7 @@ def test_the_council_prepares_and_publishes_the_public_version_on_the_web(seeded
     prepared = client.post(f"/reports/{council_version.id}/public-version", data=token)
     public_id = int(prepared.headers["Location"].rsplit("/", 1)[-1])
     with seeded.app_context():
-        reports.run_in_process(public_id)
+        pipeline.run_in_process(public_id)
     visitor = seeded.test_client()
     public_page = f"/c/{SLUG}/reports/{public_id}"
     assert visitor.get(public_page).status_code == 404  # not before the council publishes
@@ -299,7 +300,7 @@ def test_a_failed_report_asked_for_again_is_compiled_afresh(seeded, monkeypatch)
         again = reports.request_report(council, consultation, item_id=item)
         assert again.id == failed.id  # the same snapshot ...
         assert again.status is ReportStatus.QUEUED and again.attempts == 0  # ... compiled afresh
-        reports.run_in_process(again.id)
+        pipeline.run_in_process(again.id)
         assert db.session.get(Report, again.id).status is ReportStatus.DONE
 
 
@@ -308,17 +309,17 @@ def test_a_run_that_lost_its_job_cannot_overwrite_the_new_owner(seeded):
     with seeded.app_context():
         item = db.session.scalar(select(Item.id).where(Item.code == "P2"))
         report = reports.request_report(council, consultation, item_id=item)
-        first = jobs.claim(reports.REPORT, report.id)
+        first = jobs.claim(pipeline.REPORT, report.id)
         # Its lease runs out; another worker takes over and finishes.
         report.lease_until = utcnow()
         db.session.commit()
-        second = jobs.claim(reports.REPORT, report.id)
+        second = jobs.claim(pipeline.REPORT, report.id)
         assert None not in (first, second) and first != second
         assert db.session.get(Report, report.id).attempts == 2
-        assert reports._finish(report.id, {"who": "second"}, {}, second) is True
+        assert pipeline._finish(report.id, {"who": "second"}, {}, second) is True
         # The first run wakes up: neither its result nor its failure changes anything.
-        assert reports._finish(report.id, {"who": "first"}, {}, first) is False
-        assert jobs.fail(reports.REPORT, report.id, first, ValueError("late")) is False
+        assert pipeline._finish(report.id, {"who": "first"}, {}, first) is False
+        assert jobs.fail(pipeline.REPORT, report.id, first, ValueError("late")) is False
         db.session.expire_all()
         done = db.session.get(Report, report.id)
         assert done.status is ReportStatus.DONE and done.result == {"who": "second"}

@@ -27,6 +27,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.reports import pipeline
 from app.reports import services as reports
 from tests.helpers.waiting import wait_for
 
@@ -99,8 +100,8 @@ def test_compiling_twice_produces_one_result(seeded):
     council, _stakeholder, item = _ids(seeded)
     with seeded.test_request_context():
         report_id = _unsent_report(item, council)
-        assert reports.compile_report(report_id) is True
-        assert reports.compile_report(report_id) is False  # a duplicate message does no harm
+        assert pipeline.compile_report(report_id) is True
+        assert pipeline.compile_report(report_id) is False  # a duplicate message does no harm
         report = db.session.get(Report, report_id)
         assert report.status is ReportStatus.DONE
         assert report.attempts == 1
@@ -128,7 +129,7 @@ def test_an_accepted_co_signature_is_a_new_snapshot_and_counts_in_the_report(see
         db.session.commit()
         assert reports.snapshot_key(item) != before
         report_id = _unsent_report(item, council)
-        assert reports.compile_report(report_id) is True
+        assert pipeline.compile_report(report_id) is True
         # The neutral position on P3 now speaks for two organisations.
         assert db.session.get(Report, report_id).result["tally"]["stances"]["neutral"] == 2
 
@@ -143,14 +144,14 @@ def test_a_run_whose_worker_died_is_taken_over_after_its_lease(seeded):
             attempts=1,
             lease_until=utcnow() + timedelta(minutes=1),
         )
-        assert reports.compile_report(report_id) is False  # the lease still holds
+        assert pipeline.compile_report(report_id) is False  # the lease still holds
         db.session.execute(
             update(Report)
             .where(Report.id == report_id)
             .values(lease_until=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
-        assert reports.compile_report(report_id) is True
+        assert pipeline.compile_report(report_id) is True
         assert db.session.get(Report, report_id).attempts == 2
 
 
@@ -161,10 +162,10 @@ def test_exhausted_attempts_end_as_failed(seeded):
             item,
             council,
             status=ReportStatus.RUNNING,
-            attempts=jobs.max_attempts(reports.REPORT),
+            attempts=jobs.max_attempts(pipeline.REPORT),
             lease_until=utcnow() - timedelta(seconds=1),
         )
-        reports.reconcile_reports()
+        pipeline.reconcile_reports()
         report = db.session.get(Report, report_id)
         assert report.status is ReportStatus.FAILED
         assert report.error
@@ -177,7 +178,7 @@ def test_reconciler_resends_a_lost_wake_up_and_the_worker_compiles_it(seeded, ce
     with seeded.test_request_context():
         # Record a job as if its message had been lost: a queued row, never sent.
         report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
-        assert reports.reconcile_reports() == [report_id]
+        assert pipeline.reconcile_reports() == [report_id]
 
         def finished() -> bool:
             db.session.expire_all()
@@ -191,8 +192,8 @@ def test_the_reconciler_does_not_resend_a_job_it_just_sent(seeded):
     council, _stakeholder, item = _ids(seeded)
     with seeded.test_request_context():
         report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
-        assert reports.reconcile_reports() == [report_id]
-        assert reports.reconcile_reports() == []  # sent moments ago: wait before sending again
+        assert pipeline.reconcile_reports() == [report_id]
+        assert pipeline.reconcile_reports() == []  # sent moments ago: wait before sending again
 
 
 def test_a_report_without_a_result_shows_a_message_not_an_error(seeded, client, login):
@@ -231,14 +232,14 @@ def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(
     assert status()["progress_label"] == waiting
     assert waiting in client.get(f"/reports/{report_id}").get_data(as_text=True)
     with seeded.test_request_context():
-        assert reports.reconcile_reports() == [report_id]
+        assert pipeline.reconcile_reports() == [report_id]
     # ... and after, queued again (its wake-up recorded here, for no worker to race the test) ...
-    assert report_jobs_here == [(reports.COMPILE_TASK, (report_id,))]
+    assert report_jobs_here == [(pipeline.COMPILE_TASK, (report_id,))]
     answer = status()
     assert (answer["status"], answer["progress_label"]) == ("queued", waiting)
     # ... until a worker takes it: then the bar shows its stage again.
     with seeded.test_request_context():
-        assert jobs.claim(reports.REPORT, report_id, values={"stage": "loading"}) is not None
+        assert jobs.claim(pipeline.REPORT, report_id, values={"stage": "loading"}) is not None
     assert status()["retry"] is None
     assert status()["progress_label"] == status()["stage_label"] == "Loading submissions"
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Consultation, Notification, Report, User
 from app.models.base import utcnow
+from app.reports import pipeline
 from app.reports import services as reports
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("report_jobs_here")]
@@ -35,7 +36,7 @@ def test_open_consultations_get_a_weekly_digest_and_the_council_is_mailed(seeded
         assert reports.schedule_reports() == []  # not again within the week
         assert report_mails() == []  # nothing until the reports are compiled
         for report_id in scheduled:
-            reports.run_in_process(report_id)
+            pipeline.run_in_process(report_id)
         council = db.session.scalars(select(User.email).where(User.role == "council")).all()
         mails = report_mails()
         assert sorted(m.to_email for m in mails) == sorted(council * 2)
@@ -72,8 +73,8 @@ def test_a_consultation_that_closes_gets_its_report_once(seeded):
         report = db.session.get(Report, report_id)
         assert report.notify_council and report.requested_by_id is None
         assert report.scope.startswith("consultation:")
-        reports.run_in_process(report_id)
-        reports.run_in_process(report_id)  # a duplicate wake-up changes nothing
+        pipeline.run_in_process(report_id)
+        pipeline.run_in_process(report_id)  # a duplicate wake-up changes nothing
         mails = report_mails()
         assert len(mails) == len(
             db.session.scalars(select(User.id).where(User.role == "council")).all()
