@@ -10,6 +10,7 @@ import enum
 import re
 from dataclasses import dataclass
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 
 from app.errors import DomainError
@@ -69,8 +70,8 @@ def input_faults(data: FeedbackInput, *, submitting: bool) -> dict[str, str]:
         if len(text) > TEXT_LIMIT:
             faults[field] = _(
                 "Keep this to %(limit)s characters or fewer: it has %(count)s.",
-                limit=f"{TEXT_LIMIT:,}",
-                count=f"{len(text):,}",
+                limit=format_number(TEXT_LIMIT),
+                count=format_number(len(text)),
             )
     amendment_needed = submitting and data.stance is Stance.SUPPORT_WITH_AMENDMENTS
     if amendment_needed and not data.amendment.strip() and "amendment" not in faults:
