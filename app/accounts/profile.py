@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -193,20 +193,51 @@ def revoke_api_token(user_id: int, token_id: int) -> None:
     db.session.commit()
 
 
-def user_for_api_token(secret: str) -> User | None:
-    """The active owner of an unrevoked token with this secret, or None; notes the use."""
+# A token's last use is kept to the minute: one write a minute at most, however busy the token.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    user: User
+    token_id: int
+    use_to_note: bool  # the token's noted last use is older than TOKEN_USE_RESOLUTION
+
+
+def caller_for_api_token(secret: str) -> TokenCaller | None:
+    """The active owner of an unrevoked token with this secret, or None. Reads only: noting
+    the use is `note_token_use`, which the caller runs after answering when `use_to_note`."""
     if not secret or not secret.startswith(API_TOKEN_PREFIX):
         return None
     row = db.session.execute(
-        select(User, ApiToken)
+        select(User, ApiToken.id, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == _secret_hash(secret), ApiToken.revoked_at.is_(None))
     ).first()
     if row is None or not row.User.active:
         return None
-    row.ApiToken.last_used_at = utcnow()
-    db.session.commit()
-    return row.User
+    last_used = row.last_used_at
+    stale = last_used is None or last_used < utcnow() - TOKEN_USE_RESOLUTION
+    return TokenCaller(row.User, row.id, stale)
+
+
+def note_token_use(token_id: int) -> bool:
+    """Note that the token was used now, in a transaction of its own, unless a use within the
+    last minute is noted already (by another request meanwhile). True when it wrote."""
+    now = utcnow()
+    with db.engine.begin() as connection:
+        noted = connection.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                or_(
+                    ApiToken.last_used_at.is_(None),
+                    ApiToken.last_used_at < now - TOKEN_USE_RESOLUTION,
+                ),
+            )
+            .values(last_used_at=now)
+        )
+    return noted.rowcount == 1
 
 
 # --- the person's data -----------------------------------------------------------------------

@@ -11,12 +11,12 @@ import hashlib
 import math
 import time
 
-from flask import Flask, current_app, g, request
+from flask import Flask, after_this_request, current_app, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse
 
-from app.accounts.profile import user_for_api_token
+from app.accounts.profile import caller_for_api_token, note_token_use
 from app.api.http import API_PREFIX
 from app.errors.handlers import error_response
 from app.extensions import csrf, limiter
@@ -44,8 +44,8 @@ def register(app: Flask) -> None:
             if request.method not in SAFE_METHODS and current_user.is_authenticated:
                 csrf.protect()
             return None
-        user = user_for_api_token(secret) if secret else None
-        if user is None:
+        caller = caller_for_api_token(secret) if secret else None
+        if caller is None:
             # Guesses count against the address too, whatever token each one tries.
             throttled = _throttle(_address())
             if throttled is not None:
@@ -54,9 +54,31 @@ def register(app: Flask) -> None:
                 401, "invalid_token", _("The API token is missing, unknown or revoked.")
             )
             return body, status, {"WWW-Authenticate": 'Bearer realm="consulta"'}
-        g._login_user = user  # what flask_login.current_user returns for this request
+        g._login_user = caller.user  # what flask_login.current_user returns for this request
         g.api_token_user = True
+        if caller.use_to_note:
+            _note_use_after_response(caller.token_id)
         return None
+
+
+def _note_use_after_response(token_id: int) -> None:
+    """The token's last use is written once the answer is sent, never on the request's path or
+    in its transaction (and at most once a minute: see note_token_use)."""
+    app = current_app._get_current_object()
+
+    def note() -> None:
+        with app.app_context():
+            try:
+                note_token_use(token_id)
+            except Exception:  # a lost note of use must not turn into a failed request
+                app.logger.warning(
+                    "could not note the use of API token %s", token_id, exc_info=True
+                )
+
+    @after_this_request
+    def after_answering(response):  # noqa: ANN001, ANN202
+        response.call_on_close(note)
+        return response
 
 
 def _digest(secret: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app.extensions import db
 from app.models import ApiToken
@@ -69,11 +70,52 @@ def test_a_valid_token_is_accepted_and_a_bad_or_revoked_one_is_401(seeded, clien
     assert client.get("/api/v1/consultations", headers=headers).status_code == 401
 
 
+def answer(client, headers: dict) -> int:
+    """A GET as a WSGI server serves it: the response closed once sent (when the use is noted)."""
+    with client.get("/api/v1/consultations", headers=headers) as response:
+        return response.status_code
+
+
 def test_a_token_request_notes_when_the_token_was_last_used(seeded, client, bearer):
-    client.get("/api/v1/consultations", headers=bearer("lead"))
+    answer(client, bearer("lead"))
     with seeded.app_context():
         used = db.session.scalars(select(ApiToken.last_used_at)).all()
     assert any(used)
+
+
+def test_a_busy_token_is_noted_at_most_once_a_minute_and_never_in_the_request(
+    seeded, client, bearer
+):
+    headers = bearer("lead")
+    with seeded.app_context():
+        engine = db.engine
+    writes: list[str] = []
+
+    def watch(_connection, _cursor, statement, _parameters, _context, _many):
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(statement.split("SET")[0].strip())
+
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        for _ in range(5):
+            assert answer(client, headers) == 200
+        first_minute = list(writes)
+        with seeded.app_context():
+            # A minute later (the noted use moved back), the next request notes it again.
+            db.session.execute(
+                update(ApiToken).values(last_used_at=utcnow() - timedelta(minutes=2))
+            )
+            db.session.commit()
+        writes.clear()
+        assert answer(client, headers) == 200
+        assert answer(client, headers) == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert first_minute == ["UPDATE api_tokens"]
+    assert writes == ["UPDATE api_tokens"]
+    with seeded.app_context():
+        noted = db.session.scalar(select(ApiToken.last_used_at))
+    assert noted > utcnow() - timedelta(minutes=1)
 
 
 def test_the_openapi_document_describes_every_route_of_the_api(seeded, client):

@@ -290,10 +290,14 @@ def test_api_token_secret_is_shown_once_and_stored_only_as_a_hash(seeded, client
         assert token is not None and token.name == "Monthly script"
         assert db.session.scalar(select(ApiToken).where(ApiToken.token_hash == secret)) is None
         assert token.last_used_at is None
-        owner = profile.user_for_api_token(secret)
-        assert owner.email == STAKEHOLDER
+        caller = profile.caller_for_api_token(secret)
+        assert caller.user.email == STAKEHOLDER
+        assert caller.use_to_note
+        assert db.session.get(ApiToken, token.id).last_used_at is None  # reading writes nothing
+        assert profile.note_token_use(caller.token_id)
+        db.session.expire_all()
         assert db.session.get(ApiToken, token.id).last_used_at is not None
-        assert profile.user_for_api_token(secret[:-1] + "x") is None
+        assert profile.caller_for_api_token(secret[:-1] + "x") is None
 
 
 def test_a_revoked_token_no_longer_identifies_its_owner(seeded, client, login):
@@ -308,7 +312,7 @@ def test_a_revoked_token_no_longer_identifies_its_owner(seeded, client, login):
     assert "Revoked on" in client.get("/account/tokens").get_data(as_text=True)
     with seeded.app_context():
         assert db.session.get(ApiToken, token_id).revoked_at is not None
-        assert profile.user_for_api_token(secret) is None
+        assert profile.caller_for_api_token(secret) is None
 
 
 def test_revoking_another_persons_token_is_not_found(seeded, app, login):
@@ -324,7 +328,7 @@ def test_revoking_another_persons_token_is_not_found(seeded, app, login):
     assert response.status_code == 404
     with seeded.app_context():
         assert db.session.get(ApiToken, token_id).revoked_at is None
-        assert profile.user_for_api_token(secret).email == "lead@example.org"
+        assert profile.caller_for_api_token(secret).user.email == "lead@example.org"
 
 
 # --- download my data -----------------------------------------------------------------------
@@ -408,7 +412,7 @@ def test_deleting_the_account_keeps_the_organisations_feedback_without_the_autho
             .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         )
         assert live_sessions == 0
-        assert profile.user_for_api_token(secret) is None
+        assert profile.caller_for_api_token(secret) is None
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.delete"))
         assert event.actor_id == user.id
         assert event.before is None and event.after is None
