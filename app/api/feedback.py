@@ -89,6 +89,13 @@ class NewFeedbackSchema(FeedbackInputSchema):
         validate=validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "The item it answers"},
     )
+    submit = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "The lead submits it at once as the organisation's position "
+            "(one request instead of create then submit)"
+        },
+    )
 
 
 class FeedbackSchema(Schema):
@@ -235,7 +242,8 @@ def listing(args: dict):  # noqa: ANN201
 @blp.response(201, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 422, 429)
 def create(data: dict):  # noqa: ANN201
-    """Start my organisation's draft on an item (one per item: 409 when it has one)."""
+    """Start my organisation's draft on an item (one per item: 409 when it has one); with
+    `submit`, the lead submits it in the same request."""
     user = member()
     if db.session.get(Item, data["item_id"]) is None:
         raise NotFound(_("No such item."), field="item_id")
@@ -245,7 +253,7 @@ def create(data: dict):  # noqa: ANN201
             field="item_id",
         )
     found = feedback.save_feedback(
-        user.id, data["item_id"], _input(data), submit=False, lock_version=0
+        user.id, data["item_id"], _input(data), submit=data["submit"], lock_version=0
     )
     location = url_for("api_feedback.one", feedback_id=found.id)
     return with_etag(_body(found), found, 201, location=location)

@@ -167,3 +167,48 @@ def test_a_session_request_needs_csrf_but_a_token_request_does_not(seeded, clien
         "/api/v1/feedback", json={**DRAFT, "item_id": item_id}, headers=bearer("stakeholder")
     )
     assert by_token.status_code == 201
+
+
+def test_the_lead_creates_and_submits_a_position_in_one_request(seeded, client, bearer):
+    item_id = _free_item(seeded, _org_of(seeded, "lead@example.org"))
+    response = client.post(
+        "/api/v1/feedback",
+        json={**DRAFT, "item_id": item_id, "submit": True},
+        headers=bearer("lead"),
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["state"] == "submitted" and body["submitted_at"] is not None
+    with seeded.app_context():
+        stored = db.session.get(Feedback, body["id"])
+        assert stored.state.value == "submitted"
+        assert [revision.number for revision in stored.revisions] == [1]
+
+
+def test_creating_and_submitting_at_once_keeps_the_lead_only_rule_and_the_input_rules(
+    seeded, client, bearer
+):
+    item_id = _free_item(seeded, _org_of(seeded, "lead@example.org"))
+    as_member = client.post(
+        "/api/v1/feedback",
+        json={**DRAFT, "item_id": item_id, "submit": True},
+        headers=bearer("stakeholder"),
+    )
+    assert as_member.status_code == 403
+    no_amendment = client.post(
+        "/api/v1/feedback",
+        json={**DRAFT, "amendment": "", "item_id": item_id, "submit": True},
+        headers=bearer("lead"),
+    )
+    assert no_amendment.status_code == 422
+    assert no_amendment.get_json()["error"]["field"] == "amendment"
+    with seeded.app_context():
+        organization_id = _org_of(seeded, "lead@example.org")
+        assert (
+            db.session.scalar(
+                select(Feedback.id).where(
+                    Feedback.item_id == item_id, Feedback.organization_id == organization_id
+                )
+            )
+            is None
+        )
