@@ -11,7 +11,7 @@ from typing import Literal, cast, get_args
 INSECURE_DEV_KEY = "dev-insecure-key-change-me"  # noqa: S105 - refused in production below
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
-# argon2id costs by name (app/services/passwords.py holds the parameters). "fast" exists so the
+# argon2id costs by name (app/accounts/passwords.py holds the parameters). "fast" exists so the
 # test suite can create hundreds of accounts; production refuses it.
 PasswordHashProfile = Literal["strong", "fast"]
 PASSWORD_HASH_PROFILES: tuple[str, ...] = get_args(PasswordHashProfile)

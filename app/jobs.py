@@ -77,6 +77,10 @@ class JobKind:
     failed_values: Mapping[str, object] = field(default_factory=dict)
     # Called in the same transaction with the ids of jobs that failed for good.
     on_failed: Callable[[list[int]], None] | None = None
+    # The task that resumes a handed-over job (a consultation report's assembly). A handed-over
+    # job is held by nobody, so when its resume is late the wake-up was lost, not a worker:
+    # the reconciler sends this task again, and no attempt is counted.
+    resume_task: str | None = None
 
 
 class Retry(NamedTuple):
@@ -120,8 +124,18 @@ def due(kind: JobKind, now: datetime | None = None) -> ColumnElement[bool]:
     return or_(
         (model.status == statuses.queued)
         & or_(model.lease_until.is_(None), model.lease_until < now),
-        (model.status == statuses.running) & (model.lease_until < now),
+        _worker_lost(kind, now),
     )
+
+
+def _worker_lost(kind: JobKind, now: datetime) -> ColumnElement[bool]:
+    """Running under a lease that ran out. A handed-over job of a kind that is resumed holds no
+    token: its late resume is a lost wake-up, not a lost worker (see `reconcile`)."""
+    model = kind.model
+    lost = (model.status == kind.statuses.running) & (model.lease_until < now)
+    if kind.resume_task is not None:
+        lost = lost & model.lease_token.is_not(None)
+    return lost
 
 
 def _only_while(kind: JobKind) -> list[ColumnElement[bool]]:
@@ -387,8 +401,9 @@ def restart(kind: JobKind, job: LeasedJob, **values: object) -> None:
 
 def reconcile(kind: JobKind, limit: int = 500) -> list[int]:
     """Beat's pass over one kind: jobs out of attempts fail; jobs whose worker died (lease run
-    out) go back to the queue; queued jobs whose wake-up was lost are sent again. Returns the
-    ids sent, at most `limit` of each sort. Commits."""
+    out) go back to the queue; queued jobs whose wake-up was lost are sent again, and so are
+    handed-over jobs whose resume is late (`resume_task`). Returns the ids sent, at most `limit`
+    of each sort. Commits."""
     now = utcnow()
     model, statuses = kind.model, kind.statuses
     scope = _only_while(kind)
@@ -409,7 +424,26 @@ def reconcile(kind: JobKind, limit: int = 500) -> list[int]:
     )
     if exhausted and kind.on_failed is not None:
         kind.on_failed(exhausted)
-    lease_ran_out = (model.status == statuses.running) & (model.lease_until < now)
+    lost_resumes: list[int] = []
+    if kind.resume_task is not None:
+        resume_late = (
+            (model.status == statuses.running)
+            & model.lease_token.is_(None)
+            & (model.lease_until < now)
+        )
+        lost_resumes = list(
+            db.session.scalars(
+                select(model.id).where(resume_late, *scope).order_by(model.id).limit(limit)
+            )
+        )
+        if lost_resumes:
+            db.session.execute(
+                update(model)
+                .where(model.id.in_(lost_resumes), resume_late)
+                .values(lease_until=now + lease_length(kind))
+                .execution_options(synchronize_session=False)
+            )
+    lease_ran_out = _worker_lost(kind, now)
     lost_workers = _first(kind, lease_ran_out, limit)
     if lost_workers:
         db.session.execute(
@@ -445,8 +479,10 @@ def reconcile(kind: JobKind, limit: int = 500) -> list[int]:
     resent = lost_workers + lost_wake_ups
     for job_id in resent:
         enqueue_after_commit(kind.task, job_id)
+    for job_id in lost_resumes:
+        enqueue_after_commit(kind.resume_task, job_id)
     db.session.commit()
-    return resent
+    return resent + lost_resumes
 
 
 def _first(kind: JobKind, condition: ColumnElement[bool], limit: int) -> list[int]:

@@ -223,10 +223,12 @@ def celery_worker(
     app: Flask, redis_url: str, session_database: SessionDatabase, tmp_path_factory
 ) -> Iterator[WorkerProcess]:
     """One worker process for the session; between tests its queue is settled (see
-    settle_queue) before the database is reset."""
-    worker = start_worker_for(app, tmp_path_factory.mktemp("worker") / "worker.log")
+    settle_queue) before the database is reset. The wake-ups that earlier tests without a
+    worker left on the queue are dropped first: they point at data reset long ago."""
     client = redis.Redis.from_url(redis_url)
     queue = app.config["SETTINGS"].celery_queue
+    settle_queue(client, queue)
+    worker = start_worker_for(app, tmp_path_factory.mktemp("worker") / "worker.log")
     session_database.before_reset = lambda: settle_queue(client, queue)
     yield worker
     session_database.before_reset = None

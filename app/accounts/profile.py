@@ -253,7 +253,7 @@ def personal_data(user_id: int) -> dict[str, object]:
     organization = (
         db.session.get(Organization, user.organization_id) if user.organization_id else None
     )
-    sessions = db.session.scalars(
+    own_sessions = db.session.scalars(
         select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at)
     )
     own_tokens = db.session.scalars(
@@ -290,7 +290,7 @@ def personal_data(user_id: int) -> dict[str, object]:
                 "revoked_at": _iso(s.revoked_at),
                 "user_agent": s.user_agent,
             }
-            for s in sessions
+            for s in own_sessions
         ],
         "api_tokens": [
             {

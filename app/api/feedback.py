@@ -26,6 +26,7 @@ from app.feedback import positions
 from app.feedback import services as feedback
 from app.feedback.feedback_input import (
     MAX_EVIDENCE_LINKS,
+    MAX_LINK_LENGTH,
     PRIORITIES,
     TEXT_LIMIT,
     FeedbackInput,
@@ -72,7 +73,7 @@ class FeedbackInputSchema(Schema):
         load_default=Disclosure.PUBLIC.value, validate=validate.OneOf([d.value for d in Disclosure])
     )
     evidence_links = fields.List(
-        fields.String(validate=validate.Length(max=500)),
+        fields.String(validate=validate.Length(max=MAX_LINK_LENGTH)),
         load_default=list,
         validate=validate.Length(max=MAX_EVIDENCE_LINKS),
         metadata={"description": "http(s) addresses"},

@@ -100,7 +100,11 @@ def save_drafts(
             )
     if errors:
         raise BatchInvalid(
-            _("%(n)s of the drafts are not valid: none was saved.", n=len(errors)), errors
+            _(
+                "%(n)s of the drafts are not valid: none was saved.",
+                n=len({e.index for e in errors}),
+            ),
+            errors,
         )
     created = []
     for item_id, data in drafts:

@@ -19,6 +19,7 @@ from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
 
 TEXT_LIMIT = 20_000  # characters of a comment or a proposed amendment
 MAX_EVIDENCE_LINKS = 10
+MAX_LINK_LENGTH = 500  # characters of one evidence link
 PRIORITIES = range(1, 6)
 # Links are shown as links on the public page: only plain web addresses, whoever calls.
 WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
@@ -80,6 +81,12 @@ def input_faults(data: FeedbackInput, *, submitting: bool) -> dict[str, str]:
         faults["evidence_links"] = _("Give at most %(n)s links.", n=MAX_EVIDENCE_LINKS)
     else:
         for link in data.evidence_links:
+            if len(link) > MAX_LINK_LENGTH:
+                faults["evidence_links"] = _(
+                    "Keep each link to %(limit)s characters or fewer.",
+                    limit=format_number(MAX_LINK_LENGTH),
+                )
+                break
             if not WEB_ADDRESS.fullmatch(link):
                 faults["evidence_links"] = _("This is not a web address: %(link)s", link=link)
                 break

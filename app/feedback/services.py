@@ -293,6 +293,3 @@ def stale_edit() -> Conflict:
         ),
         field="lock_version",
     )
-
-
-# --- many drafts at once (the API's batch) ----------------------------------------------------

@@ -63,7 +63,7 @@ class Report(LeasedJob, db.Model):
 
     @property
     def rendering(self) -> bool:
-        """Compiled and stored, its files still being written (reports._readable)."""
+        """Compiled and stored, its files still being written (app.reports.pipeline._readable)."""
         return (
             self.status is ReportStatus.RUNNING
             and self.stage == "rendering"

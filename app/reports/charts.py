@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -46,8 +46,6 @@ RC = {
 }
 METADATA = {"Date": None, "Creator": None}
 MAX_TIMELINE_TICKS = 8
-
-Labeler = Callable[[str], str]
 
 
 def _svg(figure: Figure) -> str:

@@ -62,6 +62,7 @@ REPORT = jobs.JobKind(
     lease_setting="report_lease_seconds",
     requeued_values={"stage": "retrying"},
     failed_values={"stage": "failed"},
+    resume_task=ASSEMBLE_TASK,
 )
 
 

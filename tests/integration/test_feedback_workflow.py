@@ -15,7 +15,9 @@ from sqlalchemy import select, update
 
 from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
+from app.feedback import batch as draft_batch
 from app.feedback import services as feedback_service
+from app.feedback.batch import BatchInvalid
 from app.feedback.feedback_input import FeedbackInput, InvalidInput
 from app.feedback.positions import new_reference
 from app.models import (
@@ -780,6 +782,39 @@ def test_the_service_refuses_a_link_that_is_not_a_web_address(seeded):
             feedback_service.save_feedback(lead.id, item_id, data, submit=False, lock_version=0)
         assert refused.value.field == "evidence_links"
         assert refused.value.status_code == 422
+
+
+def test_the_service_refuses_a_link_longer_than_five_hundred_characters(seeded):
+    with seeded.test_request_context():
+        lead = db.session.scalar(select(User).where(User.email == LEAD))
+        item_id = db.session.scalar(select(Item.id).where(Item.code == "P1"))
+        long_link = "https://example.org/" + "a" * 481
+        data = FeedbackInput(stance=None, priority=None, comment="x", evidence_links=(long_link,))
+        with pytest.raises(InvalidInput) as refused:
+            feedback_service.save_feedback(lead.id, item_id, data, submit=False, lock_version=0)
+        assert refused.value.field == "evidence_links"
+        assert "500" in refused.value.message
+
+
+def test_a_batch_counts_drafts_at_fault_not_faults(seeded):
+    with seeded.test_request_context():
+        lead = db.session.scalar(select(User).where(User.email == LEAD))
+        item_id = db.session.scalar(select(Item.id).where(Item.code == "P1"))
+        two_faults = FeedbackInput(
+            stance=None,
+            priority=None,
+            comment="x",
+            countries=("ZZ",),
+            evidence_links=("javascript:alert(1)",),
+        )
+        with pytest.raises(BatchInvalid) as refused:
+            draft_batch.save_drafts(lead.id, [(item_id, two_faults)])
+        rows = refused.value.rows
+        assert {(row.index, row.field) for row in rows} == {
+            (0, "countries"),
+            (0, "evidence_links"),
+        }
+        assert refused.value.message.startswith("1 of the drafts")
 
 
 def test_a_suspended_organisation_cannot_submit_but_keeps_its_draft(seeded, app, login):

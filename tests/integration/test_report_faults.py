@@ -12,10 +12,11 @@ import os
 import signal
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import create_app, jobs
 from app.dev import synthetic_feedback
@@ -30,6 +31,7 @@ from app.models import (
     ReportStatus,
     User,
 )
+from app.models.base import utcnow
 from app.reports import pipeline
 from app.reports import services as reports
 from tests.helpers.services import app_settings
@@ -175,6 +177,35 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     assert report.error.endswith("ValueError") and report.error.startswith("TF-")
     failed = next(part for part in parts if part.id == part_id)
     assert failed.status is ReportStatus.FAILED and failed.attempts == attempts
+
+
+def test_a_late_assembly_wake_up_is_sent_again_and_uses_up_no_attempt(seeded, report_jobs_here):
+    """Every part is done and the assembly was sent, but it is slow to arrive (a busy queue) or
+    lost: nobody holds the report, so no worker was lost and no attempt is counted."""
+    council, consultation = council_and_consultation(seeded)
+    with seeded.app_context():
+        report_id = reports.request_report(council, consultation).id
+        pipeline.compile_report(report_id)
+        parts = select(ReportPart.id).where(ReportPart.report_id == report_id)
+        for part_id in db.session.scalars(parts).all():
+            pipeline.compile_part(part_id)
+        assert report_jobs_here[-1] == (pipeline.ASSEMBLE_TASK, (report_id,))
+        for _lease in range(jobs.max_attempts(pipeline.REPORT) + 1):
+            report_jobs_here.clear()
+            db.session.execute(
+                update(Report)
+                .where(Report.id == report_id)
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
+            db.session.commit()
+            assert pipeline.reconcile_reports() == [report_id]
+            assert report_jobs_here == [(pipeline.ASSEMBLE_TASK, (report_id,))]
+        waiting = db.session.get(Report, report_id, populate_existing=True)
+        assert waiting.status is ReportStatus.RUNNING and waiting.attempts == 1
+        assert pipeline.retry_wait(waiting) is None  # the page does not say "retried"
+        assert pipeline.assemble_report(report_id)
+    report, _parts = report_state(seeded, report_id)
+    assert report.status is ReportStatus.DONE and report.attempts == 1
 
 
 def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_says_so(

@@ -142,6 +142,7 @@ def test_a_run_whose_worker_died_is_taken_over_after_its_lease(seeded):
             council,
             status=ReportStatus.RUNNING,
             attempts=1,
+            lease_token="a-worker-that-will-die",
             lease_until=utcnow() + timedelta(minutes=1),
         )
         assert pipeline.compile_report(report_id) is False  # the lease still holds
@@ -163,6 +164,7 @@ def test_exhausted_attempts_end_as_failed(seeded):
             council,
             status=ReportStatus.RUNNING,
             attempts=jobs.max_attempts(pipeline.REPORT),
+            lease_token="a-worker-that-died",
             lease_until=utcnow() - timedelta(seconds=1),
         )
         pipeline.reconcile_reports()
@@ -177,7 +179,7 @@ def test_reconciler_resends_a_lost_wake_up_and_the_worker_compiles_it(seeded, ce
     council, _stakeholder, item = _ids(seeded)
     with seeded.test_request_context():
         # Record a job as if its message had been lost: a queued row, never sent.
-        report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
+        report_id = _unsent_report(item, council, enqueued_at=None)  # never sent
         assert pipeline.reconcile_reports() == [report_id]
 
         def finished() -> bool:
@@ -191,7 +193,7 @@ def test_reconciler_resends_a_lost_wake_up_and_the_worker_compiles_it(seeded, ce
 def test_the_reconciler_does_not_resend_a_job_it_just_sent(seeded):
     council, _stakeholder, item = _ids(seeded)
     with seeded.test_request_context():
-        report_id = _unsent_report(item, council, created_at=utcnow() - timedelta(minutes=5))
+        report_id = _unsent_report(item, council, enqueued_at=None)  # never sent
         assert pipeline.reconcile_reports() == [report_id]
         assert pipeline.reconcile_reports() == []  # sent moments ago: wait before sending again
 

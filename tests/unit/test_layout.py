@@ -33,6 +33,10 @@ BASE_MODULES = {"app.extensions", "app.config", "app.errors", "app.parsing"}
 BASE_PACKAGES = ("app.models", "app.analysis")
 LAYERS = {"base": 0, "service": 1, "web": 2, "worker": 3}
 PURE_ANALYSIS_MAY_IMPORT = ("app.analysis",)
+# Packages whose __init__ gathers its own modules by design (the models re-exported as one
+# namespace; the API's resources registered on one Api): their modules' edge to them is not a
+# cycle. Every other package's __init__ is a docstring, and an import added to one counts.
+ASSEMBLING_PACKAGES = {"app.models", "app.api"}
 IMPURE = ("flask", "flask_babel", "flask_login", "sqlalchemy", "celery", "redis", "werkzeug")
 
 
@@ -57,23 +61,35 @@ def own_module(name: str) -> str | None:
     return name or None
 
 
-def imported_names(path: Path) -> set[str]:
+def imported_names(path: Path, module: str = "") -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the module's own package upwards
+                package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+                for _level in range(node.level - 1):
+                    package = package.rpartition(".")[0]
+                base = f"{package}.{base}" if base else package
             # `from app import audit` imports the module app.audit, not the package app.
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
     return names
 
 
-def project_imports(path: Path) -> set[str]:
-    found = {own_module(name) for name in imported_names(path)}
-    return {module for module in found if module}
+def project_imports(module: str, path: Path) -> set[str]:
+    found = {own_module(name) for name in imported_names(path, module)}
+    # Importing app.feedback.services runs app/feedback/__init__.py first: a domain package's
+    # own imports count. (The top-level packages, app and worker, are where each process
+    # starts, so they are left out.)
+    parents = module.split(".")[:-1]
+    found.update(".".join(parents[:depth]) for depth in range(2, len(parents) + 1))
+    found -= ASSEMBLING_PACKAGES
+    return {name for name in found if name and name in MODULES}
 
 
-GRAPH = {name: project_imports(path) - {name} for name, path in MODULES.items()}
+GRAPH = {name: project_imports(name, path) - {name} for name, path in MODULES.items()}
 
 
 def layer(module: str) -> str:
@@ -135,6 +151,17 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
                 if len(group) > 1:
                     groups.append(sorted(group))
     return groups
+
+
+def test_relative_imports_and_parent_packages_count(tmp_path):
+    source = tmp_path / "services.py"
+    source.write_text("from . import positions\nfrom ..models import Feedback\n")
+    assert imported_names(source, "app.feedback.services") == {
+        "app.feedback.positions",
+        "app.models.Feedback",
+    }
+    parents = project_imports("app.feedback.services", MODULES["app.feedback.services"])
+    assert "app.feedback" in parents and "app" not in parents
 
 
 def test_the_cycle_finder_finds_a_cycle():
