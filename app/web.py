@@ -108,6 +108,7 @@ PAGE_MODULES = (
     "app.admin.views",
     "app.admin.content",
     "app.admin.invitations",
+    "app.admin.onboarding",
 )
 
 

@@ -182,22 +182,37 @@ def forgot_password():  # noqa: ANN201
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token: str):  # noqa: ANN201
+    return _password_from_link(token, "reset")
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):  # noqa: ANN201
+    """The link mailed to a lead whose account an admin created (an organisations import)."""
+    return _password_from_link(token, "welcome")
+
+
+def _password_from_link(token: str, purpose: str):  # noqa: ANN202
     try:
-        accounts.check_reset_token(token)
+        accounts.check_reset_token(token, purpose)
     except InvalidToken as error:
         return render_template("auth/token_problem.html", message=error.message), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.reset_password(token, form.password.data)
+            accounts.reset_password(token, form.password.data, purpose)
         except InvalidToken as error:
             return render_template("auth/token_problem.html", message=error.message), 400
         except DomainError as error:
             attach_domain_error(form, error)
         else:
-            flash(_("Your password has been changed. Sign in with the new one."), "success")
+            if purpose == "reset":
+                flash(_("Your password has been changed. Sign in with the new one."), "success")
+            else:
+                flash(_("Your password is set. Sign in with it."), "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200
+    first = purpose == "welcome"
+    page = render_template("auth/reset_password.html", form=form, first_password=first)
+    return page, 422 if form.errors else 200
 
 
 @bp.post("/locale")

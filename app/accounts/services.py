@@ -32,6 +32,10 @@ from app.notifications import mail
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
+SET_PASSWORD_MAX_AGE = 14 * 24 * 3600
+# A link to choose a password: "reset" after "forgot password", "welcome" for an account
+# created for someone (an imported lead), who may take longer to answer.
+PASSWORD_LINK_AGES = {"reset": RESET_MAX_AGE, "welcome": SET_PASSWORD_MAX_AGE}
 INVITATION_LIFETIME = timedelta(days=14)
 
 
@@ -285,16 +289,22 @@ def request_password_reset(email: str) -> None:
     db.session.commit()
 
 
-def check_reset_token(token: str) -> None:
+def set_password_link(user: User) -> str:
+    """The single-use link, valid fourteen days, with which `user` chooses a first password."""
+    token = tokens.issue("welcome", {"uid": user.id, "fp": _password_fingerprint(user)})
+    return mail.absolute_url("auth.set_password", token=token)
+
+
+def check_reset_token(token: str, purpose: str = "reset") -> None:
     """Raise InvalidToken when the link cannot be used (shown before asking for a password)."""
-    payload = tokens.read("reset", token, RESET_MAX_AGE)
+    payload = tokens.read(purpose, token, PASSWORD_LINK_AGES[purpose])
     user = db.session.get(User, int(payload["uid"]))
     if user is None or _password_fingerprint(user) != payload["fp"]:
         raise tokens.InvalidToken(_("This link has already been used."))
 
 
-def reset_password(token: str, new_password: str) -> User:
-    payload = tokens.consume("reset", token, RESET_MAX_AGE)
+def reset_password(token: str, new_password: str, purpose: str = "reset") -> User:
+    payload = tokens.consume(purpose, token, PASSWORD_LINK_AGES[purpose])
     user = db.session.get(User, int(payload["uid"]))
     if user is None or _password_fingerprint(user) != payload["fp"]:
         raise tokens.InvalidToken(_("This link has already been used."))
@@ -302,7 +312,8 @@ def reset_password(token: str, new_password: str) -> User:
     user.password_hash = hash_password(new_password)
     user.email_confirmed_at = user.email_confirmed_at or utcnow()  # the link proved the address
     end_other_sessions(user.id)
-    audit.record(user.id, "user.reset_password", "user", user.id)
+    action = "user.reset_password" if purpose == "reset" else "user.set_password"
+    audit.record(user.id, action, "user", user.id)
     db.session.commit()
     return user
 

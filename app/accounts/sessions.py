@@ -35,6 +35,20 @@ def hash_password(password: str) -> str:
     return password_hasher().hash(password)
 
 
+# An account created for someone (an imported organisation's lead) has no password until they
+# choose one through the link mailed to them: the stored value is no argon2 hash, so no password
+# verifies against it, and it costs no hashing to write thousands of them.
+UNUSABLE_PASSWORD_PREFIX = "!"  # noqa: S105 - a marker, not a password
+
+
+def unusable_password() -> str:
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+
+
+def has_usable_password(stored: str) -> bool:
+    return not stored.startswith(UNUSABLE_PASSWORD_PREFIX)
+
+
 def verify_password(stored: str, password: str) -> bool:
     try:
         return password_hasher().verify(stored, password)

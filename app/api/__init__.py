@@ -25,7 +25,16 @@ class ConsultaApi(Api):
 
 def init_api(app: Flask) -> ConsultaApi:
     """One Api per app (tests build many apps; the spec belongs to its app)."""
-    from app.api import attachments, auth, consultations, docs, feedback, reports, responses
+    from app.api import (
+        attachments,
+        auth,
+        consultations,
+        docs,
+        feedback,
+        onboarding,
+        reports,
+        responses,
+    )
 
     app.config.update(
         API_TITLE="Consulta API",
@@ -57,6 +66,7 @@ def init_api(app: Flask) -> ConsultaApi:
     api.register_blueprint(attachments.blp, url_prefix=API_PREFIX)
     api.register_blueprint(responses.blp, url_prefix=API_PREFIX)
     api.register_blueprint(reports.blp, url_prefix=f"{API_PREFIX}/reports")
+    api.register_blueprint(onboarding.blp, url_prefix=f"{API_PREFIX}/organizations")
     api.register_blueprint(reports.public_blp, url_prefix=f"{API_PREFIX}/consultations")
     app.register_blueprint(docs.bp, url_prefix=f"{API_PREFIX}/docs")
     auth.register(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, has_request_context
+from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import AuditEvent
@@ -28,6 +29,33 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def record_many(
+    actor_id: int | None,
+    action: str,
+    target_type: str,
+    targets: dict[int, dict[str, object] | None],
+) -> None:
+    """One event per target id (with its `after` values), in one statement: for imports."""
+    if not targets:
+        return
+    request_id = g.get("request_id") if has_request_context() else None
+    db.session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "actor_id": actor_id,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "before": None,
+                "after": _plain(after),
+                "request_id": request_id,
+            }
+            for target_id, after in targets.items()
+        ],
+    )
 
 
 def _plain(values: dict[str, object] | None) -> dict[str, object] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -12,7 +13,7 @@ from pathlib import Path
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app import jobs
 from app.extensions import db
@@ -49,6 +50,7 @@ def _subjects() -> dict[str, str]:
         "consultation_reminder": _("Reminder: the deadline for your feedback on Consulta is near"),
         "council_response": _("The council has responded to feedback on Consulta"),
         "report_ready": _("A new Consulta report is ready"),
+        "lead_invitation": _("Your organisation is on Consulta: choose your password"),
     }
 
 
@@ -98,6 +100,51 @@ def queue_email(
     db.session.flush()
     jobs.enqueue(DELIVERY, notification)
     return notification
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of `queue_emails`: its address, locale, dedupe key and template values."""
+
+    to_email: str
+    locale: str
+    dedupe_key: str
+    user_id: int | None = None
+    context: dict[str, object] = field(default_factory=dict)
+
+
+def queue_emails(kind: str, messages: list[Outgoing]) -> int:
+    """`queue_email` for many messages of one kind at once (an import's invitations): one
+    query for the dedupe keys already used, one insert; returns how many were queued."""
+    keys = [message.dedupe_key for message in messages]
+    used = set(
+        db.session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys)))
+    )
+    now, rows, seen = utcnow(), [], set(used)
+    for message in messages:
+        if message.dedupe_key in seen:
+            continue
+        seen.add(message.dedupe_key)
+        with force_locale(message.locale):
+            subject = _subjects()[kind]
+            body = render_template(f"email/{kind}.txt", **message.context)
+        rows.append(
+            {
+                "dedupe_key": message.dedupe_key,
+                "user_id": message.user_id,
+                "to_email": message.to_email,
+                "subject": subject,
+                "body_text": body,
+                "status": NotificationStatus.PENDING,
+                "enqueued_at": now,  # as jobs.enqueue notes it
+            }
+        )
+    if not rows:
+        return 0
+    ids = db.session.scalars(insert(Notification).returning(Notification.id), rows).all()
+    for notification_id in ids:
+        jobs.enqueue_after_commit(DELIVERY.task, notification_id)
+    return len(ids)
 
 
 def deliver_notification(notification_id: int) -> bool:
