@@ -29,6 +29,7 @@ from app.feedback.feedback_input import (
     MAX_LINK_LENGTH,
     PRIORITIES,
     TEXT_LIMIT,
+    WEB_ADDRESS_PATTERN,
     FeedbackInput,
 )
 from app.models import (
@@ -73,7 +74,12 @@ class FeedbackInputSchema(Schema):
         load_default=Disclosure.PUBLIC.value, validate=validate.OneOf([d.value for d in Disclosure])
     )
     evidence_links = fields.List(
-        fields.String(validate=validate.Length(max=MAX_LINK_LENGTH)),
+        # The service checks the address (one rule for the form and the API); the document
+        # states it, so that clients and Schemathesis know it.
+        fields.String(
+            validate=validate.Length(max=MAX_LINK_LENGTH),
+            metadata={"pattern": WEB_ADDRESS_PATTERN},
+        ),
         load_default=list,
         validate=validate.Length(max=MAX_EVIDENCE_LINKS),
         metadata={"description": "http(s) addresses"},

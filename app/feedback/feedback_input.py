@@ -22,7 +22,9 @@ MAX_EVIDENCE_LINKS = 10
 MAX_LINK_LENGTH = 500  # characters of one evidence link
 PRIORITIES = range(1, 6)
 # Links are shown as links on the public page: only plain web addresses, whoever calls.
-WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+# (Spelt without flags, so the API's document can state it as a JSON Schema pattern too.)
+WEB_ADDRESS_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$"
+WEB_ADDRESS = re.compile(WEB_ADDRESS_PATTERN)
 
 
 @dataclass(frozen=True)
