@@ -76,6 +76,11 @@ class Settings:
     # Requests per API token (or per address without one), in the limits library's notation.
     api_rate_limit: str = "600/minute"
     password_hash_profile: PasswordHashProfile = "strong"  # noqa: S105 - a cost, not a secret
+    # Load shedding (app.overload): requests one web process lets work at once (at most the
+    # database connections it may hold; 0 turns it off), and how long a request waits for a
+    # slot before it is answered 503 with Retry-After.
+    max_concurrent_requests: int = 20
+    overload_wait_ms: int = 50
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -118,6 +123,8 @@ class Settings:
             password_hash_profile=cast(
                 PasswordHashProfile, get("PASSWORD_HASH_PROFILE", "strong").strip().lower()
             ),
+            max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "20")),
+            overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
         )
         return settings
 
@@ -163,6 +170,8 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name.upper()} must be a positive whole number")
+        if self.max_concurrent_requests < 0 or self.overload_wait_ms < 0:
+            raise ConfigError("MAX_CONCURRENT_REQUESTS and OVERLOAD_WAIT_MS must not be negative")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:

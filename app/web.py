@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import overload
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models import LOCALES
 
@@ -132,6 +133,8 @@ def register_request_hooks(app: Flask) -> None:
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+
+    overload.register(app)  # next: a refused request has its id and has touched nothing
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202 - Flask response

@@ -25,6 +25,7 @@ WEB_MODULES = {
     "app.health",
     "app.errors.handlers",
     "app.downloads",
+    "app.overload",
 }
 WEB_PACKAGES = ("app.api", "app.admin")
 WEB_MODULE_NAMES = {"views", "forms", "blueprint", "downloads", "responses"}

@@ -1,0 +1,153 @@
+"""Overload is refused politely: beyond the requests a web process lets work at once, a request
+is answered 503 with Retry-After straight away, and nothing acknowledged is ever lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.accounts import profile
+from app.extensions import db
+from app.models import Consultation, Feedback, FeedbackState, Item
+from tests import factories
+
+pytestmark = [pytest.mark.postgres]
+
+SUMMIT = "leaders-summit-2021-migration"
+CLIENTS = 24
+
+
+@pytest.fixture
+def crowded_app(seeded: Flask, tmp_path) -> Iterator[Flask]:
+    """An app on the session's database that lets two requests work at once."""
+    settings = seeded.config["SETTINGS"]
+    application = create_app(
+        {
+            **{
+                name: value
+                for name, value in asdict(settings).items()
+                if name not in ("extra", "instance_path")
+            },
+            "instance_path": str(tmp_path),
+            "max_concurrent_requests": 2,
+            "overload_wait_ms": 10,
+        }
+    )
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_a_request_that_finds_no_free_slot_is_refused_at_once_with_retry_after(crowded_app):
+    slots = crowded_app.extensions["overload_slots"]
+    client = crowded_app.test_client()
+    for _slot in range(2):
+        assert slots.acquire(timeout=1)  # two requests at work
+    try:
+        refused = client.get("/api/v1/consultations")
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "1"
+        assert refused.get_json()["error"]["code"] == "overloaded"
+        page = client.get("/", headers={"Accept": "text/html"})
+        assert page.status_code == 503 and "busy" in page.get_data(as_text=True)
+        assert client.get("/healthz").status_code == 200  # liveness is never refused
+    finally:
+        slots.release()
+        slots.release()
+    assert client.get("/api/v1/consultations").status_code == 200
+
+
+def _leads_with_tokens(app: Flask, count: int) -> list[tuple[str, int]]:
+    """(token, item id) for `count` new verified organisations, each answering one item."""
+    with app.app_context():
+        items = db.session.scalars(
+            select(Item.id)
+            .join(Consultation, Consultation.id == Item.consultation_id)
+            .where(Consultation.slug == SUMMIT)
+            .order_by(Item.position)
+        ).all()
+        callers = []
+        for number in range(count):
+            lead = factories.lead()  # of a new verified organisation
+            secret = profile.create_api_token(lead.id, "surge").secret
+            callers.append((secret, items[number % len(items)]))
+        return callers
+
+
+def _submit(base: str, secret: str, item_id: int) -> tuple[int, str | None]:
+    body = {
+        "item_id": item_id,
+        "stance": "oppose",
+        "priority": 3,
+        "comment": "Our position, sent during a campaign's surge.",
+        "submit": True,
+    }
+    request = urllib.request.Request(
+        f"{base}/api/v1/feedback",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, response.headers.get("Retry-After")
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Retry-After")
+
+
+def test_a_surge_is_shed_with_503_and_every_acknowledged_submission_is_stored(crowded_app):
+    callers = _leads_with_tokens(crowded_app, CLIENTS)
+    server = make_server("127.0.0.1", 0, crowded_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    start = threading.Barrier(CLIENTS)
+
+    def at_once(caller: tuple[str, int]) -> tuple[int, str | None]:
+        start.wait()
+        return _submit(base, *caller)
+
+    try:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(pool.map(at_once, callers))
+        acknowledged = [caller for caller, (status, _) in zip(callers, answers) if status == 201]
+        refused = [caller for caller, (status, _) in zip(callers, answers) if status == 503]
+        assert len(acknowledged) + len(refused) == CLIENTS, answers  # nothing else happened
+        assert acknowledged and refused, answers
+        assert all(retry == "1" for status, retry in answers if status == 503)
+        with crowded_app.app_context():
+            stored = db.session.scalar(
+                select(func.count(Feedback.id)).where(
+                    Feedback.state == FeedbackState.SUBMITTED,
+                    Feedback.submitted_at.is_not(None),
+                    Feedback.comment == "Our position, sent during a campaign's surge.",
+                )
+            )
+        assert stored == len(acknowledged)  # each acknowledged one is there; no refused one is
+        # The refused clients come back after Retry-After, one by one: each is taken once.
+        retried = [_submit(base, *caller)[0] for caller in refused]
+        assert retried == [201] * len(refused)
+        with crowded_app.app_context():
+            db.session.expire_all()
+            assert (
+                db.session.scalar(
+                    select(func.count(Feedback.id)).where(
+                        Feedback.comment == "Our position, sent during a campaign's surge."
+                    )
+                )
+                == CLIENTS
+            )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
