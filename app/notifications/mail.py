@@ -84,9 +84,7 @@ def queue_email(
     )
     if existing is not None:
         return None
-    with force_locale(locale):
-        subject = _subjects()[kind]
-        body = render_template(f"email/{kind}.txt", **context)
+    subject, body = _written(kind, locale, context)
     notification = Notification(
         dedupe_key=dedupe_key,
         user_id=user_id,
@@ -100,6 +98,12 @@ def queue_email(
     db.session.flush()
     jobs.enqueue(DELIVERY, notification)
     return notification
+
+
+def _written(kind: str, locale: str, context: dict[str, object]) -> tuple[str, str]:
+    """The subject and plain-text body of a `kind` message in `locale`."""
+    with force_locale(locale):
+        return _subjects()[kind], render_template(f"email/{kind}.txt", **context)
 
 
 @dataclass(frozen=True)
@@ -125,9 +129,7 @@ def queue_emails(kind: str, messages: list[Outgoing]) -> int:
         if message.dedupe_key in seen:
             continue
         seen.add(message.dedupe_key)
-        with force_locale(message.locale):
-            subject = _subjects()[kind]
-            body = render_template(f"email/{kind}.txt", **message.context)
+        subject, body = _written(kind, message.locale, message.context)
         rows.append(
             {
                 "dedupe_key": message.dedupe_key,
