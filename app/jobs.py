@@ -485,6 +485,11 @@ def reconcile(kind: JobKind, limit: int = 500) -> list[int]:
     return resent + lost_resumes
 
 
+def waiting(kind: JobKind, limit: int) -> list[int]:
+    """Up to `limit` jobs a claim would take now, oldest first (a batch for one wake-up)."""
+    return _first(kind, due(kind), limit)
+
+
 def _first(kind: JobKind, condition: ColumnElement[bool], limit: int) -> list[int]:
     model = kind.model
     return list(

@@ -21,6 +21,19 @@ def flag_feedback(feedback_id: int) -> None:
     flagging.flag_feedback(feedback_id)
 
 
+@shared_task(
+    name="worker.moderation.flag_pending",
+    autoretry_for=(OperationalError, IntegrityError),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=600,
+    soft_time_limit=590,
+)
+def flag_pending() -> int:
+    """Every submission waiting for its flags, in batches (one wake-up for many)."""
+    return flagging.flag_pending()
+
+
 @shared_task(name="worker.moderation.reconcile_flagging", time_limit=120, soft_time_limit=110)
 def reconcile_flagging() -> int:
     return len(flagging.reconcile_flagging())

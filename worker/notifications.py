@@ -15,6 +15,12 @@ def deliver_notification(notification_id: int) -> bool:
     return mail.deliver_notification(notification_id)
 
 
+@shared_task(name="worker.notifications.deliver_pending", time_limit=900, soft_time_limit=890)
+def deliver_pending() -> int:
+    """Every message waiting in the outbox (one wake-up for many)."""
+    return mail.deliver_pending()
+
+
 @shared_task(
     name="worker.notifications.reconcile_notifications", time_limit=120, soft_time_limit=110
 )

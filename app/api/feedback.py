@@ -17,12 +17,11 @@ from sqlalchemy import select
 from app.accounts.permissions import acting_user
 from app.api import idempotency
 from app.api.errors import ApiBlueprint
-from app.api.http import IF_MATCH, authenticate, if_match, with_etag
+from app.api.http import IF_MATCH, authenticate, if_match, kept_after_commit, with_etag
 from app.api.schemas import PageArgsSchema, page_of
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.feedback import batch as draft_batch
-from app.feedback import positions
 from app.feedback import services as feedback
 from app.feedback.feedback_input import (
     MAX_EVIDENCE_LINKS,
@@ -37,7 +36,6 @@ from app.models import (
     Disclosure,
     Feedback,
     FeedbackState,
-    Item,
     Role,
     Stance,
 )
@@ -252,16 +250,15 @@ def create(data: dict):  # noqa: ANN201
     """Start my organisation's draft on an item (one per item: 409 when it has one); with
     `submit`, the lead submits it in the same request."""
     user = member()
-    if db.session.get(Item, data["item_id"]) is None:
-        raise NotFound(_("No such item."), field="item_id")
-    if positions.feedback_of_organization(user.organization_id, data["item_id"]) is not None:
-        raise Conflict(
-            _("Your organisation already has feedback on this item: change that one."),
-            field="item_id",
+    with kept_after_commit():  # every value of the new row is known: none is read back
+        found = feedback.save_feedback(
+            user.id,
+            data["item_id"],
+            _input(data),
+            submit=data["submit"],
+            lock_version=0,
+            creating=True,
         )
-    found = feedback.save_feedback(
-        user.id, data["item_id"], _input(data), submit=data["submit"], lock_version=0
-    )
     location = url_for("api_feedback.one", feedback_id=found.id)
     return with_etag(_body(found), found, 201, location=location)
 

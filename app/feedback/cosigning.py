@@ -296,14 +296,14 @@ def _check_may_accept(organization_id: int, item_id: int, owner_name: str) -> No
 # --- what co-signing means for the organisation's own position ---------------------------------
 
 
-def lock_for_own_submission(organization_id: int, item_id: int) -> None:
-    """Lock the organisation's row for its own submission, and refuse that submission when it
-    co-signs another organisation's position on the item.
+def lock_for_own_submission(organization_id: int, item_id: int) -> Organization:
+    """Lock the organisation's row for its own submission, and refuse that submission when the
+    organisation is suspended or co-signs another organisation's position on the item.
 
     Called inside the submission's transaction before it writes: the organisation's row stays
     locked until that commit, so no acceptance of its lead can slip in between.
     """
-    _lock_organization(organization_id)
+    organization = organizations.lock_for_submission(organization_id)
     cosigned = cosigned_feedback(organization_id, item_id)
     if cosigned is not None:
         raise InvalidState(
@@ -314,6 +314,7 @@ def lock_for_own_submission(organization_id: int, item_id: int) -> None:
             ),
             field="stance",
         )
+    return organization
 
 
 def release_cosigners(feedback_id: int, actor_id: int) -> None:

@@ -6,6 +6,7 @@ co-signing (`cosigning`) all build on it, and it imports none of them."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -13,11 +14,13 @@ from app.extensions import db
 from app.models import (
     Attachment,
     Attribution,
+    Consultation,
     Disclosure,
     Feedback,
     FeedbackRevision,
     FeedbackState,
     Item,
+    ItemVersion,
     Redaction,
 )
 from app.models.feedback import PUT_FORWARD_STATES
@@ -55,12 +58,37 @@ def feedback_of_organization(organization_id: int | None, item_id: int) -> Feedb
     )
 
 
-def new_draft(item: Item, organization_id: int, author_id: int) -> Feedback:
+@dataclass(frozen=True)
+class ItemInWindow:
+    """An item with its consultation and current text version, read in one query."""
+
+    item: Item
+    consultation: Consultation
+    version: ItemVersion
+
+
+def item_in_window(item_id: int) -> ItemInWindow | None:
+    row = db.session.execute(
+        select(Item, Consultation, ItemVersion)
+        .join(Consultation, Consultation.id == Item.consultation_id)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Item.id == item_id)
+    ).first()
+    return ItemInWindow(*row) if row is not None else None
+
+
+def new_draft(
+    item: Item, organization_id: int, author_id: int, *, version_id: int | None = None
+) -> Feedback:
     """An empty draft of the organisation's position on `item`, added to the session."""
     feedback = Feedback(
         reference=new_reference(),
+        item=item,  # held, so the answer names the item without reading it again
         item_id=item.id,
-        item_version_id=current_version_id(item),
+        item_version_id=version_id or current_version_id(item),
         organization_id=organization_id,
         author_id=author_id,
         state=FeedbackState.DRAFT,
@@ -90,7 +118,9 @@ def redacted_spans(feedback_ids: list[int]) -> dict[tuple[int, str], list[tuple[
     return spans
 
 
-def snapshot(feedback: Feedback) -> dict[str, object]:
+def snapshot(feedback: Feedback, *, first: bool = False) -> dict[str, object]:
+    """The position as a revision keeps it; `first` for a position created in this transaction
+    (no files, no earlier revision: nothing to read)."""
     return {
         "state": feedback.state.value,
         "stance": feedback.stance.value if feedback.stance else None,
@@ -104,7 +134,7 @@ def snapshot(feedback: Feedback) -> dict[str, object]:
         "evidence_links": list(feedback.evidence_links or []),
         "attribution": feedback.attribution.value,
         "item_version_id": feedback.item_version_id,
-        "attachments": _attachment_summary(feedback.id),
+        "attachments": [] if first else _attachment_summary(feedback.id),
     }
 
 
@@ -120,15 +150,22 @@ def _attachment_summary(feedback_id: int | None) -> list[str]:
     return [f"{name} ({disclosure.value}, {digest[:12]})" for name, disclosure, digest in rows]
 
 
-def record_revision(feedback: Feedback, author_id: int) -> FeedbackRevision:
-    """Keep an immutable snapshot of the position as it now stands (flushes pending changes)."""
+def record_revision(feedback: Feedback, author_id: int, *, first: bool = False) -> FeedbackRevision:
+    """Keep an immutable snapshot of the position as it now stands (flushes pending changes).
+
+    `first`: the feedback was created in this transaction, so this is revision 1 and there is
+    nothing earlier to read (the submission path saves two queries)."""
     db.session.flush()
-    number = len(feedback.revisions) + 1
+    number = 1 if first else len(feedback.revisions) + 1
     revision = FeedbackRevision(
-        feedback_id=feedback.id, number=number, author_id=author_id, snapshot=snapshot(feedback)
+        feedback_id=feedback.id,
+        number=number,
+        author_id=author_id,
+        snapshot=snapshot(feedback, first=first),
     )
     db.session.add(revision)
-    feedback.revisions.append(revision)
+    if not first:
+        feedback.revisions.append(revision)
     return revision
 
 

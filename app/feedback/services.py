@@ -40,7 +40,7 @@ from app.models import (
     FeedbackRevision,
     FeedbackState,
     Item,
-    ItemVersion,
+    Organization,
     Redaction,
     Role,
     User,
@@ -48,7 +48,6 @@ from app.models import (
 from app.models.base import utcnow
 from app.moderation import flagging
 from app.notifications import mail
-from app.organizations import services as organizations
 from app.reports import services as reports
 
 
@@ -59,23 +58,36 @@ def save_feedback(
     *,
     submit: bool,
     lock_version: int,
+    creating: bool = False,
 ) -> Feedback:
     """Save the organisation's draft, or (the lead only) submit it as the official position.
 
     `lock_version` is the version the writer last saw: 0 when they saw no feedback at all. A
     stale writer is refused, except for the same submission sent twice (a double click).
+    `creating`: the writer means to start the organisation's feedback on the item (the API's
+    create), so existing feedback is a conflict on the item.
+
+    Read on the submission path, each once: the item with its consultation and current text,
+    the organisation's feedback, the organisation (locked) and its co-signatures; then four
+    inserts (feedback, revision, receipt, audit) and one commit. Flags and the receipt's
+    delivery are the worker's, in batches (`flagging.enqueue_flagging`, `mail.queue_email`).
     """
     user = acting_user(user_id, Role.STAKEHOLDER)
     if user.organization_id is None:
         raise Forbidden(_("You need to belong to an organisation to give feedback."))
     if submit and not user.is_lead:
         raise Forbidden(_("Only your organisation's lead can sign off and submit its position."))
-    item = db.session.get(Item, item_id)
-    if item is None:
-        raise NotFound(_("No such item."))
-    consultation = db.session.get(Consultation, item.consultation_id)
-    window = consultation.state_at(utcnow())
+    found = positions.item_in_window(item_id)
+    if found is None:
+        raise NotFound(_("No such item."), field="item_id")
+    item, consultation = found.item, found.consultation
     feedback = feedback_of_organization(user.organization_id, item_id)
+    if creating and feedback is not None:
+        raise Conflict(
+            _("Your organisation already has feedback on this item: change that one."),
+            field="item_id",
+        )
+    window = consultation.state_at(utcnow())
     if window is ConsultationState.CLOSED and submit:
         _keep_late_text_as_draft(feedback, item, user, data, lock_version)
         raise InvalidState(
@@ -105,16 +117,16 @@ def save_feedback(
     # Checks that query run before a new draft joins the session, so no autoflush inserts it
     # outside the guarded flush below.
     check_input(data, submitting=submit)
-    if submit:
-        _lock_for_submission(user.organization_id, item_id)
+    organization = _lock_for_submission(user.organization_id, item_id) if submit else None
+    created = feedback is None
     if feedback is None:
-        feedback = new_draft(item, user.organization_id, user.id)
+        feedback = new_draft(item, user.organization_id, user.id, version_id=found.version.id)
     before = {"state": feedback.state}
     if feedback.state is FeedbackState.PUBLISHED:  # edited: back to review, out of reports
         reports.retract_public_reports(item_id, user.id, "edit")
     stance_before = feedback.stance
     old_texts = {field: getattr(feedback, field) or "" for field in REDACTABLE_FIELDS}
-    feedback.item_version_id = positions.current_version_id(item)
+    feedback.item_version_id = found.version.id
     apply_input(feedback, data)
     _carry_redactions(feedback, old_texts)
     if submit:
@@ -136,8 +148,8 @@ def save_feedback(
         # Co-signers agreed to the old stance: they are asked again rather than counted.
         cosigning.reconfirm_cosigners(feedback.id, user.id)
     if submit:
-        revision = record_revision(feedback, user.id)
-        _queue_receipt(feedback, revision, user, item, consultation)
+        revision = record_revision(feedback, user.id, first=created)
+        _queue_receipt(feedback, revision, user, found, organization)
         flagging.enqueue_flagging(feedback.id)  # flags explain the queue; they never block
     action = "feedback.submit" if submit else "feedback.save_draft"
     audit.record(
@@ -227,10 +239,10 @@ def _carry_redactions(feedback: Feedback, old_texts: dict[str, str]) -> None:
                 )
 
 
-def _lock_for_submission(organization_id: int, item_id: int) -> None:
-    """Refuse a submission the organisation may not make, and hold its row until the commit."""
-    organizations.check_may_submit(organization_id)  # a suspended organisation cannot submit
-    cosigning.lock_for_own_submission(organization_id, item_id)
+def _lock_for_submission(organization_id: int, item_id: int) -> Organization:
+    """Refuse a submission the organisation may not make (suspended, or co-signing another's
+    position on the item), and hold its row until the commit."""
+    return cosigning.lock_for_own_submission(organization_id, item_id)
 
 
 def _is_repeat_of_submission(feedback: Feedback | None, user: User, data: FeedbackInput) -> bool:
@@ -247,9 +259,10 @@ def _queue_receipt(
     feedback: Feedback,
     revision: FeedbackRevision,
     user: User,
-    item: Item,
-    consultation: Consultation,
+    found: positions.ItemInWindow,
+    organization: Organization,
 ) -> None:
+    consultation = found.consultation
     mail.queue_email(
         "feedback_receipt",
         user.email,
@@ -259,12 +272,12 @@ def _queue_receipt(
         name=user.name,
         reference=feedback.reference,
         revision=revision.number,
-        organization=feedback.organization.name,
-        item_code=item.code,
-        item_title=db.session.get(ItemVersion, feedback.item_version_id).title_in(user.locale),
+        organization=organization.name,
+        item_code=found.item.code,
+        item_title=found.version.title_in(user.locale),
         consultation=consultation.title_in(user.locale),
         submitted_at=feedback.submitted_at,
-        link=mail.absolute_url("consultations.item", slug=consultation.slug, code=item.code),
+        link=mail.absolute_url("consultations.item", slug=consultation.slug, code=found.item.code),
     )
 
 

@@ -99,6 +99,19 @@ class Redaction(db.Model):
     reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class FlagCheck(db.Model):
+    """A submission waiting for its automatic flags: written in the submission's transaction,
+    taken (deleted) by the worker in batches in the transaction that writes the flags, so a
+    check is never lost and never done by two workers at once."""
+
+    __tablename__ = "flag_checks"
+
+    feedback_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class FeedbackFingerprint(db.Model):
     """One locality-sensitive band hash of a submission's MinHash signature.
 

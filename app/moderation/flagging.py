@@ -22,20 +22,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.analysis import flags as detectors
 from app.analysis.near_duplicates import signature_bands
 from app.extensions import db
-from app.jobs import enqueue_after_commit
 from app.models import (
     Disclosure,
     Feedback,
     FeedbackFingerprint,
     FeedbackState,
+    FlagCheck,
     FlagKind,
     ModerationFlag,
     Organization,
     VerificationState,
 )
 from app.models.base import utcnow
+from app.wakeups import run_until_drained, wake_after_commit
 
 FLAG_TASK = "worker.moderation.flag_feedback"
+FLAG_PENDING_TASK = "worker.moderation.flag_pending"
+FLAG_BATCH = 200
 # Written for every flagged submission, so "flagged" shows even for a text without words; its
 # hash is the feedback's lock_version, so an edit after flagging also counts as unflagged.
 SENTINEL_BAND = -1
@@ -49,12 +52,47 @@ MAX_REASONS = 10
 
 
 def enqueue_flagging(feedback_id: int) -> None:
-    """Flag `feedback_id` in the worker once the caller's transaction commits."""
-    enqueue_after_commit(FLAG_TASK, feedback_id)
+    """Have the worker flag `feedback_id` once the caller's transaction commits: a row in
+    `flag_checks` (one insert on the submission path) and a batched wake-up."""
+    db.session.execute(
+        _dialect()
+        .insert(FlagCheck)
+        .values(feedback_id=feedback_id, queued_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["feedback_id"])
+    )
+    wake_after_commit(FLAG_PENDING_TASK)
 
 
-def flag_feedback(feedback_id: int) -> None:
-    """(Re)compute the flags and fingerprints of one submission, in one transaction.
+def flag_pending(batch_size: int = FLAG_BATCH) -> int:
+    """Flag every submission waiting in `flag_checks`, `batch_size` per transaction; the
+    task of the batched wake-up. Returns how many it flagged."""
+    return run_until_drained(FLAG_PENDING_TASK, lambda: _flag_batch(batch_size))
+
+
+def _flag_batch(batch_size: int) -> int:
+    """Take up to `batch_size` checks (others' locked ones skipped), flag them, commit once."""
+    taken = (
+        select(FlagCheck.feedback_id)
+        .order_by(FlagCheck.feedback_id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    ids = sorted(
+        db.session.scalars(
+            delete(FlagCheck)
+            .where(FlagCheck.feedback_id.in_(taken.scalar_subquery()))
+            .returning(FlagCheck.feedback_id)
+        )
+    )
+    for feedback_id in ids:
+        flag_feedback(feedback_id, commit=False)
+    db.session.commit()
+    return len(ids)
+
+
+def flag_feedback(feedback_id: int, *, commit: bool = True) -> None:
+    """(Re)compute the flags and fingerprints of one submission, in one transaction (the
+    caller's, when `commit` is False).
 
     Idempotent: a second run replaces what the first wrote with the same result.
     """
@@ -62,7 +100,8 @@ def flag_feedback(feedback_id: int) -> None:
         select(Feedback).where(Feedback.id == feedback_id).with_for_update()
     )
     if feedback is None:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         return
     previous_key = db.session.scalar(
         select(ModerationFlag.campaign_key).where(
@@ -91,7 +130,8 @@ def flag_feedback(feedback_id: int) -> None:
     key = _join_campaign(feedback, bands)
     if previous_key is not None and previous_key != key:
         _describe_campaign(previous_key, refresh_all=True)  # it lost a member
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def reconcile_flagging(limit: int = 500) -> list[int]:
@@ -115,6 +155,8 @@ def reconcile_flagging(limit: int = 500) -> list[int]:
     )
     for feedback_id in due:
         enqueue_flagging(feedback_id)
+    if not due and db.session.scalar(select(FlagCheck.feedback_id).limit(1)) is not None:
+        wake_after_commit(FLAG_PENDING_TASK)  # checks are waiting: their wake-up was lost
     db.session.commit()
     return due
 
@@ -213,11 +255,15 @@ def _describe_campaign(key: str, *, refresh_all: bool) -> None:
     )
 
 
+def _dialect():  # noqa: ANN202 - the dialect module whose insert has on_conflict_do_nothing
+    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+
+
 def _insert_ignoring_duplicates(rows: list[dict[str, object]]):  # noqa: ANN202 - dialect insert
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     now = utcnow()
     return (
-        dialect.insert(ModerationFlag)
+        _dialect()
+        .insert(ModerationFlag)
         .values([{**row, "created_at": now} for row in rows])
         .on_conflict_do_nothing(index_elements=["feedback_id", "kind"])
     )

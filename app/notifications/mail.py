@@ -14,13 +14,16 @@ from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from app import jobs
+from app import jobs, wakeups
 from app.extensions import db
 from app.models import Notification, NotificationStatus
 from app.models.base import utcnow
 
 DELIVER_TASK = "worker.notifications.deliver_notification"
+DELIVER_PENDING_TASK = "worker.notifications.deliver_pending"
+DELIVERY_BATCH = 50
 MAX_RETRY_DELAY = timedelta(hours=6)
 RESEND_AFTER = timedelta(minutes=2)
 # Failures of the mail server or the network: recorded, and the message waits for its next try.
@@ -73,31 +76,53 @@ def queue_email(
     user_id: int | None = None,
     attachment: str | None = None,
     **context: object,
-) -> Notification | None:
+) -> int | None:
     """Write the message in `locale` to the outbox; it is sent after the caller commits.
 
-    The same `dedupe_key` never queues twice (None is returned for the repeat). `attachment`
-    is a file under the instance folder, read when the message is sent.
+    One insert: the same `dedupe_key` never queues twice (None is returned for the repeat,
+    else the new message's id). The worker sends the outbox in batches, woken once for many
+    messages (app.wakeups). `attachment` is a file under the instance folder, read when the
+    message is sent.
     """
-    existing = db.session.scalar(
-        select(Notification.id).where(Notification.dedupe_key == dedupe_key)
-    )
-    if existing is not None:
-        return None
     subject, body = _written(kind, locale, context)
-    notification = Notification(
-        dedupe_key=dedupe_key,
-        user_id=user_id,
-        to_email=to_email,
-        subject=subject,
-        body_text=body,
-        attachment=attachment,
-        status=NotificationStatus.PENDING,
+    notification_id = db.session.scalar(
+        _dialect()
+        .insert(Notification)
+        .values(
+            dedupe_key=dedupe_key,
+            user_id=user_id,
+            to_email=to_email,
+            subject=subject,
+            body_text=body,
+            attachment=attachment,
+            status=NotificationStatus.PENDING,
+            created_at=utcnow(),
+            enqueued_at=utcnow(),  # the batched wake-up below is its "sent"
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
     )
-    db.session.add(notification)
-    db.session.flush()
-    jobs.enqueue(DELIVERY, notification)
-    return notification
+    if notification_id is not None:
+        wakeups.wake_after_commit(DELIVER_PENDING_TASK)
+    return notification_id
+
+
+def deliver_pending(batch_size: int = DELIVERY_BATCH) -> int:
+    """Send every message waiting in the outbox, `batch_size` at a time; the task of the
+    batched wake-up. Returns how many it took (sent, or failed and resting)."""
+
+    def batch() -> int:
+        ids = jobs.waiting(DELIVERY, batch_size)
+        db.session.rollback()  # end the read: each delivery is a leased job of its own
+        for notification_id in ids:
+            deliver_notification(notification_id)
+        return len(ids)
+
+    return wakeups.run_until_drained(DELIVER_PENDING_TASK, batch)
+
+
+def _dialect():  # noqa: ANN202 - the dialect module whose insert has on_conflict_do_nothing
+    return postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
 
 
 def _written(kind: str, locale: str, context: dict[str, object]) -> tuple[str, str]:
@@ -144,8 +169,7 @@ def queue_emails(kind: str, messages: list[Outgoing]) -> int:
     if not rows:
         return 0
     ids = db.session.scalars(insert(Notification).returning(Notification.id), rows).all()
-    for notification_id in ids:
-        jobs.enqueue_after_commit(DELIVERY.task, notification_id)
+    wakeups.wake_after_commit(DELIVER_PENDING_TASK)
     return len(ids)
 
 

@@ -313,9 +313,26 @@ def is_suspended(organization_id: int) -> bool:
 
 
 def check_may_submit(organization_id: int | None) -> None:
-    """Refuse a submission for a suspended organisation (called by the feedback service)."""
+    """Refuse a submission for a suspended organisation."""
     if organization_id is not None and is_suspended(organization_id):
-        raise Forbidden(_("Your organisation is suspended on Consulta and cannot submit feedback."))
+        raise _suspended()
+
+
+def lock_for_submission(organization_id: int) -> Organization:
+    """The organisation, its row held until the caller commits (PostgreSQL; SQLite serialises
+    writers anyway); refused when it is suspended. One statement on the submission path."""
+    organization = db.session.scalar(
+        select(Organization).where(Organization.id == organization_id).with_for_update()
+    )
+    if organization is None:
+        raise NotFound(_("No such organisation."))
+    if organization.suspended_at is not None:
+        raise _suspended()
+    return organization
+
+
+def _suspended() -> Forbidden:
+    return Forbidden(_("Your organisation is suspended on Consulta and cannot submit feedback."))
 
 
 def _organization(organization_id: int) -> Organization:
