@@ -44,7 +44,7 @@ def drained(task_name: str) -> None:
     if client is None:
         return
     try:
-        client.delete(KEY_PREFIX + task_name)
+        client.delete(_key(current_app, task_name))
     except redis.RedisError:
         current_app.logger.warning("could not clear the wake-up key of %s", task_name)
 
@@ -76,12 +76,16 @@ def _redis(app: Flask) -> redis.Redis | None:
     return client
 
 
+def _key(app: Flask, task_name: str) -> str:
+    return f"{KEY_PREFIX}{app.config['SETTINGS'].celery_queue}:{task_name}"
+
+
 def _first_since_drained(app: Flask, task_name: str) -> bool:
     client = _redis(app)
     if client is None:
         return True
     try:
-        return bool(client.set(KEY_PREFIX + task_name, "1", nx=True, px=WAKE_EXPIRY_MS))
+        return bool(client.set(_key(app, task_name), "1", nx=True, px=WAKE_EXPIRY_MS))
     except redis.RedisError:
         return True  # better a duplicate wake-up than none
 

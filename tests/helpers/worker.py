@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 from flask import Flask
 
+from app.wakeups import KEY_PREFIX
 from tests.helpers.services import PROJECT
 
 
@@ -120,8 +121,10 @@ def start_worker_for(app: Flask, log_path: Path, *args: str, **env: str) -> Work
 def settle_queue(client: redis.Redis, queue: str, timeout: float = 30) -> None:
     """Between tests: drop the wake-ups no worker has taken yet (the test that sent them is
     over, and the database they point at is about to be reset), then wait for the task the
-    worker is running, so that it writes nothing into the next test's data."""
+    worker is running, so that it writes nothing into the next test's data. The keys that say
+    a batched wake-up is pending go too: theirs was among the dropped."""
     waiting = client.keys(f"{queue}*")  # the queue, and its lists per priority
+    waiting += client.keys(f"{KEY_PREFIX}{queue}:*")  # batched wake-ups said to be pending
     if waiting:
         client.delete(*waiting)
     deadline = time.monotonic() + timeout
