@@ -345,8 +345,10 @@ class BatchResultSchema(Schema):
 @idempotency.idempotent
 def batch(data: dict):  # noqa: ANN201
     """Start up to 500 drafts in one request: all are checked, then all saved, or none (422
-    lists every draft at fault with its field). With an `Idempotency-Key`, a retry answers
-    what the first request did, without saving anything twice."""
+    lists every draft at fault with its field). The lead may submit any of them at once
+    (`submit` on the draft): those meet the submission rules and get receipts and flags.
+    With an `Idempotency-Key`, a retry answers what the first request did, without saving
+    anything twice."""
     user = member()
     drafts = [(row["item_id"], _input(row)) for row in data["drafts"]]
     answer: dict = {}
@@ -355,7 +357,8 @@ def batch(data: dict):  # noqa: ANN201
         answer["body"] = BatchResultSchema().dump({"data": [_body(draft) for draft in created]})
         idempotency.remember(201, answer["body"])
 
-    draft_batch.save_drafts(user.id, drafts, before_commit=remember)
+    submit = frozenset(i for i, row in enumerate(data["drafts"]) if row["submit"])
+    draft_batch.save_drafts(user.id, drafts, submit=submit, before_commit=remember)
     response = jsonify(answer["body"])
     response.status_code = 201
     return response

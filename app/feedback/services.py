@@ -149,7 +149,7 @@ def save_feedback(
         cosigning.reconfirm_cosigners(feedback.id, user.id)
     if submit:
         revision = record_revision(feedback, user.id, first=created)
-        _queue_receipt(feedback, revision, user, found, organization)
+        queue_receipt(feedback, revision, user, found, organization)
         flagging.enqueue_flagging(feedback.id)  # flags explain the queue; they never block
     action = "feedback.submit" if submit else "feedback.save_draft"
     audit.record(
@@ -255,7 +255,7 @@ def _is_repeat_of_submission(feedback: Feedback | None, user: User, data: Feedba
     )
 
 
-def _queue_receipt(
+def queue_receipt(
     feedback: Feedback,
     revision: FeedbackRevision,
     user: User,

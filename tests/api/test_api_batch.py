@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Feedback, IdempotentRequest, Item, User
+from app.models import Feedback, FlagCheck, IdempotentRequest, Item, Notification, User
 
 pytestmark = [pytest.mark.postgres]
 
@@ -113,3 +113,71 @@ def test_a_failed_batch_leaves_its_key_free_for_the_corrected_retry(seeded, clie
     assert bad.status_code == 422
     good = client.post("/api/v1/feedback/batch", json={"drafts": [_draft(item)]}, headers=headers)
     assert good.status_code == 201
+
+
+def test_the_lead_submits_a_whole_batch_in_one_request(seeded, client, bearer):
+    items = _free_items(seeded, "lead@example.org")[:3]
+    submitted = {
+        "stance": "oppose",
+        "comment": "The pledge does not protect people who are waiting at the border.",
+        "amendment": "Add a commitment on reception conditions at every crossing.",
+    }
+    response = client.post(
+        "/api/v1/feedback/batch",
+        json={
+            "drafts": [
+                _draft(items[0], submit=True, **submitted),
+                _draft(items[1]),  # stays a draft
+                _draft(items[2], submit=True, **submitted),
+            ]
+        },
+        headers=bearer("lead"),
+    )
+    assert response.status_code == 201, response.get_json()
+    states = [row["state"] for row in response.get_json()["data"]]
+    assert states == ["submitted", "draft", "submitted"]
+    with seeded.app_context():
+        lead = db.session.scalar(select(User).where(User.email == "lead@example.org"))
+        rows = db.session.scalars(
+            select(Feedback).where(
+                Feedback.item_id.in_(items), Feedback.organization_id == lead.organization_id
+            )
+        ).all()
+        assert len(rows) == 3
+        for row in rows:
+            if row.state.value == "submitted":
+                assert [revision.number for revision in row.revisions] == [1]
+                assert row.submitted_at is not None and row.language == "en"
+        ids = [row.id for row in rows if row.state.value == "submitted"]
+        checks = db.session.scalars(
+            select(FlagCheck.feedback_id).where(FlagCheck.feedback_id.in_(ids))
+        ).all()
+        receipts = db.session.scalars(
+            select(Notification.dedupe_key).where(
+                Notification.dedupe_key.like("feedback_receipt:%")
+            )
+        ).all()
+    assert sorted(checks) == sorted(ids)  # each submission waits for its flags
+    assert {f"feedback_receipt:{i}:1" for i in ids} <= set(receipts)  # and has its receipt
+
+
+def test_a_batch_that_submits_keeps_the_lead_only_rule_and_the_submission_rules(
+    seeded, client, bearer
+):
+    items = _free_items(seeded, "lead@example.org")[:2]
+    before = _count(seeded)
+    as_member = client.post(
+        "/api/v1/feedback/batch",
+        json={"drafts": [_draft(items[0], submit=True, stance="oppose", amendment="Rewrite.")]},
+        headers=bearer("stakeholder"),
+    )
+    assert as_member.status_code == 403
+    missing_amendment = client.post(
+        "/api/v1/feedback/batch",
+        json={"drafts": [_draft(items[0]), _draft(items[1], submit=True, stance="support_with_amendments")]},
+        headers=bearer("lead"),
+    )
+    assert missing_amendment.status_code == 422
+    rows = missing_amendment.get_json()["error"]["rows"]
+    assert [(row["index"], row["field"]) for row in rows] == [(1, "amendment")]
+    assert _count(seeded) == before
