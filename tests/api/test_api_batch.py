@@ -174,7 +174,12 @@ def test_a_batch_that_submits_keeps_the_lead_only_rule_and_the_submission_rules(
     assert as_member.status_code == 403
     missing_amendment = client.post(
         "/api/v1/feedback/batch",
-        json={"drafts": [_draft(items[0]), _draft(items[1], submit=True, stance="support_with_amendments")]},
+        json={
+            "drafts": [
+                _draft(items[0]),
+                _draft(items[1], submit=True, stance="support_with_amendments"),
+            ]
+        },
         headers=bearer("lead"),
     )
     assert missing_amendment.status_code == 422
