@@ -1,6 +1,6 @@
 """Flag checks: submissions waiting for their automatic flags, taken by the worker in batches.
 
-Revision ID: 0011_flag_checks
+Revision ID: 0009_flag_checks
 Revises: 0008_leased_jobs
 Create Date: 2026-12-07
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_flag_checks"
+revision = "0009_flag_checks"
 down_revision = "0008_leased_jobs"
 branch_labels = None
 depends_on = None
