@@ -14,10 +14,9 @@ import threading
 from flask import Flask, g, request
 from flask_babel import gettext as _
 
-from app.errors.handlers import error_response
+from app.errors.handlers import RETRY_AFTER_SECONDS, error_response
 
 EXEMPT_PREFIXES = ("/static/", "/healthz")
-RETRY_AFTER_SECONDS = 1
 
 
 def register(app: Flask) -> None:

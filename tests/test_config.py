@@ -309,3 +309,16 @@ def test_each_kind_of_job_takes_its_attempts_and_lease_from_the_environment(tmp_
 def test_a_job_setting_below_one_is_refused(name: str):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({f"CONSULTA_{name}": "0"}).resolved().check()
+
+
+def test_the_statement_timeout_is_off_unless_the_process_sets_it():
+    quiet = Settings.from_env(production_env()).resolved().flask_config()
+    assert "statement_timeout" not in quiet["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"]
+    web = Settings.from_env(production_env(STATEMENT_TIMEOUT_MS="5000")).resolved().flask_config()
+    options = web["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"].split()
+    assert "statement_timeout=5000" in options and "jit=off" in options
+
+
+def test_a_negative_statement_timeout_is_refused():
+    with pytest.raises(ConfigError, match="STATEMENT_TIMEOUT_MS"):
+        Settings.from_env(production_env(STATEMENT_TIMEOUT_MS="-1")).check()

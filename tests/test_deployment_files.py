@@ -436,3 +436,21 @@ def test_make_run_installs_what_running_needs_and_no_test_tools() -> None:
     # The mail sink scripts/run-embedded starts is what the embedded extra is for.
     assert any(requirement.startswith("aiosmtpd") for requirement in embedded)
     assert "aiosmtpd" in (PROJECT / "scripts" / "run-embedded").read_text()
+
+
+def test_gunicorn_has_threads_to_spare_for_refusing_a_surge_and_a_statement_timeout() -> None:
+    argv = yaml.safe_load(instruction_args("CMD")[0])
+
+    def flag(name: str) -> str:
+        return argv[argv.index(name) + 1]
+
+    assert flag("--worker-class") == "gthread"
+    # More threads than requests let work at once: the spare ones answer 503 at once.
+    assert int(flag("--threads")) > Settings().max_concurrent_requests
+    assert int(flag("--workers")) >= 2
+    assert int(flag("--timeout")) <= 60
+    timeout = flag("--env")
+    assert timeout.startswith("CONSULTA_STATEMENT_TIMEOUT_MS=")
+    assert 0 < int(timeout.split("=", 1)[1]) <= 10_000
+    # The worker runs long report scans: compose must not hand it the web's timeout.
+    assert "STATEMENT_TIMEOUT" not in str(load_compose()["services"]["worker"])

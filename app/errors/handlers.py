@@ -11,6 +11,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.errors import DomainError
 from app.extensions import db
 
+# What a refused or failed-before-commit request tells its client to wait before sending again.
+RETRY_AFTER_SECONDS = 1
+
 
 def wants_json() -> bool:
     if request.path.startswith("/api/"):
@@ -136,9 +139,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):  # noqa: ANN202
+        # The database is down, or a statement ran past the web's statement_timeout: either
+        # way nothing was committed, so the client may send the request again shortly.
         db.session.rollback()
         app.logger.error("database unavailable: %s", error)
-        return error_response(503, "service_unavailable", _messages()[503])
+        body, status = error_response(503, "service_unavailable", _messages()[503])
+        return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # noqa: ANN202

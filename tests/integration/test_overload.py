@@ -4,16 +4,22 @@ is answered 503 with Retry-After straight away, and nothing acknowledged is ever
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
+import yaml
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -21,6 +27,8 @@ from app.accounts import profile
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackState, Item
 from tests import factories
+from tests.helpers.services import PROJECT, free_port
+from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
 
@@ -28,11 +36,9 @@ SUMMIT = "leaders-summit-2021-migration"
 CLIENTS = 24
 
 
-@pytest.fixture
-def crowded_app(seeded: Flask, tmp_path) -> Iterator[Flask]:
-    """An app on the session's database that lets two requests work at once."""
+def _app_like(seeded: Flask, tmp_path: Path, **changes: object) -> Flask:
     settings = seeded.config["SETTINGS"]
-    application = create_app(
+    return create_app(
         {
             **{
                 name: value
@@ -40,13 +46,43 @@ def crowded_app(seeded: Flask, tmp_path) -> Iterator[Flask]:
                 if name not in ("extra", "instance_path")
             },
             "instance_path": str(tmp_path),
-            "max_concurrent_requests": 2,
-            "overload_wait_ms": 10,
+            **changes,
         }
     )
+
+
+@pytest.fixture
+def crowded_app(seeded: Flask, tmp_path) -> Iterator[Flask]:
+    """An app on the session's database that lets two requests work at once."""
+    application = _app_like(seeded, tmp_path, max_concurrent_requests=2, overload_wait_ms=10)
     yield application
     with application.app_context():
         db.engine.dispose()
+
+
+def test_a_statement_past_the_timeout_is_cancelled_and_answered_503_with_retry_after(
+    seeded, tmp_path
+):
+    application = _app_like(seeded, tmp_path, statement_timeout_ms=200)
+    application.add_url_rule(
+        "/api/v1/slow", "slow", lambda: str(db.session.execute(text("SELECT pg_sleep(5)")).all())
+    )
+    try:
+        client = application.test_client()
+        started = time.monotonic()
+        answer = client.get("/api/v1/slow")
+        took = time.monotonic() - started
+        assert answer.status_code == 503, answer.get_data(as_text=True)
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.get_json()["error"]["code"] == "service_unavailable"
+        assert took < 4  # PostgreSQL cancelled the 5 s statement; the request did not wait it out
+        with application.app_context():  # the connection went back to the pool usable
+            timeout = db.session.scalar(text("SHOW statement_timeout"))
+        assert timeout == "200ms"
+        assert client.get("/api/v1/consultations").status_code == 200
+    finally:
+        with application.app_context():
+            db.engine.dispose()
 
 
 def test_a_request_that_finds_no_free_slot_is_refused_at_once_with_retry_after(crowded_app):
@@ -151,3 +187,90 @@ def test_a_surge_is_shed_with_503_and_every_acknowledged_submission_is_stored(cr
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def _gunicorn_as_the_dockerfile_runs_it(port: int) -> list[str]:
+    """The image's CMD, on a loopback port, with one process (the test's machine is shared)."""
+    for line in (PROJECT / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("CMD "):
+            argv = yaml.safe_load(line[4:])
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "1"
+    return [sys.executable, "-m", *argv]
+
+
+@pytest.fixture
+def gunicorn(seeded: Flask, tmp_path) -> Iterator[str]:
+    """gunicorn started from the Dockerfile's command line, letting two requests work at once."""
+    settings = seeded.config["SETTINGS"]
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSULTA_")},
+        "CONSULTA_ENV": "test",
+        "CONSULTA_SECRET_KEY": settings.secret_key,
+        "CONSULTA_DATABASE_URL": settings.database_url,
+        "CONSULTA_REDIS_URL": settings.redis_url,
+        "CONSULTA_CELERY_QUEUE": settings.celery_queue,
+        "CONSULTA_INSTANCE_PATH": str(tmp_path),
+        "CONSULTA_PASSWORD_HASH_PROFILE": settings.password_hash_profile,
+        "CONSULTA_MAX_CONCURRENT_REQUESTS": "2",
+        "CONSULTA_OVERLOAD_WAIT_MS": "10",
+    }
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(  # noqa: S603 - our interpreter, the Dockerfile's arguments
+        _gunicorn_as_the_dockerfile_runs_it(port),
+        cwd=PROJECT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310
+                return answer.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, timeout=60)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_gunicorn_as_deployed_refuses_a_surge_quickly_and_loses_no_acknowledged_submission(
+    seeded, gunicorn
+):
+    clients = 48
+    callers = _leads_with_tokens(seeded, clients)
+    start = threading.Barrier(clients)
+
+    def at_once(caller: tuple[str, int]) -> tuple[int, str | None, float]:
+        start.wait()
+        began = time.monotonic()
+        status, retry = _submit(gunicorn, *caller)
+        return status, retry, time.monotonic() - began
+
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(at_once, callers))
+    statuses = [status for status, _retry, _took in answers]
+    assert set(statuses) <= {201, 503}, answers
+    assert 201 in statuses and 503 in statuses, answers
+    refusals = sorted(took for status, _retry, took in answers if status == 503)
+    assert all(retry == "1" for status, retry, _took in answers if status == 503)
+    # Spare threads answer the refusals: they do not wait behind the submissions at work.
+    assert refusals[len(refusals) // 2] < 1.0, refusals
+    acknowledged = statuses.count(201)
+    with seeded.app_context():
+        stored = db.session.scalar(
+            select(func.count(Feedback.id)).where(
+                Feedback.state == FeedbackState.SUBMITTED,
+                Feedback.comment == "Our position, sent during a campaign's surge.",
+            )
+        )
+    assert stored == acknowledged
