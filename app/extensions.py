@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from celery import Celery, Task
 from flask import Flask
 from flask_babel import Babel
@@ -22,6 +25,20 @@ NAMING_CONVENTION = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+@contextmanager
+def kept_after_commit() -> Iterator[None]:
+    """What a service commits keeps its loaded values, so the answer is built without reading
+    the rows back. Only for rows whose every value is set in Python (no server defaults)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from app.accounts.permissions import acting_user
 from app.api import idempotency
 from app.api.errors import ApiBlueprint
-from app.api.http import IF_MATCH, authenticate, if_match, kept_after_commit, with_etag
+from app.api.http import IF_MATCH, authenticate, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
 from app.errors import Forbidden, NotFound
-from app.extensions import db
+from app.extensions import db, kept_after_commit
 from app.feedback import batch as draft_batch
 from app.feedback import services as feedback
 from app.feedback.feedback_input import (

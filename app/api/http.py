@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from flask import request
 from flask_babel import gettext as _
@@ -14,23 +12,10 @@ from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter
 
 from app.errors import DomainError
-from app.extensions import db
 
 API_PREFIX = "/api/v1"
 
 ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?', re.ASCII)
-
-
-@contextmanager
-def kept_after_commit() -> Iterator[None]:
-    """What a service commits keeps its loaded values, so the answer is built without reading
-    the rows back. Only for rows whose every value is set in Python (no server defaults)."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
 
 
 class PreconditionFailed(DomainError):

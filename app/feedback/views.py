@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from app.consultations import services as consultations
 from app.consultations.services import ItemView
 from app.errors import Conflict, DomainError
-from app.extensions import csrf, login_manager
+from app.extensions import csrf, kept_after_commit, login_manager
 from app.feedback import attachments, cosignatures, cosigning, positions, read_models
 from app.feedback import services as feedback
 from app.feedback.feedback_input import FeedbackInput, input_faults, input_snapshot
@@ -46,8 +46,8 @@ def edit(slug: str, code: str):  # noqa: ANN201
         )
         return _render(view, form, None, expired=True), 401
 
-    existing = positions.feedback_of_organization(current_user.organization_id, view.item.id)
     if not form.is_submitted():
+        existing = _own_position(view)
         form.lock_version.data = str(existing.lock_version if existing else 0)
         if existing is not None:
             _fill(form, existing)
@@ -58,19 +58,22 @@ def edit(slug: str, code: str):  # noqa: ANN201
         # One round of errors: what the form could not read, and every rule the rest breaks.
         _attach_input_faults(form, submitting)
         expired_token = _explain_expired_token(form)
-        return _render(view, form, existing), 400 if expired_token else 422
+        return _render(view, form, _own_position(view)), 400 if expired_token else 422
+    # Saving reads and locks what it needs itself: the stored position is read again only to
+    # show it beside an error.
     try:
-        saved = feedback.save_feedback(
-            current_user.id,
-            view.item.id,
-            _input_from(form),
-            submit=submitting,
-            lock_version=_lock_version(form.lock_version.data),
-        )
+        with kept_after_commit():  # the reference for the thank-you note, without a re-read
+            saved = feedback.save_feedback(
+                current_user.id,
+                view.item.id,
+                _input_from(form),
+                submit=submitting,
+                lock_version=_lock_version(form.lock_version.data),
+            )
     except Conflict as error:
         # Keep what this person typed and show what the colleague saved beside it.
         flash(error.message, "error")
-        theirs = positions.feedback_of_organization(current_user.organization_id, view.item.id)
+        theirs = _own_position(view)
         form.lock_version.data = str(theirs.lock_version if theirs else 0)
         differences = read_models.changes_between(
             input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
@@ -78,9 +81,12 @@ def edit(slug: str, code: str):  # noqa: ANN201
         return _render(view, form, theirs, theirs=theirs, differences=differences), 409
     except DomainError as error:
         attach_domain_error(form, error)
-        existing = positions.feedback_of_organization(current_user.organization_id, view.item.id)
-        return _render(view, form, existing), error.status_code
+        return _render(view, form, _own_position(view)), error.status_code
     return _after_save(saved, submitting, slug, code)
+
+
+def _own_position(view: ItemView):  # noqa: ANN202 - a Feedback or None
+    return positions.feedback_of_organization(current_user.organization_id, view.item.id)
 
 
 @bp.post("/c/<slug>/items/<code>/feedback/draft")

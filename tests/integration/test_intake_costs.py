@@ -23,6 +23,7 @@ from app.moderation import flagging
 from app.notifications import mail
 from tests import factories
 from tests.helpers.waiting import wait_for
+from tests.helpers.web import csrf_token
 
 pytestmark = [pytest.mark.postgres]
 SUMMIT = "leaders-summit-2021-migration"
@@ -91,6 +92,50 @@ def test_a_submission_through_the_api_is_ten_statements_and_one_commit(seeded, c
     assert statements.count("SELECT") == 5
     assert statements.count("INSERT") == 5
     assert len(statements) == 10
+    assert len(commits) == 1
+
+
+def test_a_submission_through_the_web_form_costs_one_statement_more_than_the_api(
+    seeded, client, login
+):
+    with seeded.app_context():
+        lead = factories.lead()
+        email = lead.email
+    login(client, email, factories.PASSWORD)
+    form_url = "/c/leaders-summit-2021-migration/items/P1/feedback"
+    page = client.get(form_url).get_data(as_text=True)
+    with seeded.app_context():
+        engine = db.engine
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    try:
+        response = client.post(
+            form_url,
+            data={
+                "csrf_token": csrf_token(page),
+                "lock_version": "0",
+                "stance": "support",
+                "priority": "4",
+                "comment": "Submitted from the form in one step.",
+                "submit": "Submit feedback",
+            },
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert "/items/P1" in response.headers["Location"]
+    # The API's ten, with the signed-in user in place of the token and one read more for the
+    # item the address names; the stored position is not read before saving, nor the new row
+    # back for the thank-you note.
+    assert statements.count("SELECT") == 6
+    assert statements.count("INSERT") == 5
+    assert len(statements) == 11
     assert len(commits) == 1
 
 
