@@ -15,6 +15,10 @@ ENVIRONMENTS = ("development", "production", "test")
 # test suite can create hundreds of accounts; production refuses it.
 PasswordHashProfile = Literal["strong", "fast"]
 PASSWORD_HASH_PROFILES: tuple[str, ...] = get_args(PasswordHashProfile)
+# Where attachments are kept (app/storage.py): this machine's instance folder, or an
+# S3-compatible object store that every web and worker process reaches.
+AttachmentStore = Literal["local", "s3"]
+ATTACHMENT_STORES: tuple[str, ...] = get_args(AttachmentStore)
 JOB_SETTINGS = (
     "job_lease_seconds",
     "job_reconcile_seconds",
@@ -81,6 +85,12 @@ class Settings:
     # slot before it is answered 503 with Retry-After.
     max_concurrent_requests: int = 20
     overload_wait_ms: int = 50
+    attachment_store: AttachmentStore = "local"
+    s3_endpoint_url: str = ""  # empty: the provider's own endpoint (AWS)
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""  # empty: boto3's usual chain (environment, instance role)
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -125,6 +135,14 @@ class Settings:
             ),
             max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "20")),
             overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
+            attachment_store=cast(
+                AttachmentStore, get("ATTACHMENT_STORE", "local").strip().lower() or "local"
+            ),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", "").strip(),
+            s3_bucket=get("S3_BUCKET", "").strip(),
+            s3_access_key_id=get("S3_ACCESS_KEY_ID", ""),
+            s3_secret_access_key=get("S3_SECRET_ACCESS_KEY", ""),
+            s3_region=get("S3_REGION", "us-east-1").strip() or "us-east-1",
         )
         return settings
 
@@ -172,6 +190,10 @@ class Settings:
                 raise ConfigError(f"{name.upper()} must be a positive whole number")
         if self.max_concurrent_requests < 0 or self.overload_wait_ms < 0:
             raise ConfigError("MAX_CONCURRENT_REQUESTS and OVERLOAD_WAIT_MS must not be negative")
+        if self.attachment_store not in ATTACHMENT_STORES:
+            raise ConfigError(f"ATTACHMENT_STORE must be one of {', '.join(ATTACHMENT_STORES)}")
+        if self.attachment_store == "s3" and not self.s3_bucket:
+            raise ConfigError("S3_BUCKET must name the bucket when ATTACHMENT_STORE is s3")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:
