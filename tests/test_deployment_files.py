@@ -461,3 +461,12 @@ def test_make_run_installs_what_running_needs_and_no_test_tools() -> None:
     # The mail sink scripts/run-embedded starts is what the embedded extra is for.
     assert any(requirement.startswith("aiosmtpd") for requirement in embedded)
     assert "aiosmtpd" in (PROJECT / "scripts" / "run-embedded").read_text()
+
+
+def test_the_test_tools_bring_an_s3_server_and_running_brings_its_client() -> None:
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    assert any(requirement.startswith("boto3") for requirement in project["dependencies"])
+    test_extra = project["optional-dependencies"]["test"]
+    # tests/integration/test_object_store.py runs moto's server process when MinIO is absent.
+    assert any(requirement.startswith("moto[server]") for requirement in test_extra)
+    assert "test" in installed_extras("test")
