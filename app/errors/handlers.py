@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors import DomainError
 from app.extensions import db
+from app.storage import StoreError
 
 
 def wants_json() -> bool:
@@ -138,6 +139,13 @@ def register_error_handlers(app: Flask) -> None:
     def database_unavailable(error: OperationalError):  # noqa: ANN202
         db.session.rollback()
         app.logger.error("database unavailable: %s", error)
+        return error_response(503, "service_unavailable", _messages()[503])
+
+    @app.errorhandler(StoreError)
+    def file_store_unavailable(error: StoreError):  # noqa: ANN202
+        # The object store (or the upload folder's disk) failed: nothing was stored.
+        db.session.rollback()
+        app.logger.error("file store unavailable: %s", error.__cause__ or error)
         return error_response(503, "service_unavailable", _messages()[503])
 
     @app.errorhandler(Exception)

@@ -23,11 +23,13 @@ from app.extensions import db
 from app.feedback import attachments
 from app.models import Attachment, Feedback, Organization, User
 from app.storage import Missing, S3Store, StoreError, attachment_store, s3_client
+from tests.helpers.feedback import our_feedback
 from tests.helpers.files import pdf_bytes, png_bytes
 from tests.helpers.object_store import S3Server, start_s3_server
 from tests.helpers.services import free_port
 from tests.helpers.web import DEMO_PASSWORD
 from tests.integration.test_attachments import (
+    CODE,
     FORM,
     OTHER_ORGANIZATION,
     delete,
@@ -224,6 +226,30 @@ def test_the_api_uploads_into_the_bucket_downloads_and_removes(
     )
     assert removed.status_code == 204
     assert object_name(attachment) not in bucket_objects(s3_server)
+
+
+@pytest.fixture(scope="session")
+def unreachable_app(app, app_overrides, s3_server, tmp_path_factory) -> Iterator[Flask]:
+    """A web process whose object store does not answer (nothing listens on its port)."""
+    application = create_app(
+        {
+            **app_overrides,
+            **s3_server.settings(BUCKET),
+            "s3_endpoint_url": f"http://127.0.0.1:{free_port()}",
+            "instance_path": str(tmp_path_factory.mktemp("web-down")),
+        }
+    )
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_a_store_that_does_not_answer_is_a_503_and_stores_nothing(seeded, unreachable_app, login):
+    member = signed_in(unreachable_app, login, "stakeholder@example.org")
+    response = upload(member, pdf_bytes(), "brief.pdf")
+    assert response.status_code == 503
+    assert stored(unreachable_app) == []
+    assert our_feedback(unreachable_app, CODE) is None  # the draft it began was rolled back
 
 
 # --- the store itself --------------------------------------------------------------------------
