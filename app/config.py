@@ -15,6 +15,10 @@ ENVIRONMENTS = ("development", "production", "test")
 # test suite can create hundreds of accounts; production refuses it.
 PasswordHashProfile = Literal["strong", "fast"]
 PASSWORD_HASH_PROFILES: tuple[str, ...] = get_args(PasswordHashProfile)
+# Where attachments are kept (app/storage.py): this machine's instance folder, or an
+# S3-compatible object store that every web and worker process reaches.
+AttachmentStore = Literal["local", "s3"]
+ATTACHMENT_STORES: tuple[str, ...] = get_args(AttachmentStore)
 JOB_SETTINGS = (
     "job_lease_seconds",
     "job_reconcile_seconds",
@@ -85,6 +89,12 @@ class Settings:
     # (the Dockerfile's gunicorn command) so that a runaway query frees its slot and its
     # connection; the worker and the CLI leave it off, since reports and fills scan for long.
     statement_timeout_ms: int = 0
+    attachment_store: AttachmentStore = "local"
+    s3_endpoint_url: str = ""  # empty: the provider's own endpoint (AWS)
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""  # empty: boto3's usual chain (environment, instance role)
+    s3_secret_access_key: str = ""
+    s3_region: str = "us-east-1"
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
@@ -130,6 +140,14 @@ class Settings:
             max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "20")),
             overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
             statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", "0")),
+            attachment_store=cast(
+                AttachmentStore, get("ATTACHMENT_STORE", "local").strip().lower() or "local"
+            ),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", "").strip(),
+            s3_bucket=get("S3_BUCKET", "").strip(),
+            s3_access_key_id=get("S3_ACCESS_KEY_ID", ""),
+            s3_secret_access_key=get("S3_SECRET_ACCESS_KEY", ""),
+            s3_region=get("S3_REGION", "us-east-1").strip() or "us-east-1",
         )
         return settings
 
@@ -180,6 +198,10 @@ class Settings:
                 "MAX_CONCURRENT_REQUESTS, OVERLOAD_WAIT_MS and STATEMENT_TIMEOUT_MS"
                 " must not be negative"
             )
+        if self.attachment_store not in ATTACHMENT_STORES:
+            raise ConfigError(f"ATTACHMENT_STORE must be one of {', '.join(ATTACHMENT_STORES)}")
+        if self.attachment_store == "s3" and not self.s3_bucket:
+            raise ConfigError("S3_BUCKET must name the bucket when ATTACHMENT_STORE is s3")
         if not self.is_production:
             return
         if self.secret_key == INSECURE_DEV_KEY or len(self.secret_key) < 32:

@@ -23,15 +23,18 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 def send_attachment(attachment_id: int):  # noqa: ANN201
     """The file as a download, if the viewer (signed in, by session or API token) may read it."""
     viewer_id = current_user.id if current_user.is_authenticated else None
-    attachment, path = attachments.open_attachment(viewer_id, attachment_id)
+    attachment, stored = attachments.open_attachment(viewer_id, attachment_id)
+    # From an object store the file streams through here, so the checks above always apply.
     response = send_file(
-        path,
+        stored.path or stored.stream,
         mimetype=attachment.content_type,
         as_attachment=True,
         download_name=attachment.filename,
         etag=attachment.sha256,
         conditional=True,
     )
+    if stored.path is None and response.status_code == 200:
+        response.content_length = stored.size
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     if attachments.is_public(attachment):

@@ -25,7 +25,7 @@ DOCKERIGNORE = PROJECT / ".dockerignore"
 ENV_EXAMPLE = PROJECT / ".env.example"
 
 APP_SERVICES = {"web", "worker", "beat", "migrate"}
-ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "mailcatcher"}
+ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "minio", "mailcatcher"}
 LONG_RUNNING = ALL_SERVICES - {"migrate"}
 
 # How the app's environment setting is spelled in deployment files. Settings.from_env also falls
@@ -38,6 +38,7 @@ UNADVERTISED = {"ENV"}
 OPTIONAL_IN_ENV_EXAMPLE = {"INSTANCE_PATH"}
 
 STRONG_KEY = "k" * 48
+SECRET_NAME = "SECRET_KEY"  # compose refuses to interpolate it when unset
 
 
 class RecordingEnv(dict):
@@ -192,15 +193,35 @@ def test_redis_is_durable_and_never_evicts() -> None:
     assert any(str(volume).endswith(":/data") for volume in redis.get("volumes", []))
 
 
-def test_web_and_worker_share_the_uploads_volume_under_the_instance_folder() -> None:
+def test_attachments_live_in_minio_so_web_replicas_share_no_disk() -> None:
     compose = load_compose()
-    instance = re.search(r"INSTANCE_PATH=(\S+)", " ".join(instruction_args("ENV")))[1]
-    # The folder exists in the image owned by the app user, so a new volume inherits that owner.
-    assert f"mkdir -p {instance}/uploads" in DOCKERFILE.read_text()
+    services = compose["services"]
+    env = app_env_block()
+    assert env["ATTACHMENT_STORE"] == "s3"
+    assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
+    assert env["S3_BUCKET"]
+    # Nothing of the app's instance folder is shared any more: a web replica can run anywhere.
+    for name in APP_SERVICES:
+        mounts = [str(volume) for volume in services[name].get("volumes", [])]
+        assert not any("/app/instance" in mount for mount in mounts), f"{name} mounts {mounts}"
+    assert "uploads" not in (compose.get("volumes") or {})
     for name in ("web", "worker"):
-        mounts = [str(volume) for volume in compose["services"][name].get("volumes", [])]
-        assert f"uploads:{instance}/uploads" in mounts, f"{name} does not see the uploads"
-    assert "uploads" in compose["volumes"]
+        assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy", name
+
+
+def test_minio_keeps_its_data_and_its_credentials_match_the_app() -> None:
+    compose = load_compose()
+    minio = compose["services"]["minio"]
+    assert command_text(minio["command"]).split()[:2] == ["server", "/data"]
+    assert any(str(volume) == "minio-data:/data" for volume in minio["volumes"])
+    assert "minio-data" in compose["volumes"]
+    assert not minio.get("ports"), "the S3 API stays on the internal network"
+    for variables in ({}, {"MINIO_ROOT_USER": "admin", "MINIO_ROOT_PASSWORD": "p" * 12}):
+        server = {k: interpolate(v, variables) for k, v in service_env(minio).items()}
+        app = {k: interpolate(v, variables) for k, v in app_env_block().items() if k != SECRET_NAME}
+        assert app["S3_ACCESS_KEY_ID"] == server["MINIO_ROOT_USER"]
+        assert app["S3_SECRET_ACCESS_KEY"] == server["MINIO_ROOT_PASSWORD"]
+        assert len(server["MINIO_ROOT_PASSWORD"]) >= 8  # MinIO refuses shorter ones
 
 
 def test_postgres_matches_the_database_url() -> None:
@@ -225,6 +246,7 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
         assert healthcheck.get("test"), f"{name} healthcheck has no test"
     assert "pg_isready" in command_text(services["postgres"]["healthcheck"]["test"])
     assert "redis-cli ping" in command_text(services["redis"]["healthcheck"]["test"])
+    assert command_text(services["minio"]["healthcheck"]["test"]) == "CMD mc ready local"
     assert "/readyz" in command_text(services["web"]["healthcheck"]["test"])
     worker_check = command_text(services["worker"]["healthcheck"]["test"])
     assert "worker.celery_app inspect ping" in worker_check
@@ -295,6 +317,9 @@ def test_compose_environment_is_a_valid_production_configuration() -> None:
     assert settings.mail_server == "mailcatcher"
     assert settings.mail_port == 1025
     assert settings.base_url == "http://localhost:5000"
+    assert settings.attachment_store == "s3"
+    assert settings.s3_endpoint_url == "http://minio:9000"
+    assert settings.s3_bucket == "consulta-attachments"
 
 
 def test_compose_refuses_to_run_without_a_secret_key() -> None:
@@ -454,3 +479,12 @@ def test_gunicorn_has_threads_to_spare_for_refusing_a_surge_and_a_statement_time
     assert 0 < int(timeout.split("=", 1)[1]) <= 10_000
     # The worker runs long report scans: compose must not hand it the web's timeout.
     assert "STATEMENT_TIMEOUT" not in str(load_compose()["services"]["worker"])
+
+
+def test_the_test_tools_bring_an_s3_server_and_running_brings_its_client() -> None:
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    assert any(requirement.startswith("boto3") for requirement in project["dependencies"])
+    test_extra = project["optional-dependencies"]["test"]
+    # tests/integration/test_object_store.py runs moto's server process when MinIO is absent.
+    assert any(requirement.startswith("moto[server]") for requirement in test_extra)
+    assert "test" in installed_extras("test")

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.errors import DomainError
 from app.extensions import db
+from app.storage import StoreError
 
 # What a refused or failed-before-commit request tells its client to wait before sending again.
 RETRY_AFTER_SECONDS = 1
@@ -145,6 +146,13 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.error("database unavailable: %s", error)
         body, status = error_response(503, "service_unavailable", _messages()[503])
         return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    @app.errorhandler(StoreError)
+    def file_store_unavailable(error: StoreError):  # noqa: ANN202
+        # The object store (or the upload folder's disk) failed: nothing was stored.
+        db.session.rollback()
+        app.logger.error("file store unavailable: %s", error.__cause__ or error)
+        return error_response(503, "service_unavailable", _messages()[503])
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):  # noqa: ANN202

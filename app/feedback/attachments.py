@@ -1,14 +1,12 @@
-"""Files attached to feedback: storage outside the web root, adding and removing them, and who
-may read them. What a file is (its type and its checks) is decided in uploads.py."""
+"""Files attached to feedback: storing them (through app/storage.py: a folder outside the web
+root, or an object store), adding and removing them, and who may read them. What a file is
+(its type and its checks) is decided in uploads.py."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from flask import current_app
@@ -34,6 +32,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.storage import Missing, StoredFile, StoreError, attachment_store
 
 MAX_ATTACHMENTS_PER_FEEDBACK = 5
 
@@ -54,40 +53,24 @@ class PublicAttachment(NamedTuple):
 # --- storage -----------------------------------------------------------------------------------
 
 
-def upload_root() -> Path:
-    """Where files live: `UPLOAD_PATH` if configured, else `<instance>/uploads` (not served)."""
-    configured = current_app.config.get("UPLOAD_PATH")
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
-
-
-def storage_path(storage_key: str) -> Path:
+def object_key(storage_key: str) -> str:
+    """The name of an attachment's file in the store: `ab/ab12…`, never a name a user chose."""
     if not STORAGE_KEY.fullmatch(storage_key):
         raise NotFound(_("No such attachment."))
-    return upload_root() / storage_key[:2] / storage_key
+    return f"{storage_key[:2]}/{storage_key}"
 
 
-def _store(data: bytes) -> str:
-    """Write `data` under a new random key; a reader never sees a half-written file."""
+def _store(data: bytes, content_type: str) -> str:
+    """Store `data` under a new random key (a reader never sees a half-written file)."""
     key = secrets.token_hex(16)
-    final = storage_path(key)
-    final.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=final.parent, prefix=".upload-")
-    try:
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, final)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    attachment_store().put(object_key(key), data, content_type)
     return key
 
 
 def _discard(storage_key: str) -> None:
     try:
-        storage_path(storage_key).unlink(missing_ok=True)
-    except OSError:
+        attachment_store().delete(object_key(storage_key))
+    except StoreError:
         current_app.logger.exception("could not delete attachment file %s", storage_key)
 
 
@@ -145,7 +128,7 @@ def add_attachment(
             )
         )
 
-    key = _store(data)
+    key = _store(data, inspected.content_type)
     try:
         attachment = Attachment(
             feedback_id=feedback.id,
@@ -249,8 +232,8 @@ def public_attachments(feedback_ids: Iterable[int]) -> dict[int, list[PublicAtta
     return found
 
 
-def open_attachment(viewer_id: int | None, attachment_id: int) -> tuple[Attachment, Path]:
-    """The attachment and its file, if `viewer_id` (None for a visitor) may read it.
+def open_attachment(viewer_id: int | None, attachment_id: int) -> tuple[Attachment, StoredFile]:
+    """The attachment and its stored file, if `viewer_id` (None for a visitor) may read it.
 
     Members of the owning organisation always may; moderators, council and admins once the
     feedback is no longer a draft; anyone else only public files of published feedback.
@@ -269,11 +252,12 @@ def open_attachment(viewer_id: int | None, attachment_id: int) -> tuple[Attachme
         viewer = None
     if not _may_read(viewer, attachment, feedback):
         raise NotFound(_("No such attachment."))
-    path = storage_path(attachment.storage_key)
-    if not path.is_file():
-        current_app.logger.error("attachment %s has no file %s", attachment.id, path)
-        raise NotFound(_("No such attachment."))
-    return attachment, path
+    try:
+        stored = attachment_store().open(object_key(attachment.storage_key))
+    except Missing as error:
+        current_app.logger.error("attachment %s has no stored file", attachment.id)
+        raise NotFound(_("No such attachment.")) from error
+    return attachment, stored
 
 
 def is_public(attachment: Attachment) -> bool:

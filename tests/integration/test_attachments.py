@@ -26,6 +26,7 @@ from app.models import (
     Organization,
 )
 from app.models.base import utcnow
+from app.storage import LocalStore, attachment_store
 from tests.helpers.database import user_by_email
 from tests.helpers.feedback import our_feedback as shared_our_feedback
 from tests.helpers.files import docx_bomb_streamed, docx_bytes, pdf_bytes, png_bytes
@@ -80,6 +81,14 @@ def stored(app) -> list[Attachment]:
 
 def upload_root(app) -> Path:
     return Path(app.instance_path) / "uploads"
+
+
+def local_file(app, attachment: Attachment) -> Path:
+    """Where the embedded default (the local store) keeps an attachment's file."""
+    with app.app_context():
+        store = attachment_store()
+        assert isinstance(store, LocalStore)
+        return store.path(attachments.object_key(attachment.storage_key))
 
 
 def files_on_disk(app) -> set[Path]:
@@ -213,8 +222,7 @@ def test_the_attachment_list_shows_name_type_size_and_disclosure(seeded, member)
 def test_a_member_removes_a_file_and_it_leaves_the_disk(seeded, member):
     upload(member, pdf_bytes(), "brief.pdf")
     [attachment] = stored(seeded)
-    with seeded.app_context():
-        path = attachments.storage_path(attachment.storage_key)
+    path = local_file(seeded, attachment)
     assert path.is_file()
 
     response = delete(member, attachment.id)
@@ -230,8 +238,7 @@ def test_a_member_removes_a_file_and_it_leaves_the_disk(seeded, member):
 def test_the_file_lives_under_the_instance_folder_with_a_random_name(seeded, member):
     upload(member, pdf_bytes(), "Our secret plan.pdf")
     [attachment] = stored(seeded)
-    with seeded.app_context():
-        path = attachments.storage_path(attachment.storage_key).resolve()
+    path = local_file(seeded, attachment).resolve()
     assert path.is_relative_to(Path(seeded.instance_path).resolve())
     assert not path.is_relative_to((PROJECT / "app" / "static").resolve())
     assert "secret" not in str(path) and not str(path).endswith(".pdf")
