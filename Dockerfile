@@ -26,7 +26,7 @@ RUN pip install "babel>=2.15,<3" \
     fi \
  && pip install . \
  && rm -rf build ./*.egg-info \
- && mkdir -p /app/instance/uploads \
+ && mkdir -p /app/instance/uploads /app/instance/reports \
  && chown -R consulta:consulta /app/instance
 
 ENV CONSULTA_ENV=production \

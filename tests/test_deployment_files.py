@@ -200,10 +200,13 @@ def test_attachments_live_in_minio_so_web_replicas_share_no_disk() -> None:
     assert env["ATTACHMENT_STORE"] == "s3"
     assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
     assert env["S3_BUCKET"]
-    # Nothing of the app's instance folder is shared any more: a web replica can run anywhere.
+    # Attachments are in the bucket: of the instance folder only the report files are shared,
+    # by the worker that writes them and the web that serves them.
     for name in APP_SERVICES:
         mounts = [str(volume) for volume in services[name].get("volumes", [])]
-        assert not any("/app/instance" in mount for mount in mounts), f"{name} mounts {mounts}"
+        shared = [mount for mount in mounts if "/app/instance" in mount]
+        expected = ["reports:/app/instance/reports"] if name in ("web", "worker") else []
+        assert shared == expected, f"{name} mounts {mounts}"
     assert "uploads" not in (compose.get("volumes") or {})
     for name in ("web", "worker"):
         assert services[name]["depends_on"]["minio"]["condition"] == "service_healthy", name
