@@ -224,3 +224,20 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     feedback = relationship("Feedback", back_populates="attachments")
+
+
+class PublishedTally(db.Model):
+    """How many published positions of an item have a stance and priority, and how many
+    accepted co-signatures they carry. Kept by database triggers (migration 0010) in the same
+    transaction as every write to feedback and feedback_cosigners: never written by the code.
+    A missing stance is '' and a missing priority 0, so the key holds no NULL."""
+
+    __tablename__ = "published_tallies"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    stance: Mapped[str] = mapped_column(String(32), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    positions: Mapped[int] = mapped_column(Integer)
+    cosignatures: Mapped[int] = mapped_column(Integer)
