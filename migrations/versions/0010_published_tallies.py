@@ -20,6 +20,9 @@ A writer that fills many rows over several concurrent transactions (the syntheti
 (app.consultations.services.recount_published_tallies): its transactions would otherwise wait
 for each other's counts until they commit.
 
+The public lists filtered by stance or language (the API) get partial indexes of published
+feedback: a filter that matched nothing read every published row of the item (73 ms at 7k).
+
 Beware: a later `batch_alter_table` on `feedback` or `feedback_cosigners` recreates the table on
 SQLite and loses its triggers; such a migration must create them again (see _create_triggers).
 
@@ -296,6 +299,9 @@ BACKFILL = """
 """
 
 
+FILTERED_COLUMNS = ("stance", "language")
+
+
 def _postgresql() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
@@ -326,9 +332,21 @@ def upgrade():
         op.execute("LOCK TABLE feedback, feedback_cosigners IN SHARE ROW EXCLUSIVE MODE")
     _create_triggers()
     op.execute(BACKFILL)
+    # The public lists filtered by stance or language: one range of a partial index each.
+    for column in FILTERED_COLUMNS:
+        op.create_index(
+            f"ix_feedback_published_item_id_{column}",
+            "feedback",
+            ["item_id", column, "published_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("state = 'published'"),
+            sqlite_where=sa.text("state = 'published'"),
+        )
 
 
 def downgrade():
+    for column in FILTERED_COLUMNS:
+        op.drop_index(f"ix_feedback_published_item_id_{column}", table_name="feedback")
     for statement in DROP_POSTGRESQL if _postgresql() else DROP_SQLITE:
         op.execute(statement)
     op.drop_table("published_tallies")
