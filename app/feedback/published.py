@@ -123,7 +123,7 @@ def published_page(
             total,
             None,
             pages,
-            Cursor.of(entries[0]) if entries else None,
+            Cursor.of(entries[0]) if entries else after,  # past the end: a way back
             Cursor.of(entries[-1]) if len(rows) > per_page else None,
         )
     page = min(max(1, page or 1), pages)

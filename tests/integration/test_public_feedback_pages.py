@@ -47,9 +47,7 @@ def test_a_next_link_leads_to_the_same_positions_after_new_ones_are_published(se
     assert entries_on(newest, "Later") == ["00", "01", "02"]
 
 
-def test_the_last_page_has_no_next_link_and_a_cursor_past_the_end_is_an_empty_page(
-    seeded, client
-):
+def test_the_last_page_has_no_next_link_and_a_cursor_past_the_end_is_an_empty_page(seeded, client):
     add_published_feedback(seeded, 21)
     last = client.get(link(client.get(ITEM).get_data(as_text=True), "next"))
     page = last.get_data(as_text=True)
@@ -57,6 +55,9 @@ def test_the_last_page_has_no_next_link_and_a_cursor_past_the_end_is_an_empty_pa
     past = client.get(f"{ITEM}?after=1_1")  # before any position was published
     assert past.status_code == 200
     assert entries_on(past.get_data(as_text=True)) == []
+    assert "No more published feedback." in past.get_data(as_text=True)
+    assert link(past.get_data(as_text=True), "first") == ITEM  # a way back from past the end
+    assert entries_on(client.get(link(past.get_data(as_text=True), "prev")).get_data(as_text=True))
 
 
 def test_the_item_page_counts_nothing_in_the_feedback(seeded, client):
