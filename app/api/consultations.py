@@ -174,6 +174,14 @@ class PublishedFeedbackPageSchema(Schema):
 
 
 class PublishedFeedbackArgsSchema(PageArgsSchema):
+    after = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "The cursor: copy it from the `next` link (a position's id, as earlier"
+            " links carried, is read too); one this list never wrote answers 400"
+        },
+    )
     stance = fields.String(validate=validate.OneOf([s.value for s in Stance]))
     language = fields.String(validate=validate.Length(min=2, max=5))
 
@@ -201,12 +209,15 @@ class CouncilResponseListSchema(Schema):
 @blp.errors(404, 422)
 def published(args: dict, slug: str, code: str):  # noqa: ANN201
     """The item's published feedback, newest first, as the public page shows it (council-only
-    text and anonymous names left out, redactions applied); filter by stance or language."""
+    text and anonymous names left out, redactions applied); filter by stance or language.
+
+    Pages are keyset: the `next` link's cursor names a place in the list, not a row, so it leads
+    to the same place when positions are published or withdrawn meanwhile."""
     view = consultations.get_item(slug, code)
     limit = args["limit"]
     entries = published_feedback.published_feedback_after(
         view.item.id,
-        after=args.get("after"),
+        after=_cursor(args.get("after")),
         limit=limit + 1,
         stance=Stance(args["stance"]) if args.get("stance") else None,
         language=args.get("language"),
@@ -219,11 +230,22 @@ def published(args: dict, slug: str, code: str):  # noqa: ANN201
             "api_consultations.published",
             slug=slug,
             code=code,
-            after=entries[-1].id,
+            after=str(published_feedback.Cursor.of(entries[-1])),
             limit=limit,
             **query,
         )
     return {"data": [_published(entry) for entry in entries], "next": next_url}
+
+
+def _cursor(after: str | None) -> published_feedback.Cursor | int | None:
+    """The `after` of a next link, or a position's id (the links of earlier versions)."""
+    if after is None:
+        return None
+    if after.isascii() and after.isdigit():
+        if len(after) > 10 or int(after) > published_feedback.MAX_ID:
+            raise published_feedback.InvalidCursor()
+        return int(after)
+    return published_feedback.Cursor.parse(after)
 
 
 def _published(entry) -> dict:  # noqa: ANN001 - a published_feedback.PublicFeedback

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import delete, func, insert, select, union_all
 
 from app.analysis.tally import Tally, tally
 from app.errors import NotFound
@@ -19,6 +19,7 @@ from app.models import (
     FeedbackState,
     Item,
     ItemVersion,
+    PublishedTally,
     Stance,
 )
 from app.models.council_response import council_response_feedback
@@ -81,12 +82,61 @@ def _item_view(*conditions) -> ItemView:  # noqa: ANN002 - SQL conditions
 
 
 def published_tally(item_id: int) -> Tally:
-    """The public tally of one item: published feedback only, counted in SQL."""
-    return organization_tally(item_id, (FeedbackState.PUBLISHED,))
+    """The public tally of one item: published positions and their accepted co-signatures,
+    read from the counts the database keeps (a handful of rows, whatever the item's size)."""
+    rows = db.session.execute(
+        select(
+            PublishedTally.stance,
+            PublishedTally.priority,
+            PublishedTally.positions + PublishedTally.cosignatures,
+        ).where(PublishedTally.item_id == item_id)
+    )
+    return tally((stance or None, priority or None, n) for stance, priority, n in rows)
+
+
+def published_positions(item_id: int) -> int:
+    """How many positions on the item are published, from the same counts."""
+    return (
+        db.session.scalar(
+            select(func.sum(PublishedTally.positions)).where(PublishedTally.item_id == item_id)
+        )
+        or 0
+    )
+
+
+def recount_published_tallies(item_ids: list[int]) -> None:
+    """Count the items' published tallies afresh from their rows (after a fill that deferred
+    the triggers' counting). The caller commits."""
+    counted = (Feedback.item_id.in_(item_ids), Feedback.state == FeedbackState.PUBLISHED)
+    accepted = (
+        select(func.count())
+        .where(
+            FeedbackCosigner.feedback_id == Feedback.id,
+            FeedbackCosigner.state == CosignState.ACCEPTED,
+        )
+        .scalar_subquery()
+    )
+    stance, priority = func.coalesce(Feedback.stance, ""), func.coalesce(Feedback.priority, 0)
+    db.session.execute(delete(PublishedTally).where(PublishedTally.item_id.in_(item_ids)))
+    db.session.execute(
+        insert(PublishedTally).from_select(
+            ["item_id", "stance", "priority", "positions", "cosignatures"],
+            select(
+                Feedback.item_id,
+                stance,
+                priority,
+                func.count(),
+                func.coalesce(func.sum(accepted), 0),
+            )
+            .where(*counted)
+            .group_by(Feedback.item_id, stance, priority),
+        )
+    )
 
 
 def organization_tally(item_id: int, states: tuple[FeedbackState, ...]) -> Tally:
-    """Stances and priorities of the positions on an item in `states`, per organisation.
+    """Stances and priorities of the positions on an item in `states`, per organisation,
+    counted from the rows (reports; the public tally reads `published_tally`).
 
     Each organisation that accepted to co-sign a position counts once more with that
     position's stance and priority: the tally counts organisations, not submissions.

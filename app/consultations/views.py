@@ -69,7 +69,7 @@ def item(slug: str, code: str):  # noqa: ANN201
         version=view.version,
         state=consultation.state_at(utcnow()),
         tally=consultations.published_tally(view.item.id),
-        published=published.published_feedback(view.item.id, page=_page()),
+        published=published.published_page(view.item.id, **_place()),
         responses=consultations.council_responses(view.item.id),
         own_feedback=own,
         versions=consultations.item_versions(view.item.id),
@@ -98,6 +98,13 @@ def version(slug: str, code: str, number: int):  # noqa: ANN201
     )
 
 
-def _page() -> int:
-    """The ?page= number; anything that is not a positive number means the first page."""
-    return parse_id(request.args.get("page")) or 1
+def _place() -> dict:
+    """Where the published list starts: ?after= or ?before= (the cursors of the page links) or
+    ?page= (a number). Anything that is not one of these means the first page."""
+    for name in ("after", "before"):
+        if request.args.get(name):
+            try:
+                return {name: published.Cursor.parse(request.args[name])}
+            except published.InvalidCursor:
+                return {}
+    return {"page": parse_id(request.args.get("page"))}

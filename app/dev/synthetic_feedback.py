@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 from sqlalchemy import insert, select, text
 
+from app.consultations.services import recount_published_tallies
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import (
@@ -274,7 +275,11 @@ def generate(
 
     now = utcnow().replace(microsecond=0)
     window_start = now - WINDOW
-    writer = _PostgresWriter() if _dialect() == "postgresql" else _SqliteWriter()
+    writer = (
+        _PostgresWriter([target.item_id for target in targets])
+        if _dialect() == "postgresql"
+        else _SqliteWriter()
+    )
     report = GenerationReport(organizations=organization_count, campaigns=len(campaigns))
     report.campaign_groups = len(plan.keys)
     try:
@@ -721,8 +726,9 @@ class _PostgresWriter:
 
     WRITERS = 2
 
-    def __init__(self) -> None:
+    def __init__(self, item_ids: list[int]) -> None:
         db.session.commit()  # nothing of ours stays open on the session
+        self.item_ids = item_ids
         self._proxy = db.engine.raw_connection()
         self.connection = self._proxy.driver_connection
         self._workers: list[_CopyWorker] = []
@@ -768,6 +774,9 @@ class _PostgresWriter:
             raise errors[0]
         for worker in self._workers:
             worker.connection.commit()
+        # The writers deferred the published tallies (each would wait for the other's counts).
+        recount_published_tallies(self.item_ids)
+        db.session.commit()
         with self.connection.cursor() as cursor:
             for table in TABLES_WRITTEN:
                 cursor.execute(f"ANALYZE {table}")
@@ -815,6 +824,8 @@ class _CopyWorker(threading.Thread):
                 continue  # keep draining, so the producer never blocks on a dead worker
             try:
                 with self.connection.cursor() as cursor:
+                    # For this transaction: the fill recounts the tallies once it has committed.
+                    cursor.execute("SET LOCAL consulta.defer_tallies = 'on'")
                     _copy(cursor, "feedback", FEEDBACK_COLUMNS, batch.feedback)
                     _copy(cursor, "moderation_flags", FLAG_COLUMNS, batch.flags)
                     _copy(cursor, "feedback_fingerprints", FINGERPRINT_COLUMNS, batch.fingerprints)

@@ -20,6 +20,7 @@ from app.models.feedback import (
     FeedbackCosigner,
     FeedbackRevision,
     FeedbackState,
+    PublishedTally,
     Stance,
 )
 from app.models.invitation import Invitation
@@ -75,6 +76,7 @@ __all__ = [
     "Notification",
     "NotificationStatus",
     "Organization",
+    "PublishedTally",
     "OrganizationType",
     "Redaction",
     "BulkAction",

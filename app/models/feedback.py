@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -110,6 +111,21 @@ class Feedback(db.Model):
         # Public pages list an item's published feedback newest first, a page at a time.
         Index(
             "ix_feedback_item_id_state_published_at_id", "item_id", "state", "published_at", "id"
+        ),
+        # The public lists filtered by stance or language read one range of these, also when
+        # no row matches (without them, every published row of the item was read to find none).
+        # Partial: a submission is not in them until it is published, so intake does not pay.
+        *(
+            Index(
+                f"ix_feedback_published_item_id_{column}",
+                "item_id",
+                column,
+                "published_at",
+                "id",
+                postgresql_where=text("state = 'published'"),
+                sqlite_where=text("state = 'published'"),
+            )
+            for column in ("stance", "language")
         ),
     )
 
@@ -224,3 +240,20 @@ class Attachment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     feedback = relationship("Feedback", back_populates="attachments")
+
+
+class PublishedTally(db.Model):
+    """How many published positions of an item have a stance and priority, and how many
+    accepted co-signatures they carry. Kept by database triggers (migration 0010) in the same
+    transaction as every write to feedback and feedback_cosigners: never written by the code.
+    A missing stance is '' and a missing priority 0, so the key holds no NULL."""
+
+    __tablename__ = "published_tallies"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    stance: Mapped[str] = mapped_column(String(32), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    positions: Mapped[int] = mapped_column(Integer)
+    cosignatures: Mapped[int] = mapped_column(Integer)

@@ -95,3 +95,41 @@ def test_the_councils_published_responses_name_what_they_answer(seeded, client):
             )
         )
     assert set(response["answers"]) <= published
+
+
+def test_a_next_link_stays_valid_when_positions_are_published_meanwhile(seeded, client):
+    item_id, code = _busiest_item(seeded)
+    base = f"/api/v1/consultations/{SUMMIT}/items/{code}/feedback"
+    first = client.get(f"{base}?limit=1").get_json()
+    following = client.get(first["next"]).get_json()["data"]
+    with seeded.app_context():  # the newest position withdrawn, the next one moved to the top
+        newest = first["data"][0]["id"]
+        db.session.execute(
+            update(Feedback).where(Feedback.id == newest).values(state=FeedbackState.WITHDRAWN)
+        )
+        db.session.commit()
+    again = client.get(first["next"])
+    assert again.status_code == 200
+    assert [e["id"] for e in again.get_json()["data"]] == [e["id"] for e in following]
+
+
+def test_a_positions_id_as_cursor_still_reads_and_the_last_page_has_no_next(seeded, client):
+    item_id, code = _busiest_item(seeded)
+    with seeded.app_context():
+        expected = [e.id for e in published.published_feedback(item_id, 1, 500).entries]
+    base = f"/api/v1/consultations/{SUMMIT}/items/{code}/feedback"
+    by_id = client.get(f"{base}?after={expected[0]}&limit=200").get_json()
+    assert [e["id"] for e in by_id["data"]] == expected[1:]
+    assert by_id["next"] is None
+
+
+@pytest.mark.parametrize(
+    "cursor", ["abc", "1_", "_1", "1_x", "-1_2", "1.5", "99999999999", "1_99999999999", "١_١"]
+)
+def test_a_cursor_this_list_never_wrote_is_a_400(seeded, client, cursor):
+    _item_id, code = _busiest_item(seeded)
+    response = client.get(
+        f"/api/v1/consultations/{SUMMIT}/items/{code}/feedback", query_string={"after": cursor}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "after"

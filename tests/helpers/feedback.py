@@ -9,7 +9,18 @@ from sqlalchemy import select, update
 
 from app.dev.demo import DEMO_ORGANIZATION
 from app.extensions import db
-from app.models import Consultation, Feedback, FeedbackState, Item, Organization, User
+from app.feedback.positions import new_reference
+from app.models import (
+    Consultation,
+    Feedback,
+    FeedbackState,
+    Item,
+    Organization,
+    OrganizationType,
+    Stance,
+    User,
+    VerificationState,
+)
 from app.models.base import utcnow
 from app.moderation import services as moderation
 
@@ -48,4 +59,41 @@ def close_window(app) -> None:
     """Every consultation's comment window closed a second ago."""
     with app.app_context():
         db.session.execute(update(Consultation).values(closes_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
+def add_published_feedback(app, count: int, code: str = "P1", prefix: str = "Paged") -> None:
+    """`count` published positions on the item, one per new verified organisation, published
+    an hour apart (entry 00 the newest, just now); their comments read "<prefix> entry NN."."""
+    now = utcnow()
+    with app.app_context():
+        item = db.session.scalar(select(Item).where(Item.code == code))
+        version_id = next(v.id for v in item.versions if v.number == item.current_version)
+        for index in range(count):
+            organization = Organization(
+                name=f"{prefix} Organisation {index:02d}",
+                type=OrganizationType.NGO,
+                country="US",
+                verification=VerificationState.VERIFIED,
+                verified_at=now,
+            )
+            db.session.add(organization)
+            db.session.flush()
+            db.session.add(
+                Feedback(
+                    reference=new_reference(),
+                    item_id=item.id,
+                    item_version_id=version_id,
+                    organization_id=organization.id,
+                    state=FeedbackState.PUBLISHED,
+                    stance=Stance.SUPPORT,
+                    priority=3,
+                    comment=f"{prefix} entry {index:02d}.",
+                    affected_populations=[],
+                    countries=[],
+                    evidence_links=[],
+                    submitted_at=now - timedelta(days=2),
+                    published_at=now - timedelta(hours=index),  # entry 00 is the newest
+                )
+            )
         db.session.commit()

@@ -7,7 +7,6 @@ import contextlib
 import html
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from threading import Barrier, BrokenBarrierError
 
 import pytest
@@ -19,7 +18,6 @@ from app.feedback import batch as draft_batch
 from app.feedback import services as feedback_service
 from app.feedback.batch import BatchInvalid
 from app.feedback.feedback_input import FeedbackInput, InvalidInput
-from app.feedback.positions import new_reference
 from app.models import (
     Feedback,
     FeedbackCosigner,
@@ -28,11 +26,9 @@ from app.models import (
     Item,
     Notification,
     Organization,
-    OrganizationType,
     Redaction,
     Stance,
     User,
-    VerificationState,
 )
 from app.models.base import utcnow
 from app.moderation import services as moderation
@@ -42,6 +38,7 @@ from tests.helpers.feedback import (
     LEAD,
     MEMBER,
     SLUG,
+    add_published_feedback,
     close_window,
     our_feedback,
     publish,
@@ -554,44 +551,14 @@ def test_only_members_of_an_organisation_have_a_dashboard(seeded, app, login):
 # --- 10. public pagination -------------------------------------------------------------------
 
 
-def add_published_feedback(app, count: int, code: str = "P1") -> None:
-    """`count` published positions on the item, one per new verified organisation."""
-    now = utcnow()
-    with app.app_context():
-        item = db.session.scalar(select(Item).where(Item.code == code))
-        version_id = next(v.id for v in item.versions if v.number == item.current_version)
-        for index in range(count):
-            organization = Organization(
-                name=f"Paged Organisation {index:02d}",
-                type=OrganizationType.NGO,
-                country="US",
-                verification=VerificationState.VERIFIED,
-                verified_at=now,
-            )
-            db.session.add(organization)
-            db.session.flush()
-            db.session.add(
-                Feedback(
-                    reference=new_reference(),
-                    item_id=item.id,
-                    item_version_id=version_id,
-                    organization_id=organization.id,
-                    state=FeedbackState.PUBLISHED,
-                    stance=Stance.SUPPORT,
-                    priority=3,
-                    comment=f"Paged entry {index:02d}.",
-                    affected_populations=[],
-                    countries=[],
-                    evidence_links=[],
-                    submitted_at=now - timedelta(days=2),
-                    published_at=now - timedelta(hours=index),  # entry 00 is the newest
-                )
-            )
-        db.session.commit()
-
-
 def entries_on(page: str) -> list[str]:
     return re.findall(r"Paged entry (\d\d)\.", page)
+
+
+def link(page: str, rel: str) -> str | None:
+    """The address of the page link `rel` (next, prev, first), without its fragment."""
+    found = re.search(rf'rel="{rel}" href="([^"#]+)#published-title"', page)
+    return found[1] if found else None
 
 
 def test_published_feedback_is_paginated(seeded, client):
@@ -603,12 +570,20 @@ def test_published_feedback_is_paginated(seeded, client):
     assert "Page 1 of 2" in first
     assert "25 published positions" in first
     assert tally_of(first, "support") == 25
-    assert f'href="{ITEM}?page=2#published-title"' in first
+    assert link(first, "prev") is None
+    assert link(first, "next").startswith(f"{ITEM}?after=")
 
-    second = client.get(f"{ITEM}?page=2").get_data(as_text=True)
+    second = client.get(link(first, "next")).get_data(as_text=True)
     assert second.count('<article class="feedback" id="') == 5
     assert entries_on(second) == [f"{n:02d}" for n in range(20, 25)]
-    assert "Page 2 of 2" in second
+    assert link(second, "next") is None
+    assert link(second, "first") == ITEM
+    back = client.get(link(second, "prev")).get_data(as_text=True)
+    assert entries_on(back) == entries_on(first) and "Page 1 of 2" in back
+
+    numbered = client.get(f"{ITEM}?page=2").get_data(as_text=True)  # links of earlier versions
+    assert entries_on(numbered) == entries_on(second)
+    assert "Page 2 of 2" in numbered
 
     beyond = client.get(f"{ITEM}?page=999")
     assert beyond.status_code == 200
@@ -616,9 +591,10 @@ def test_published_feedback_is_paginated(seeded, client):
     assert "Page 2 of 2" in beyond.get_data(as_text=True)
 
     for odd in ("abc", "0", "-1", "1.5", "", "%00", "99999999999999999999", "²"):
-        response = client.get(ITEM, query_string={"page": odd})
-        assert response.status_code == 200, odd
-        assert entries_on(response.get_data(as_text=True)) == entries_on(first), odd
+        for name in ("page", "after", "before"):
+            response = client.get(ITEM, query_string={name: odd})
+            assert response.status_code == 200, (name, odd)
+            assert entries_on(response.get_data(as_text=True)) == entries_on(first), (name, odd)
     huge = client.get(f"{ITEM}?page=999999999999999999")
     assert huge.status_code == 200
     assert "Page 2 of 2" in huge.get_data(as_text=True)
