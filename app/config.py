@@ -89,6 +89,8 @@ class Settings:
     # (the Dockerfile's gunicorn command) so that a runaway query frees its slot and its
     # connection; the worker and the CLI leave it off, since reports and fills scan for long.
     statement_timeout_ms: int = 0
+    # How long the moderation queue's capped counts are reused (0: counted on every view).
+    queue_counts_seconds: int = 10
     attachment_store: AttachmentStore = "local"
     s3_endpoint_url: str = ""  # empty: the provider's own endpoint (AWS)
     s3_bucket: str = ""
@@ -140,6 +142,7 @@ class Settings:
             max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "20")),
             overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
             statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", "0")),
+            queue_counts_seconds=int(get("QUEUE_COUNTS_SECONDS", "10")),
             attachment_store=cast(
                 AttachmentStore, get("ATTACHMENT_STORE", "local").strip().lower() or "local"
             ),
@@ -193,10 +196,16 @@ class Settings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name.upper()} must be a positive whole number")
-        if min(self.max_concurrent_requests, self.overload_wait_ms, self.statement_timeout_ms) < 0:
+        limits = (
+            self.max_concurrent_requests,
+            self.overload_wait_ms,
+            self.statement_timeout_ms,
+            self.queue_counts_seconds,
+        )
+        if min(limits) < 0:
             raise ConfigError(
-                "MAX_CONCURRENT_REQUESTS, OVERLOAD_WAIT_MS and STATEMENT_TIMEOUT_MS"
-                " must not be negative"
+                "MAX_CONCURRENT_REQUESTS, OVERLOAD_WAIT_MS, STATEMENT_TIMEOUT_MS and"
+                " QUEUE_COUNTS_SECONDS must not be negative"
             )
         if self.attachment_store not in ATTACHMENT_STORES:
             raise ConfigError(f"ATTACHMENT_STORE must be one of {', '.join(ATTACHMENT_STORES)}")

@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.cache import redis_client
 from app.extensions import db
 
 _PENDING = "consulta_pending_wakeups"
@@ -40,7 +41,7 @@ def wake_after_commit(task_name: str) -> None:
 
 def drained(task_name: str) -> None:
     """Called by the task when it found nothing more to do: the next commit wakes it again."""
-    client = _redis(current_app)
+    client = redis_client(current_app)
     if client is None:
         return
     try:
@@ -65,23 +66,12 @@ def run_until_drained(task_name: str, batch: Callable[[], int]) -> int:
             return total
 
 
-def _redis(app: Flask) -> redis.Redis | None:
-    url = app.config["SETTINGS"].redis_url
-    if not url:
-        return None
-    client = app.extensions.get("consulta_wakeups_redis")
-    if client is None:
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        app.extensions["consulta_wakeups_redis"] = client
-    return client
-
-
 def _key(app: Flask, task_name: str) -> str:
     return f"{KEY_PREFIX}{app.config['SETTINGS'].celery_queue}:{task_name}"
 
 
 def _first_since_drained(app: Flask, task_name: str) -> bool:
-    client = _redis(app)
+    client = redis_client(app)
     if client is None:
         return True
     try:

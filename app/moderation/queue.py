@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import (
     Select,
@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from app.accounts.permissions import MODERATORS, acting_user
+from app.cache import remembered
 from app.errors import DomainError
 from app.extensions import db
 from app.models import (
@@ -369,8 +370,20 @@ def page(
 
 
 def counts(user_id: int, filt: QueueFilter) -> QueueCounts:
-    """Per state (other filters kept) and per flag kind (whole filter), each capped."""
+    """Per state (other filters kept) and per flag kind (whole filter), each capped; reused
+    for `queue_counts_seconds` by every moderator who asks for the same filter."""
     authorize(user_id)
+    key = "queue-counts:" + "&".join(f"{k}={v}" for k, v in sorted(filt.to_args().items()))
+    return remembered(
+        key,
+        current_app.config["SETTINGS"].queue_counts_seconds,
+        lambda: _counted(filt),
+        dump=asdict,
+        load=lambda data: QueueCounts(**data),
+    )
+
+
+def _counted(filt: QueueFilter) -> QueueCounts:
     parts = []
     row = literal(1).label("row")  # not feedback.id: a count by flag needs no join to feedback
     for state in QUEUE_STATES:

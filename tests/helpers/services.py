@@ -66,6 +66,9 @@ def app_settings(tmp: Path, database_url: str, redis_url: str | None, queue: str
         # Flask-Limiter keeps one storage per process, whichever app initialised it last.
         "ratelimit_storage_url": "memory://",
         "password_hash_profile": "fast",
+        # Each test sees its own counts; tests/integration/test_review_queue.py turns the
+        # shared cache on to test it.
+        "queue_counts_seconds": 0,
     }
 
 

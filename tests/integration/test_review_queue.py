@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
+from app.errors import DomainError
 from app.extensions import db
 from app.models import AuditEvent, Feedback, FeedbackState, Item, ModerationFlag, Organization
 from app.models.base import utcnow
@@ -371,3 +373,46 @@ def test_the_queue_page_offers_shortcuts_and_links_to_each_submission(queue_data
     assert re.search(rf'href="/moderation/(feedback/)?{fb_id}"', html)
     for label in ('for="filter-q"', 'for="filter-state"', 'for="filter-country"'):
         assert label in html
+
+
+@pytest.mark.redis
+def test_counts_are_shared_through_redis_for_a_few_seconds_then_counted_again(
+    queue_data, redis_url, monkeypatch
+):
+    import redis
+
+    from app.cache import CACHE_PREFIX
+    from app.models import User
+    from app.moderation import queue as review_queue
+
+    settings = queue_data.config["SETTINGS"]
+    monkeypatch.setitem(
+        queue_data.config,
+        "SETTINGS",
+        settings.replace(redis_url=redis_url, queue_counts_seconds=1),
+    )
+    client = redis.Redis.from_url(redis_url)
+    for key in client.keys(f"{CACHE_PREFIX}{settings.celery_queue}:*"):
+        client.delete(key)
+    counted = []
+    real = review_queue._counted
+    monkeypatch.setattr(review_queue, "_counted", lambda filt: counted.append(filt) or real(filt))
+    with queue_data.app_context():
+        moderator_id = db.session.scalar(
+            select(User.id).where(User.email == "moderator@example.org")
+        )
+        first = review_queue.counts(moderator_id, review_queue.QueueFilter())
+        again = review_queue.counts(moderator_id, review_queue.QueueFilter())
+        spanish = review_queue.counts(moderator_id, review_queue.QueueFilter(language="es"))
+        assert again == first  # from Redis, as counted
+        assert len(counted) == 2  # once per filter, not per view
+        assert spanish != first
+        time.sleep(1.2)
+        review_queue.counts(moderator_id, review_queue.QueueFilter())
+        assert len(counted) == 3  # expired: counted afresh
+        # A stakeholder is refused before anything is read from the cache.
+        stakeholder = db.session.scalar(
+            select(User.id).where(User.email == "stakeholder@example.org")
+        )
+        with pytest.raises(DomainError):
+            review_queue.counts(stakeholder, review_queue.QueueFilter())
