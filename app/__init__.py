@@ -38,6 +38,11 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.register_commands(app)
     celery_init_app(app)
+    if settings.is_production:
+        # Loaded before the first request instead of by it (the web's and the worker's).
+        from app.analysis.language import warm_up
+
+        warm_up()
     return app
 
 

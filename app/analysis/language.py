@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import cache
+import threading
 
 from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
 
@@ -12,9 +12,26 @@ MIN_CONFIDENCE = 0.7
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
-@cache
+_loading = threading.Lock()
+_loaded: list[LanguageIdentifier] = []
+
+
 def _identifier() -> LanguageIdentifier:
-    return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    """The model, loaded once per process: about a second of decompressing. Threads that ask
+    while it loads wait for that one load rather than each decompressing their own copy (16
+    threads doing so at once made a web process's first submissions take 30 s)."""
+    if not _loaded:
+        with _loading:
+            if not _loaded:
+                _loaded.append(
+                    LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+                )
+    return _loaded[0]
+
+
+def warm_up() -> None:
+    """Load the model now, before the first request needs it."""
+    _identifier()
 
 
 def detect_language(text: str) -> str | None:
