@@ -167,17 +167,22 @@ def _submissions(bench: stack.Stack, positions: Positions, seconds: float) -> li
 def _pages(bench: stack.Stack, seconds: float) -> list[dict]:
     base = bench.base_url
     with bench.sql() as conn:
-        code = conn.execute(
-            "SELECT i.code FROM feedback f JOIN items i ON i.id = f.item_id "
+        code, published = conn.execute(
+            "SELECT i.code, count(*) FROM feedback f JOIN items i ON i.id = f.item_id "
             "WHERE f.state = 'published' GROUP BY i.code ORDER BY count(*) DESC LIMIT 1"
-        ).fetchone()[0]
+        ).fetchone()
     item = f"{base}/c/{SUMMIT}/items/{code}"
     deep, depth = scenarios.deep_item_page(base, item)
     cookie = scenarios.moderator_cookie(bench, MODERATOR)
     targets = [
         ("home", "home page", base + "/", None),
         ("static", "/static/app.css through the same server", base + "/static/app.css", None),
-        ("item_first", f"public item page {code}, first page", item, None),
+        (
+            "item_first",
+            f"public item page {code} ({published:,} published), first page",
+            item,
+            None,
+        ),
         ("item_deep", f"public item page {code}, page {depth}", deep, None),
         ("consultation", "consultation page", f"{base}/c/{SUMMIT}", None),
         ("moderation_queue", "moderation queue page", base + "/moderation/", {"Cookie": cookie}),
