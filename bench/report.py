@@ -42,6 +42,11 @@ def _row(row: dict) -> tuple[str, str, str, str]:
             if ours["status_503"]
             else "no 503"
         )
+        drained = row["drain"]["seconds"]
+        to_503 += "; worker backlog drained " + (
+            f"{drained:.1f} s after" if drained is not None else "not drained within 20× of"
+        )
+        to_503 += f" the {row['drain']['burst_seconds']:.0f} s burst"
         other = ours["requests"] - ours["ok"] - ours["status_429"] - ours["status_503"]
         return (
             row["what"],

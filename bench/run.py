@@ -228,7 +228,9 @@ def _surge(bench: stack.Stack, positions: Positions, seconds: float) -> list[dic
     surge = load.drive(scenarios.submit_request(bench.base_url, positions), 128, seconds)
     summary = surge.summary()
     refused = surge.by_status.get(503, [])
-    print(f"  surge 128: {summary}", flush=True)
+    # Emptied before the report is asked for, which would otherwise queue behind it.
+    drained, waiting = scenarios.drain_time(bench, limit=max(300.0, 20 * seconds))
+    print(f"  surge 128: {summary} | drain {drained}", flush=True)
     return [
         {
             "key": "surge_128",
@@ -244,6 +246,12 @@ def _surge(bench: stack.Stack, positions: Positions, seconds: float) -> list[dic
             },
             "baseline": None,
             "ratio": None,
+            "drain": {
+                "seconds": _r(drained),
+                "burst_seconds": round(surge.seconds, 2),
+                "flag_checks_at_end": waiting[0],
+                "outbox_at_end": waiting[1],
+            },
         }
     ]
 

@@ -82,6 +82,7 @@ def test_the_bench_smoke_run_measures_every_row_and_loses_nothing(tmp_path):
     surge = rows["surge_128"]["consulta"]
     _numbers(surge, "p50_ms", "p99_ms", "ok", "status_429", "status_503")
     assert surge["ok"] > 0
+    _numbers(rows["surge_128"]["drain"], "seconds")  # its backlog emptied before the report
     report = rows["report"]
     _numbers(report["consulta"], "readable_s", "complete_s")
     _numbers(report["baseline"], "seconds")
