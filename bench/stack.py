@@ -316,6 +316,7 @@ def _terminate_on_sigterm() -> None:
         raise KeyboardInterrupt  # unwinds through every `finally`: processes, database
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
 
 
 @contextmanager
