@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export CONSULTA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install translations messages chromium run test lint format clean
+.PHONY: install translations messages chromium run test lint format clean bench bench-smoke
 
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
 
@@ -16,7 +16,7 @@ $(VENV)/.runtime: pyproject.toml
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.runtime
-	$(PIP) -e ".[embedded,test,dev]"
+	$(PIP) -e ".[embedded,test,dev,bench]"
 	touch $@
 
 install: $(VENV)/.installed translations
@@ -56,6 +56,24 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The bench (bench/README.md): its own database, production-shaped processes, a load generator.
+# One run per size in BENCH_ROWS; results in bench/results/. `make bench BENCH_ROWS=100000`.
+BENCH_ROWS ?= 100000 1000000
+BENCH_ARGS ?=
+
+$(VENV)/.bench: $(VENV)/.runtime
+	$(PIP) -e ".[embedded,bench]"
+	touch $@
+
+bench: $(VENV)/.bench translations
+	@for rows in $(BENCH_ROWS); do \
+	  $(BIN)/python bench/run.py --rows $$rows $(BENCH_ARGS) || exit 1; \
+	done
+
+# Tiny sizes and short scenarios: the whole bench in about a minute on an idle machine.
+bench-smoke: $(VENV)/.bench translations
+	$(BIN)/python bench/run.py --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info
