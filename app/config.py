@@ -83,7 +83,7 @@ class Settings:
     # Load shedding (app.overload): requests one web process lets work at once (at most the
     # database connections it may hold; 0 turns it off), and how long a request waits for a
     # slot before it is answered 503 with Retry-After.
-    max_concurrent_requests: int = 20
+    max_concurrent_requests: int = 30
     overload_wait_ms: int = 50
     # PostgreSQL's statement_timeout on this process's connections (0: none). The web sets it
     # (the Dockerfile's gunicorn command) so that a runaway query frees its slot and its
@@ -139,7 +139,7 @@ class Settings:
             password_hash_profile=cast(
                 PasswordHashProfile, get("PASSWORD_HASH_PROFILE", "strong").strip().lower()
             ),
-            max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "20")),
+            max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "30")),
             overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
             statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", "0")),
             queue_counts_seconds=int(get("QUEUE_COUNTS_SECONDS", "10")),
@@ -229,7 +229,7 @@ class Settings:
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": _sqlalchemy_url(self.database_url),
             "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(
-                self.database_url, self.statement_timeout_ms
+                self.database_url, self.statement_timeout_ms, self.max_concurrent_requests
             ),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
@@ -257,7 +257,9 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
-def _engine_options(url: str, statement_timeout_ms: int = 0) -> dict[str, object]:
+def _engine_options(
+    url: str, statement_timeout_ms: int = 0, requests_at_once: int = 30
+) -> dict[str, object]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
     # JIT compilation pays off for long analytical scans, not for the short indexed queries a
@@ -265,9 +267,11 @@ def _engine_options(url: str, statement_timeout_ms: int = 0) -> dict[str, object
     options = "-c jit=off"
     if statement_timeout_ms:
         options += f" -c statement_timeout={statement_timeout_ms}"
+    # One connection for each request let work at once (app.overload), and a few more for what
+    # runs beside them (noting a token's use after the response).
     return {
         "pool_pre_ping": True,
-        "pool_size": 10,
-        "max_overflow": 10,
+        "pool_size": max(requests_at_once, 5),
+        "max_overflow": 5,
         "connect_args": {"options": options},
     }
