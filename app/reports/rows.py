@@ -46,6 +46,10 @@ class Scope:
     consultation_id: int
     item_id: int | None = None  # None: the whole consultation
     public: bool = False
+    # A part's row range: feedback ids from first_id (inclusive) to end_id (exclusive, None:
+    # to the end). See app/reports/part_ranges.py.
+    first_id: int = 0
+    end_id: int | None = None
 
 
 def covered(scope: Scope):  # noqa: ANN201 - a SQL condition
@@ -60,10 +64,16 @@ def covered(scope: Scope):  # noqa: ANN201 - a SQL condition
 
 def in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
     if scope.item_id is not None:
-        return Feedback.item_id == scope.item_id
-    return Feedback.item_id.in_(
-        select(Item.id).where(Item.consultation_id == scope.consultation_id)
-    )
+        condition = Feedback.item_id == scope.item_id
+    else:
+        condition = Feedback.item_id.in_(
+            select(Item.id).where(Item.consultation_id == scope.consultation_id)
+        )
+    if scope.first_id:
+        condition = and_(condition, Feedback.id >= scope.first_id)
+    if scope.end_id is not None:
+        condition = and_(condition, Feedback.id < scope.end_id)
+    return condition
 
 
 def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Iterator[Submission]:
