@@ -84,7 +84,7 @@ def read_rows(
     add_line = rows.add
     seen = 0
     try:
-        for seen, row in enumerate(report_rows.stream(scope), start=1):
+        for seen, row in enumerate(report_rows.stream(scope, by_id=True), start=1):
             add_figure(row)
             add_matrix(row)
             add_text(row)

@@ -76,10 +76,14 @@ def in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
     return condition
 
 
-def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Iterator[Submission]:
+def stream(
+    scope: Scope, batch: int = BATCH, *, with_text: bool = True, by_id: bool = False
+) -> Iterator[Submission]:
     """Every covered submission of `scope`, one plain tuple at a time, in no set order (every
-    consumer is order-independent, and sorting a million rows would cost more than reading
-    them). Without text, comments and amendments are not even read.
+    counting consumer is order-independent, and sorting a million rows would cost more than
+    reading them), or `by_id` for a report part's CSV lines: a part reads one item's rows, or
+    one range of them, and the CSV is then the same however the item was split. Without text,
+    comments and amendments are not even read.
 
     This loop runs once per submission of a million-row report: columns are read as the
     driver gives them (no enum, JSON or time-zone conversion per row), and the few distinct
@@ -122,6 +126,8 @@ def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Itera
         .where(in_scope(scope), covered(scope))
         .execution_options(yield_per=batch)
     )
+    if by_id:
+        query = query.order_by(Feedback.id)
     populations: dict[str, tuple[str, ...]] = {}
     public, verified, published = scope.public, VerificationState.VERIFIED.value, "published"
     anonymous = False

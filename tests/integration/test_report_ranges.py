@@ -29,10 +29,7 @@ ROWS = 1_500
 
 
 @pytest.fixture
-def generated(seeded: Flask, monkeypatch) -> Flask:
-    # One batch: the table holds the rows in id order, so one part's scan and the ranges'
-    # scans read each item's rows in the same order, and the CSV files can be compared.
-    monkeypatch.setattr(synthetic_feedback, "BATCH_ROWS", ROWS)
+def generated(seeded: Flask) -> Flask:
     with seeded.app_context():
         synthetic_feedback.generate(ROWS, consultation_slug=SLUG, seed=9)
     return seeded
@@ -127,7 +124,7 @@ def test_real_workers_complete_a_report_read_in_row_ranges(generated, tmp_path, 
         app_settings(tmp_path / "app", settings.database_url, redis_url, f"ranges-{time.time_ns()}")
     )
     workers = [
-        start_worker_for(app, tmp_path / f"worker-{n}.log", CONSULTA_REPORT_PART_ROWS="100")
+        start_worker_for(app, tmp_path / f"worker-{n}.log", CONSULTA_REPORT_PART_ROWS="60")
         for n in range(2)
     ]
     try:
@@ -153,7 +150,7 @@ def test_real_workers_complete_a_report_read_in_row_ranges(generated, tmp_path, 
         ).all()
         expected = rows_in(Scope(consultation))
     items = {item for item, _status, _result in parts}
-    assert len(parts) > 2 * len(items) and report.parts_done == len(parts)
+    assert len(parts) >= 2 * len(items) and report.parts_done == len(parts)
     assert all(status is ReportStatus.DONE for _item, status, _result in parts)
     analysed = [item for item, _status, result in parts if "themes" in result]
     assert sorted(analysed) == sorted(items)  # each item's texts analysed once
