@@ -72,6 +72,9 @@ class Settings:
     # Attempts per kind of job, and its own lease (None: job_lease_seconds).
     report_attempts: int = 3
     report_lease_seconds: int | None = None
+    # A consultation report reads an item's rows in parts of about this many (row ranges by
+    # feedback id), so that several workers share one large item.
+    report_part_rows: int = 100_000
     bulk_action_attempts: int = 5
     bulk_action_lease_seconds: int | None = None
     # With the growing delays between attempts (app.notifications.mail), about a day and a half.
@@ -131,6 +134,7 @@ class Settings:
             job_reconcile_seconds=int(get("JOB_RECONCILE_SECONDS", "20")),
             report_attempts=int(get("REPORT_ATTEMPTS", "3")),
             report_lease_seconds=_optional_int(get("REPORT_LEASE_SECONDS", "")),
+            report_part_rows=int(get("REPORT_PART_ROWS", "100000")),
             bulk_action_attempts=int(get("BULK_ACTION_ATTEMPTS", "5")),
             bulk_action_lease_seconds=_optional_int(get("BULK_ACTION_LEASE_SECONDS", "")),
             mail_attempts=int(get("MAIL_ATTEMPTS", "12")),

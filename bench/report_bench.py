@@ -1,17 +1,18 @@
 """Time and peak memory of a whole-consultation report over N generated submissions.
 
 Usage: .venv/bin/python bench/report_bench.py [--rows 100000] [--public] [--workers 2]
-                                              [--keep NAME]
+                                              [--part-rows 100000] [--keep NAME]
 Fills a PostgreSQL database with `flask generate-feedback`'s generator (multilingual,
 realistic lengths, campaigns making up most of the volume), then compiles the report of the
-Leaders' Summit consultation: one part per item (one pass over the item's rows: counts,
-matrix, distinct texts, CSV lines; then themes and summary) and the fan-in (merge, coalitions,
-files). With --workers N the report runs as in production, on N real Celery worker processes
-through Redis, and the bench prints the stages as the report page shows them, the wall time
-and each worker's peak memory; without it every task runs here, one after the other (the
-one-core time). --keep NAME keeps the filled database for the next run (drop it by hand).
-Needs CONSULTA_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres) and, with
---workers, CONSULTA_TEST_REDIS. Not run in CI.
+Leaders' Summit consultation: one part per item, or per range of about --part-rows of an
+item's rows (one pass over the rows: counts, matrix, distinct texts, CSV lines; then, once per
+item, themes and summary) and the fan-in (merge, coalitions, files). With --workers N the
+report runs as in production, on N real Celery worker processes through Redis, and the bench
+prints the stages as the report page shows them, the wall time and each worker's peak memory;
+without it every task runs here, one after the other (the one-core time). --keep NAME keeps
+the filled database for the next run (drop it by hand). Needs CONSULTA_TEST_PG (default
+postgresql://postgres@127.0.0.1:5432/postgres) and, with --workers, CONSULTA_TEST_REDIS.
+Not run in CI.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ def main() -> None:
         help="run the report on N real Celery worker processes (default: in this process)",
     )
     parser.add_argument(
+        "--part-rows",
+        type=int,
+        default=100_000,
+        help="rows per part: a larger item is read in several parts (row ranges)",
+    )
+    parser.add_argument(
         "--keep",
         metavar="NAME",
         help="use (or fill, then keep) the database NAME, so that later runs skip generation",
@@ -102,6 +109,7 @@ def main() -> None:
     redis_url = REDIS_TEST_URL if args.workers else None
     with _database(args.keep) as (url, filled), tempfile.TemporaryDirectory() as tmp:
         settings = app_settings(Path(tmp), url, redis_url, f"bench-{secrets.token_hex(4)}")
+        settings["report_part_rows"] = args.part_rows
         app = create_app(settings)
         with app.app_context():
             if not filled:
@@ -137,8 +145,10 @@ def _on_workers(settings: dict, args: argparse.Namespace, council_id: int, consu
     """The report as production runs it: requested, then compiled by N worker processes
     (one task at a time each). Prints each stage as the page would show it."""
     with tempfile.TemporaryDirectory() as logs:
+        part_rows = {"CONSULTA_REPORT_PART_ROWS": str(args.part_rows)}
         workers = [
-            start_worker(settings, Path(logs) / f"worker-{n}.log") for n in range(args.workers)
+            start_worker(settings, Path(logs) / f"worker-{n}.log", extra_env=part_rows)
+            for n in range(args.workers)
         ]
         try:
             total = time.perf_counter()
@@ -181,6 +191,7 @@ def _peak_of_children(pid: int) -> float:
 def _print(done: Report, elapsed: float, memory: str) -> None:
     assert done.status.value == "done", done.error
     result = done.result
+    print(f"parts: {done.parts_total}")
     headline = result["figures"]["headline"]
     print(
         f"report: {headline['submissions']:,} submissions, {headline['campaigns']} campaigns, "

@@ -55,6 +55,33 @@ class DistinctTexts:
         elif -ids[0] > row_id:
             heapq.heapreplace(ids, -row_id)
 
+    def state(self) -> dict[str, list]:
+        """Plain JSON: every entry, for `merge` by the part that analyses an item's texts."""
+        return {
+            name: [
+                [_key_state(key), *entry[:2], entry[2], *entry[3:]] for key, entry in found.items()
+            ]
+            for name, found in (("comments", self._comments), ("amendments", self._amendments))
+        }
+
+    def merge(self, state: dict[str, list]) -> DistinctTexts:
+        """Add another collector's `state()`: the same entries as if its rows had been
+        `add()`ed here."""
+        for name, found in (("comments", self._comments), ("amendments", self._amendments)):
+            for key_state, text, weight, ids, language, lowest in state[name]:
+                key = _key_of(key_state)
+                entry = found.get(key)
+                if entry is None:
+                    found[key] = [text, weight, ids, language, lowest]
+                    continue
+                entry[1] += weight
+                if lowest < entry[4]:
+                    entry[0], entry[3], entry[4] = text, language, lowest
+                kept = heapq.nsmallest(self.max_ids, [-i for i in entry[2]] + [-i for i in ids])
+                entry[2] = [-i for i in kept]
+                heapq.heapify(entry[2])
+        return self
+
     def comments(self) -> Iterator[tuple[str, int, list[int], str | None]]:
         return _entries(self._comments)
 
@@ -67,8 +94,21 @@ class DistinctTexts:
 
 
 def _entries(entries: dict[object, list]) -> Iterator[tuple[str, int, list[int], str | None]]:
-    for text, weight, ids, language, _lowest in entries.values():
+    """By lowest id: the same order however the rows came (or the parts were merged)."""
+    for text, weight, ids, language, _lowest in sorted(entries.values(), key=lambda e: e[4]):
         yield text, weight, sorted(-i for i in ids), language
+
+
+def _key_state(key: object) -> list:
+    if isinstance(key, bytes):
+        return ["text", key.hex()]
+    return ["campaign", *key]  # (kind, item code, campaign key)
+
+
+def _key_of(state: list) -> object:
+    if state[0] == "text":
+        return bytes.fromhex(state[1])
+    return tuple(state[1:])
 
 
 def _fingerprint(text: str) -> bytes:

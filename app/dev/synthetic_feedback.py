@@ -9,24 +9,23 @@ member id on the item (the contract of app/moderation/flagging.py), unverified o
 flagged, and a sentinel fingerprint per row so the flagging reconciler leaves the rows alone.
 
 The plan (which item, campaign, organisation and time each row gets) is a few numpy arrays;
-the rows themselves are built and streamed a batch at a time: COPY on PostgreSQL (ids reserved
-up front, no ORM objects), executemany on SQLite (small counts only).
+the rows themselves are built and streamed a batch at a time: COPY on PostgreSQL from parallel
+processes (ids reserved up front, no ORM objects; app/dev/bulk_copy.py), executemany on SQLite
+(small counts only).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import queue
 import random
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ import yaml
 from sqlalchemy import insert, select, text
 
 from app.consultations.services import recount_published_tallies
+from app.dev import bulk_copy
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import (
@@ -151,9 +151,21 @@ FEEDBACK_COLUMNS = (
     "published_at",
 )
 JSON_COLUMNS = frozenset({"affected_populations", "countries", "evidence_links"})
+TIME_COLUMNS = frozenset(
+    {"created_at", "updated_at", "submitted_at", "published_at", "moderated_at", "decided_at"}
+)
 ORGANIZATION_COLUMNS = ("id", "name", "type", "country", "website", "verification")
 ORGANIZATION_TIMES = ("verified_at", "created_at")
-FLAG_COLUMNS = ("feedback_id", "kind", "detail", "campaign_key", "created_at")
+# A flag carries its submission's state and time (the trigger that copies them may be skipped).
+FLAG_COLUMNS = (
+    "feedback_id",
+    "kind",
+    "detail",
+    "campaign_key",
+    "feedback_state",
+    "submitted_at",
+    "created_at",
+)
 FINGERPRINT_COLUMNS = ("feedback_id", "band", "hash")
 COSIGNER_COLUMNS = ("feedback_id", "organization_id", "state", "created_at", "decided_at")
 
@@ -292,8 +304,8 @@ def generate(
         if progress:
             progress("organizations", organization_count, organization_count)
 
-        languages: Counter[str] = Counter()
-        rows_builder = _RowBuilder(
+        builder = _RowBuilder(
+            plan=plan,
             targets=targets,
             campaigns=campaigns,
             organizations=organizations,
@@ -303,20 +315,18 @@ def generate(
             now=now,
             published_share=published_share,
             banks=banks,
-            rng=rng,
-            nprng=nprng,
+            seed=seed,
         )
-        for start in range(0, count, BATCH_ROWS):
-            stop = min(start + BATCH_ROWS, count)
-            batch = rows_builder.batch(plan, start, stop)
-            writer.write_batch(batch)
-            report.published += batch.published
-            report.campaign_members += batch.campaign_members
-            report.flags += len(batch.flags)
-            report.cosigners += len(batch.cosigners)
-            languages.update(batch.languages)
-            if progress:
-                progress("feedback", stop, count)
+        ranges = [(start, min(start + BATCH_ROWS, count)) for start in range(0, count, BATCH_ROWS)]
+        languages: Counter[str] = Counter()
+        for summary in writer.write_feedback(builder.tables, ranges):
+            report.published += summary.published
+            report.campaign_members += summary.campaign_members
+            report.flags += summary.flags
+            report.cosigners += summary.cosigners
+            languages.update(summary.languages)
+        if progress:
+            progress("feedback", count, count)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -564,18 +574,23 @@ def _organization_rows(
 
 
 @dataclass
-class _Batch:
-    feedback: list[tuple] = field(default_factory=list)
-    flags: list[tuple] = field(default_factory=list)
-    fingerprints: list[tuple] = field(default_factory=list)
-    cosigners: list[tuple] = field(default_factory=list)
-    languages: Counter[str] = field(default_factory=Counter)
+class _Summary:
+    """What a batch wrote, sent back from the process that wrote it."""
+
     published: int = 0
     campaign_members: int = 0
+    flags: int = 0
+    cosigners: int = 0
+    languages: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
 class _RowBuilder:
+    """Builds the rows of a range of the plan. Each range draws from generators seeded by the
+    seed and the range's start, so ranges may be built in any order, in any process, and the
+    same seed still gives the same rows."""
+
+    plan: _Plan
     targets: list[_Target]
     campaigns: list[_Campaign]
     organizations: _Organizations
@@ -585,94 +600,99 @@ class _RowBuilder:
     now: datetime
     published_share: float
     banks: dict[str, _Bank]
-    rng: random.Random
-    nprng: np.random.Generator
+    seed: int
 
-    def batch(self, plan: _Plan, start: int, stop: int) -> _Batch:
-        size = stop - start
-        nprng, rng = self.nprng, self.rng
+    def tables(self, start: int, stop: int) -> tuple[list[tuple], _Summary]:
+        """(table, columns, rows) of the range's feedback and what hangs on it, and a summary.
+        Times are ISO strings (COPY reads them as they are; the SQLite writer parses them)."""
+        plan, size = self.plan, stop - start
+        rng = random.Random(f"{self.seed}:{start}")  # noqa: S311 - reproducible test data
+        nprng = np.random.default_rng([self.seed, start])
         published = nprng.random(size) < self.published_share
-        review_hours = nprng.uniform(1, 72, size)
-        drafting_minutes = nprng.uniform(5, 600, size)
+        review = nprng.uniform(1, 72, size) * 3600
+        drafting = nprng.uniform(5, 600, size) * 60
         stances = nprng.choice(len(STANCES), size, p=STANCE_WEIGHTS)
         priorities = nprng.choice(5, size, p=PRIORITY_WEIGHTS) + 1
         council_only = nprng.random(size) < 0.05
         anonymous = nprng.random(size) < 0.15
-        out = _Batch()
+        seconds = plan.seconds[start:stop]
+        horizon = (self.now - self.window_start).total_seconds()
+        submitted_s = _iso(self.window_start, seconds)
+        created_s = _iso(self.window_start, seconds - drafting)
+        published_s = _iso(self.window_start, np.minimum(seconds + review, horizon))
+
+        org_ids, countries, languages, unverified = self._organization_columns
+        feedback, flags, fingerprints, cosigners = [], [], [], []
+        summary = _Summary(published=int(published.sum()))
         for offset, row in enumerate(range(start, stop)):
             feedback_id = self.feedback_start + row
-            target = self.targets[int(plan.item[row])]
+            item = int(plan.item[row])
+            target = self.targets[item]
             org = int(plan.organization[row])
-            submitted = self.window_start + timedelta(seconds=float(plan.seconds[row]))
-            created = submitted - timedelta(minutes=float(drafting_minutes[offset]))
-            published_at = None
-            if published[offset]:
-                published_at = min(
-                    submitted + timedelta(hours=float(review_hours[offset])), self.now
-                )
-                out.published += 1
-            country = self.organizations.countries[org]
+            submitted = submitted_s[offset]
+            published_at = published_s[offset] if published[offset] else None
+            state = "published" if published_at else "submitted"
             campaign_index = int(plan.campaign[row])
             if campaign_index >= 0:
                 campaign = self.campaigns[campaign_index]
-                language, comment, amendment = (
-                    campaign.language,
-                    campaign.member_text(rng),
-                    campaign.amendment,
-                )
-                stance, priority, populations = (
-                    campaign.stance,
-                    campaign.priority,
-                    campaign.populations,
-                )
-                countries = [country]
-                first_row = plan.keys[(campaign_index, int(plan.item[row]))]
-                out.flags.append(
-                    (feedback_id, "campaign", "", str(self.feedback_start + first_row), submitted)
-                )
-                out.campaign_members += 1
+                language = campaign.language
+                comment, amendment = campaign.member_text(rng), campaign.amendment
+                stance, priority = campaign.stance, campaign.priority
+                populations = campaign.populations
+                country_list = _countries_json(countries[org], None)
+                first_row = plan.keys[(campaign_index, item)]
+                key = str(self.feedback_start + first_row)
+                flags.append((feedback_id, "campaign", "", key, state, submitted, submitted))
+                summary.campaign_members += 1
             else:
-                language = self.organizations.languages[org]
+                language = languages[org]
                 bank = self.banks[language]
                 stance = STANCES[int(stances[offset])]
                 comment = _individual_text(bank, rng)
                 amendment = _amendment(bank, rng) if stance == "support_with_amendments" else ""
                 priority = int(priorities[offset])
-                populations = json.dumps(
-                    sorted(rng.sample(AFFECTED_POPULATIONS, rng.randint(1, 3)))
+                populations = _populations_json(
+                    tuple(sorted(rng.sample(AFFECTED_POPULATIONS, rng.randint(1, 3))))
                 )
-                countries = [country]
-                if rng.random() < 0.3:
-                    countries.append(rng.choice(("MX", "GT", "HN", "SV", "US", "CA")))
+                extra = rng.choice(EXTRA_COUNTRIES) if rng.random() < 0.3 else None
+                country_list = _countries_json(countries[org], extra)
                 for cosigner in plan.cosigners.get(row, ()):
-                    invited = submitted + timedelta(hours=1)
-                    out.cosigners.append(
+                    invited = self.window_start + timedelta(seconds=float(seconds[offset]) + 3600)
+                    cosigners.append(
                         (
                             feedback_id,
                             self.organization_start + cosigner,
                             "accepted",
-                            min(invited, self.now),
-                            min(invited + timedelta(days=1), self.now),
+                            min(invited, self.now).isoformat(),
+                            min(invited + timedelta(days=1), self.now).isoformat(),
                         )
                     )
-            if self.organizations.verification[org] != "verified":
-                name = f"{self.organizations.names[org]} ({self.organization_start + org})"
-                detail = UNVERIFIED_DETAIL.format(name=name)
-                out.flags.append((feedback_id, "unverified_organization", detail, None, submitted))
-            out.fingerprints.append((feedback_id, SENTINEL_BAND, 1))
-            out.languages[language] += 1
-            out.feedback.append(
+            if unverified[org] is not None:
+                flags.append(
+                    (
+                        feedback_id,
+                        "unverified_organization",
+                        unverified[org],
+                        None,
+                        state,
+                        submitted,
+                        submitted,
+                    )
+                )
+            fingerprints.append((feedback_id, SENTINEL_BAND, 1))
+            summary.languages[language] += 1
+            feedback.append(
                 (
                     feedback_id,
                     f"GEN-{feedback_id}",
                     target.item_id,
                     target.version_id,
-                    self.organization_start + org,
-                    "published" if published_at else "submitted",
+                    org_ids[org],
+                    state,
                     stance,
                     priority,
                     populations,
-                    json.dumps(sorted(set(countries))),
+                    country_list,
                     comment,
                     "council_only" if council_only[offset] else "public",
                     amendment,
@@ -682,13 +702,54 @@ class _RowBuilder:
                     language,
                     published_at,
                     1,
-                    created,
+                    created_s[offset],
                     published_at or submitted,
                     submitted,
                     published_at,
                 )
             )
-        return out
+        summary.flags, summary.cosigners = len(flags), len(cosigners)
+        tables = [
+            ("feedback", FEEDBACK_COLUMNS, feedback),
+            ("moderation_flags", FLAG_COLUMNS, flags),
+            ("feedback_fingerprints", FINGERPRINT_COLUMNS, fingerprints),
+            ("feedback_cosigners", COSIGNER_COLUMNS, cosigners),
+        ]
+        return tables, summary
+
+    @cached_property
+    def _organization_columns(self) -> tuple[list[int], list[str], list[str], list[str | None]]:
+        """Each organisation's id, country, language and unverified-flag detail (None when
+        verified), looked up by index."""
+        orgs = self.organizations
+        ids = [self.organization_start + index for index in range(len(orgs.names))]
+        unverified = [
+            None
+            if orgs.verification[index] == "verified"
+            else UNVERIFIED_DETAIL.format(name=f"{name} ({ids[index]})")
+            for index, name in enumerate(orgs.names)
+        ]
+        return ids, orgs.countries, orgs.languages, unverified
+
+
+EXTRA_COUNTRIES = ("MX", "GT", "HN", "SV", "US", "CA")
+
+
+def _iso(start: datetime, seconds: np.ndarray) -> list[str]:
+    """`start` + each number of seconds, as ISO 8601 UTC strings to the microsecond."""
+    base = np.datetime64(start.replace(tzinfo=None), "us")
+    moments = base + np.rint(seconds * 1e6).astype("timedelta64[us]")
+    return [f"{text}+00:00" for text in np.datetime_as_string(moments, unit="us").tolist()]
+
+
+@cache
+def _populations_json(populations: tuple[str, ...]) -> str:
+    return json.dumps(list(populations))
+
+
+@cache
+def _countries_json(country: str, extra: str | None) -> str:
+    return json.dumps(sorted({country, extra} - {None}))
 
 
 def _individual_text(bank: _Bank, rng: random.Random) -> str:
@@ -718,21 +779,25 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-class _PostgresWriter:
-    """COPY on raw psycopg connections. The organisations are committed first (the feedback
-    rows point at them); the feedback batches then go round-robin to WRITERS connections, whose
-    backends turn the text into search-index entries in parallel (to_tsvector dominates the
-    cost of a row), and all of them commit only once every batch has been written."""
+TABLES_WRITTEN = (
+    "organizations",
+    "feedback",
+    "moderation_flags",
+    "feedback_fingerprints",
+    "feedback_cosigners",
+)
 
-    WRITERS = 2
+
+class _PostgresWriter:
+    """COPY on raw psycopg connections (app.dev.bulk_copy). The organisations are committed
+    first (the feedback rows point at them); the feedback batches are then built and written
+    by parallel processes, which commit only once every batch has been written."""
 
     def __init__(self, item_ids: list[int]) -> None:
         db.session.commit()  # nothing of ours stays open on the session
         self.item_ids = item_ids
         self._proxy = db.engine.raw_connection()
         self.connection = self._proxy.driver_connection
-        self._workers: list[_CopyWorker] = []
-        self._next = 0
 
     def reserve(self, table: str, number: int) -> int:
         """The first of `number` consecutive ids no row of `table` has or will be given."""
@@ -751,29 +816,16 @@ class _PostgresWriter:
 
     def write_organizations(self, rows: Iterator[tuple]) -> None:
         with self.connection.cursor() as cursor:
-            _copy(cursor, "organizations", ORGANIZATION_COLUMNS + ORGANIZATION_TIMES, rows)
+            bulk_copy.copy_rows(
+                cursor, "organizations", ORGANIZATION_COLUMNS + ORGANIZATION_TIMES, rows
+            )
         self.connection.commit()
-        self._workers = [_CopyWorker() for _ in range(self.WRITERS)]
-        for worker in self._workers:
-            worker.start()
 
-    def write_batch(self, batch: _Batch) -> None:
-        worker = self._workers[self._next % len(self._workers)]
-        self._next += 1
-        if worker.error is not None:
-            raise worker.error
-        worker.batches.put(batch)
+    def write_feedback(self, build: bulk_copy.Build, ranges: list[tuple[int, int]]) -> list:
+        skip_triggers = bulk_copy.may_skip_triggers(self.connection)
+        return bulk_copy.load_in_parallel(build, ranges, skip_triggers=skip_triggers)
 
     def commit(self) -> None:
-        for worker in self._workers:
-            worker.batches.put(None)
-        for worker in self._workers:
-            worker.join()
-        errors = [worker.error for worker in self._workers if worker.error is not None]
-        if errors:
-            raise errors[0]
-        for worker in self._workers:
-            worker.connection.commit()
         # The writers deferred the published tallies (each would wait for the other's counts).
         recount_published_tallies(self.item_ids)
         db.session.commit()
@@ -781,63 +833,11 @@ class _PostgresWriter:
             for table in TABLES_WRITTEN:
                 cursor.execute(f"ANALYZE {table}")
         self.connection.commit()
-        self._close()
-
-    def abort(self) -> None:
-        for worker in self._workers:
-            worker.batches.put(None)
-        for worker in self._workers:
-            worker.join()
-            worker.connection.rollback()
-        self.connection.rollback()
-        self._close()
-
-    def _close(self) -> None:
-        for worker in self._workers:
-            worker.proxy.close()
-        self._workers = []
         self._proxy.close()
 
-
-TABLES_WRITTEN = (
-    "organizations",
-    "feedback",
-    "moderation_flags",
-    "feedback_fingerprints",
-    "feedback_cosigners",
-)
-
-
-class _CopyWorker(threading.Thread):
-    """One connection and transaction that COPYs the batches it is given, in order."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.proxy = db.engine.raw_connection()
-        self.connection = self.proxy.driver_connection
-        self.batches: queue.Queue[_Batch | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        while (batch := self.batches.get()) is not None:
-            if self.error is not None:
-                continue  # keep draining, so the producer never blocks on a dead worker
-            try:
-                with self.connection.cursor() as cursor:
-                    # For this transaction: the fill recounts the tallies once it has committed.
-                    cursor.execute("SET LOCAL consulta.defer_tallies = 'on'")
-                    _copy(cursor, "feedback", FEEDBACK_COLUMNS, batch.feedback)
-                    _copy(cursor, "moderation_flags", FLAG_COLUMNS, batch.flags)
-                    _copy(cursor, "feedback_fingerprints", FINGERPRINT_COLUMNS, batch.fingerprints)
-                    _copy(cursor, "feedback_cosigners", COSIGNER_COLUMNS, batch.cosigners)
-            except BaseException as error:  # noqa: BLE001 - handed to the producer
-                self.error = error
-
-
-def _copy(cursor, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:  # noqa: ANN001
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    def abort(self) -> None:
+        self.connection.rollback()
+        self._proxy.close()
 
 
 class _SqliteWriter:
@@ -857,11 +857,14 @@ class _SqliteWriter:
     def write_organizations(self, rows: Iterator[tuple]) -> None:
         self._insert("organizations", ORGANIZATION_COLUMNS + ORGANIZATION_TIMES, rows)
 
-    def write_batch(self, batch: _Batch) -> None:
-        self._insert("feedback", FEEDBACK_COLUMNS, batch.feedback)
-        self._insert("moderation_flags", FLAG_COLUMNS, batch.flags)
-        self._insert("feedback_fingerprints", FINGERPRINT_COLUMNS, batch.fingerprints)
-        self._insert("feedback_cosigners", COSIGNER_COLUMNS, batch.cosigners)
+    def write_feedback(self, build: bulk_copy.Build, ranges: list[tuple[int, int]]) -> list:
+        summaries = []
+        for start, stop in ranges:
+            tables, summary = build(start, stop)
+            for table, columns, rows in tables:
+                self._insert(table, columns, rows)
+            summaries.append(summary)
+        return summaries
 
     def commit(self) -> None:
         db.session.commit()
@@ -870,9 +873,19 @@ class _SqliteWriter:
         db.session.rollback()
 
     def _insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        model = self.TABLES[table]
+        times = {
+            c
+            for c in columns
+            if isinstance(model.c[c].type.python_type, type)
+            and model.c[c].type.python_type is datetime
+        }
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         for record in records:
             for column in JSON_COLUMNS.intersection(record):
                 record[column] = json.loads(record[column])
+            for column in times:
+                if isinstance(record[column], str):
+                    record[column] = datetime.fromisoformat(record[column])
         if records:
-            db.session.execute(insert(self.TABLES[table]), records)
+            db.session.execute(insert(model), records)

@@ -77,17 +77,22 @@ class Report(LeasedJob, db.Model):
 
 
 class ReportPart(LeasedJob, db.Model):
-    """One item's text analysis for a consultation report, run by any worker."""
+    """One item's part of a consultation report, or one range of its rows (by feedback id),
+    run by any worker (app/reports/pipeline.py)."""
 
     __tablename__ = "report_parts"
     __table_args__ = (
-        UniqueConstraint("report_id", "item_id"),
+        UniqueConstraint("report_id", "item_id", "first_id"),
         Index("ix_report_parts_status_lease_until", "status", "lease_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    # The item's rows this part reads: feedback ids from first_id (inclusive; 0 from the first)
+    # to end_id (exclusive; None to the last).
+    first_id: Mapped[int] = mapped_column(default=0, server_default="0")
+    end_id: Mapped[int | None]
     status: Mapped[ReportStatus] = mapped_column(
         str_enum(ReportStatus, "report_part_status"), default=ReportStatus.QUEUED
     )

@@ -66,7 +66,17 @@ def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | No
     `alive(rows read)` is called between stages and every PROGRESS_EVERY rows: the caller
     shows progress (its lease is the job runner's heartbeat's business)."""
     alive = alive or (lambda _seen: None)
-    timings: dict[str, float] = {}
+    part, texts = read_rows(scope, csv_path, alive)
+    alive(part["rows"])
+    return {**part, **analyse_texts(texts, part["timings"])}
+
+
+def read_rows(
+    scope: Scope, csv_path: Path, alive: Callable[[int], None] | None = None
+) -> tuple[dict, DistinctTexts]:
+    """One pass over the rows of `scope` (an item, or a range of its rows): the figures' and
+    the matrix's accumulator states, the distinct texts, and the CSV lines in `csv_path`."""
+    alive = alive or (lambda _seen: None)
     clock = time.perf_counter()
     figures, matrix, texts = ReportFigures(), StanceMatrix(), DistinctTexts()
     add_figure, add_matrix, add_text = figures.add, matrix.add, texts.add
@@ -74,7 +84,7 @@ def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | No
     add_line = rows.add
     seen = 0
     try:
-        for seen, row in enumerate(report_rows.stream(scope), start=1):
+        for seen, row in enumerate(report_rows.stream(scope, by_id=True), start=1):
             add_figure(row)
             add_matrix(row)
             add_text(row)
@@ -85,20 +95,22 @@ def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | No
     except BaseException:
         rows.discard()
         raise
-    timings["reading"] = round(time.perf_counter() - clock, 3)
-    alive(seen)
+    timings = {"reading": round(time.perf_counter() - clock, 3), "themes": 0, "summarising": 0}
+    part = {"rows": seen, "figures": figures.state(), "matrix": matrix.state(), "timings": timings}
+    return part, texts
+
+
+def analyse_texts(texts: DistinctTexts, timings: dict[str, float]) -> dict:
+    """An item's text analysis, on the distinct texts of all its rows; adds its stages to
+    `timings`."""
     clock = time.perf_counter()
     themes = find_themes(texts.comments())
     amendments = group_amendments(texts.amendments())
     timings["themes"] = round(time.perf_counter() - clock, 3)
-    alive(seen)
     clock = time.perf_counter()
     summary = summarise(texts.comments(), themes=themes)
     timings["summarising"] = round(time.perf_counter() - clock, 3)
     return {
-        "rows": seen,
-        "figures": figures.state(),
-        "matrix": matrix.state(),
         "themes": themes,
         "amendments": amendments,
         "summary": summary,
@@ -113,8 +125,10 @@ def compile_scope(
     parts: Iterable[tuple[str, dict[str, Any]]],
     progress: Progress | None = None,
 ) -> Compiled:
-    """The report of `scope` from its parts ((item code, `compile_item` result) for every
-    item, in the report's order); `progress(stage, percent)` is called as the stages advance.
+    """The report of `scope` from its parts ((item code, part result), in the report's
+    order): an item read in several row ranges has a part per range, one of which (the one
+    with "themes") carries the item's text analysis; `progress(stage, percent)` is called as
+    the stages advance.
 
     Parts are merged one at a time and their accumulator states dropped once merged, so
     memory holds the merged counts and one part, not every part at once."""
@@ -131,14 +145,18 @@ def compile_scope(
     items = _item_codes(scope)
     figures, matrix = ReportFigures(), StanceMatrix()
     texts: list[tuple[str, dict[str, Any]]] = []
+    stages = dict.fromkeys(("reading", "themes", "summarising"), 0.0)
     for code, part in parts:
         figures.merge(part.pop("figures"))
         matrix.merge(part.pop("matrix"))
-        texts.append((code, part))
+        for stage in stages:  # summed over the parts
+            stages[stage] += part["timings"][stage]
+        if "themes" in part:
+            texts.append((code, part))
     matrix.add_names(_organisation_names(matrix.unnamed()))
     figures_result = figures.result().as_dict()
-    for stage in ("reading", "themes", "summarising"):  # summed over the parts
-        timings[f"items_{stage}"] = round(sum(p["timings"][stage] for _c, p in texts), 3)
+    for stage, seconds in stages.items():
+        timings[f"items_{stage}"] = round(seconds, 3)
     lap("merging")
 
     themes = merge_themes([(item, part["themes"]) for item, part in texts])

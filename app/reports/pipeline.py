@@ -1,9 +1,11 @@
-"""Compiling a report on the workers: one leased job per report (app.jobs), fanned out one part
-per item for a consultation; the last part sends the assembly, which merges the parts, stores the
-readable result, writes the files and tells the council. Every step is safe to run twice."""
+"""Compiling a report on the workers: one leased job per report (app.jobs), fanned out for a
+consultation one part per item, or per range of a large item's rows (app/reports/part_ranges.py);
+the last part sends the assembly, which merges the parts, stores the readable result, writes the
+files and tells the council. Every step is safe to run twice."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,8 +30,9 @@ from app.models import (
 from app.models.base import utcnow
 from app.notifications import mail
 from app.reports import rows as report_rows
-from app.reports.compiler import Compiled, compile_item, compile_scope
+from app.reports.compiler import Compiled, analyse_texts, compile_item, compile_scope, read_rows
 from app.reports.files import render_files
+from app.reports.part_ranges import plan_ranges
 from app.reports.rows import Scope
 from app.reports.storage import report_directory
 
@@ -136,7 +139,7 @@ def compile_report(report_id: int) -> bool:
         expected = max(1, _row_count(scope))
         part = compile_item(
             scope,
-            _csv_part(report, report.item_id),
+            _csv_part(report, f"item-{report.item_id}"),
             alive=lambda seen: _progress(lease, "reading", 10 + 60 * seen // expected),
         )
         compiled = compile_scope(
@@ -150,7 +153,7 @@ def compile_report(report_id: int) -> bool:
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
         if not _readable(report_id, result, lease.token):
             return False
-        files = _render(report, compiled, [report.item_id])
+        files = _render(report, compiled, [f"item-{report.item_id}"])
         return _finish(report_id, result, files, lease.token)
 
 
@@ -171,16 +174,35 @@ def run_in_process(report_id: int) -> None:
 
 
 def compile_part(part_id: int) -> bool:
-    """One item's part of a consultation report; False when not ours to run."""
+    """One item's part of a consultation report, or one range of its rows; False when not
+    ours to run.
+
+    Each part reads its rows (counts, matrix, CSV lines, distinct texts). The item's text
+    analysis needs the distinct texts of all its rows: the part that finishes reading when
+    every other part of its item is done merges theirs (left in files) and analyses them."""
     with jobs.running(REPORT_PART, part_id) as lease:
         if lease is None:
             return False
         part = db.session.get(ReportPart, part_id)
         report = db.session.get(Report, part.report_id)
-        result = compile_item(
-            Scope(report.consultation_id, part.item_id, report.is_public),
-            _csv_part(report, part.item_id),
+        scope = Scope(
+            report.consultation_id, part.item_id, report.is_public, part.first_id, part.end_id
         )
+        result, texts = read_rows(scope, _csv_part(report, f"part-{part_id}"))
+        siblings = db.session.execute(
+            select(ReportPart.id, ReportPart.status)
+            .where(ReportPart.report_id == report.id, ReportPart.item_id == part.item_id)
+            .order_by(ReportPart.id)
+            .with_for_update()  # parts of one item finishing at once decide one after the other
+        ).all()
+        others = [sibling for sibling, _status in siblings if sibling != part_id]
+        if all(status is ReportStatus.DONE for sibling, status in siblings if sibling != part_id):
+            db.session.commit()  # the others are done and stay so: no need to hold them
+            for other in others:
+                texts.merge(json.loads(_texts_file(report, other).read_text(encoding="utf-8")))
+            result.update(analyse_texts(texts, result["timings"]))
+        else:  # the item's last part to finish reads these
+            _texts_file(report, part_id).write_text(json.dumps(texts.state()), encoding="utf-8")
         if not lease.finish(result=result, finished_at=utcnow()):
             db.session.rollback()  # taken over meanwhile: the other run counts it
             return False
@@ -224,7 +246,7 @@ def assemble_report(report_id: int) -> bool:
             select(ReportPart.id, ReportPart.item_id, Item.code)
             .join(Item, Item.id == ReportPart.item_id)
             .where(ReportPart.report_id == report_id)
-            .order_by(Item.position, Item.code)
+            .order_by(Item.position, Item.code, ReportPart.first_id)
         ).all()
         compiled = compile_scope(
             Scope(report.consultation_id, None, report.is_public),
@@ -234,7 +256,7 @@ def assemble_report(report_id: int) -> bool:
         )
         if not _readable(report_id, compiled.result, lease.token):
             return False
-        files = _render(report, compiled, [item_id for _id, item_id, _code in parts])
+        files = _render(report, compiled, [f"part-{part_id}" for part_id, _item, _code in parts])
         return _finish(report_id, compiled.result, files, lease.token)
 
 
@@ -247,25 +269,32 @@ def _part_results(parts: list) -> Iterator[tuple[str, dict]]:
 def _fan_out(report: Report, token: str) -> bool:
     """Create the report's parts (once), hand the report over to them and send every part
     still to do, or the assembly when none is left. False when the run lost the report."""
-    items = list(
-        db.session.scalars(
+    # Planned once: a run taking the fan-out over keeps the parts an earlier one created.
+    parts = db.session.scalar(
+        select(func.count(ReportPart.id)).where(ReportPart.report_id == report.id)
+    )
+    if not parts:
+        items = db.session.scalars(
             select(Item.id)
             .where(Item.consultation_id == report.consultation_id)
             .order_by(Item.position, Item.id)
-        )
-    )
-    existing = set(
-        db.session.scalars(select(ReportPart.item_id).where(ReportPart.report_id == report.id))
-    )
-    db.session.add_all(
-        ReportPart(report_id=report.id, item_id=item_id, status=ReportStatus.QUEUED)
-        for item_id in items
-        if item_id not in existing
-    )
-    db.session.flush()
-    if not jobs.hand_over(
-        REPORT, report.id, token, parts_total=len(items), stage="items", percent=15
-    ):
+        ).all()
+        rows_per_part = current_app.config["SETTINGS"].report_part_rows
+        for item_id in items:
+            scope = Scope(report.consultation_id, item_id, report.is_public)
+            for rows in plan_ranges(scope, rows_per_part):
+                db.session.add(
+                    ReportPart(
+                        report_id=report.id,
+                        item_id=item_id,
+                        first_id=rows.first_id,
+                        end_id=rows.end_id,
+                        status=ReportStatus.QUEUED,
+                    )
+                )
+                parts += 1
+        db.session.flush()
+    if not jobs.hand_over(REPORT, report.id, token, parts_total=parts, stage="items", percent=15):
         db.session.rollback()
         return False
     todo = db.session.scalars(
@@ -302,14 +331,15 @@ def _readable(report_id: int, result: dict, token: str) -> bool:
     return stored.rowcount == 1
 
 
-def _render(report: Report, compiled: Compiled, item_ids: list[int]) -> dict[str, str]:
-    """The PDF, CSV (the items' CSV parts joined) and XLSX, in the requester's language."""
+def _render(report: Report, compiled: Compiled, parts: list[str]) -> dict[str, str]:
+    """The PDF, CSV (the parts' CSV lines joined, in order) and XLSX, in the requester's
+    language."""
     requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
     return render_files(
         report,
         compiled.result,
         compiled.matrix,
-        [_csv_part(report, item_id) for item_id in item_ids],
+        [_csv_part(report, name) for name in parts],
         _directory(report.id),
         locale=requester.locale if requester else "en",
     )
@@ -319,9 +349,14 @@ def _directory(report_id: int) -> Path:
     return report_directory(Path(current_app.config["SETTINGS"].instance_path), report_id)
 
 
-def _csv_part(report: Report, item_id: int) -> Path:
-    """Where a part writes its item's CSV lines, until the report's CSV joins them."""
-    return _directory(report.id) / "parts" / f"{item_id}.csv"
+def _csv_part(report: Report, name: str) -> Path:
+    """Where a part writes its CSV lines, until the report's CSV joins them."""
+    return _directory(report.id) / "parts" / f"{name}.csv"
+
+
+def _texts_file(report: Report, part_id: int) -> Path:
+    """Where a part leaves its distinct texts for the one that analyses its item's texts."""
+    return _directory(report.id) / "parts" / f"part-{part_id}.texts.json"
 
 
 def _finish(report_id: int, result: dict, files: dict[str, str], token: str) -> bool:

@@ -46,6 +46,10 @@ class Scope:
     consultation_id: int
     item_id: int | None = None  # None: the whole consultation
     public: bool = False
+    # A part's row range: feedback ids from first_id (inclusive) to end_id (exclusive, None:
+    # to the end). See app/reports/part_ranges.py.
+    first_id: int = 0
+    end_id: int | None = None
 
 
 def covered(scope: Scope):  # noqa: ANN201 - a SQL condition
@@ -60,16 +64,26 @@ def covered(scope: Scope):  # noqa: ANN201 - a SQL condition
 
 def in_scope(scope: Scope):  # noqa: ANN202 - a SQL condition
     if scope.item_id is not None:
-        return Feedback.item_id == scope.item_id
-    return Feedback.item_id.in_(
-        select(Item.id).where(Item.consultation_id == scope.consultation_id)
-    )
+        condition = Feedback.item_id == scope.item_id
+    else:
+        condition = Feedback.item_id.in_(
+            select(Item.id).where(Item.consultation_id == scope.consultation_id)
+        )
+    if scope.first_id:
+        condition = and_(condition, Feedback.id >= scope.first_id)
+    if scope.end_id is not None:
+        condition = and_(condition, Feedback.id < scope.end_id)
+    return condition
 
 
-def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Iterator[Submission]:
+def stream(
+    scope: Scope, batch: int = BATCH, *, with_text: bool = True, by_id: bool = False
+) -> Iterator[Submission]:
     """Every covered submission of `scope`, one plain tuple at a time, in no set order (every
-    consumer is order-independent, and sorting a million rows would cost more than reading
-    them). Without text, comments and amendments are not even read.
+    counting consumer is order-independent, and sorting a million rows would cost more than
+    reading them), or `by_id` for a report part's CSV lines: a part reads one item's rows, or
+    one range of them, and the CSV is then the same however the item was split. Without text,
+    comments and amendments are not even read.
 
     This loop runs once per submission of a million-row report: columns are read as the
     driver gives them (no enum, JSON or time-zone conversion per row), and the few distinct
@@ -112,6 +126,8 @@ def stream(scope: Scope, batch: int = BATCH, *, with_text: bool = True) -> Itera
         .where(in_scope(scope), covered(scope))
         .execution_options(yield_per=batch)
     )
+    if by_id:
+        query = query.order_by(Feedback.id)
     populations: dict[str, tuple[str, ...]] = {}
     public, verified, published = scope.public, VerificationState.VERIFIED.value, "published"
     anonymous = False

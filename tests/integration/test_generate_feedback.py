@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.analysis.language import detect_language
 from app.analysis.near_duplicates import jaccard
+from app.dev import synthetic_feedback
 from app.dev.synthetic_feedback import GenerationReport, generate
 from app.extensions import db
 from app.models import (
@@ -31,7 +32,9 @@ SUMMIT = "leaders-summit-2021-migration"
 
 
 @pytest.fixture
-def generated(seeded: Flask) -> Iterator[GenerationReport]:
+def generated(seeded: Flask, monkeypatch) -> Iterator[GenerationReport]:
+    # Batches of 700 rows: five, built and written by the two COPY processes.
+    monkeypatch.setattr(synthetic_feedback, "BATCH_ROWS", 700)
     with seeded.app_context():
         yield generate(COUNT, campaign_share=0.8, published_share=0.5, seed=7)
 
@@ -188,3 +191,37 @@ def test_the_command_fills_one_consultation_and_reports_what_it_did(seeded):
 
     unknown = runner.invoke(args=["generate-feedback", "--count", "10", "--consultation", "nope"])
     assert unknown.exit_code != 0 and "nope" in unknown.output
+
+
+def test_each_flag_carries_its_submissions_state_and_time(generated):
+    # The rows go in with the flag-copying trigger skipped: the generator writes them itself.
+    pairs = db.session.execute(
+        select(ModerationFlag.feedback_state, Feedback.state, ModerationFlag.submitted_at)
+        .join(Feedback, Feedback.id == ModerationFlag.feedback_id)
+        .where(Feedback.id >= generated.first_id)
+        .add_columns(Feedback.submitted_at)
+    ).all()
+    assert len(pairs) == generated.flags > generated.campaign_members
+    assert all(flag == own and at == submitted for flag, own, at, submitted in pairs)
+
+
+def test_a_batch_that_fails_leaves_no_feedback_behind(seeded, monkeypatch):
+    monkeypatch.setattr(synthetic_feedback, "BATCH_ROWS", 200)
+    build = synthetic_feedback._RowBuilder.tables
+
+    def failing(self, start, stop):
+        if start == 600:
+            raise RuntimeError("batch 600 broke")
+        return build(self, start, stop)
+
+    monkeypatch.setattr(synthetic_feedback._RowBuilder, "tables", failing)
+    with seeded.app_context():
+        counts = select(
+            select(func.count(Feedback.id)).scalar_subquery(),
+            select(func.count(ModerationFlag.id)).scalar_subquery(),
+        )
+        before = db.session.execute(counts).one()
+        with pytest.raises(RuntimeError, match="batch 600 broke"):
+            generate(1000, seed=5)
+        db.session.rollback()
+        assert db.session.execute(counts).one() == before  # the batches written were undone

@@ -159,7 +159,7 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     def broken(_scope, _csv_path, alive=None):
         raise ValueError("the analysis broke")
 
-    monkeypatch.setattr(pipeline, "compile_item", broken)
+    monkeypatch.setattr(pipeline, "read_rows", broken)  # a part's pass over its rows
     with seeded.app_context():
         report_id = reports.request_report(council, consultation).id
         pipeline.compile_report(report_id)
