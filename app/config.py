@@ -86,7 +86,7 @@ class Settings:
     # Load shedding (app.overload): requests one web process lets work at once (at most the
     # database connections it may hold; 0 turns it off), and how long a request waits for a
     # slot before it is answered 503 with Retry-After.
-    max_concurrent_requests: int = 30
+    max_concurrent_requests: int = 24
     overload_wait_ms: int = 50
     # PostgreSQL's statement_timeout on this process's connections (0: none). The web sets it
     # (the Dockerfile's gunicorn command) so that a runaway query frees its slot and its
@@ -143,7 +143,7 @@ class Settings:
             password_hash_profile=cast(
                 PasswordHashProfile, get("PASSWORD_HASH_PROFILE", "strong").strip().lower()
             ),
-            max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "30")),
+            max_concurrent_requests=int(get("MAX_CONCURRENT_REQUESTS", "24")),
             overload_wait_ms=int(get("OVERLOAD_WAIT_MS", "50")),
             statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", "0")),
             queue_counts_seconds=int(get("QUEUE_COUNTS_SECONDS", "10")),
@@ -262,7 +262,7 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def _engine_options(
-    url: str, statement_timeout_ms: int = 0, requests_at_once: int = 30
+    url: str, statement_timeout_ms: int = 0, requests_at_once: int = 24
 ) -> dict[str, object]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
@@ -276,6 +276,6 @@ def _engine_options(
     return {
         "pool_pre_ping": True,
         "pool_size": max(requests_at_once, 5),
-        "max_overflow": 5,
+        "max_overflow": 2,
         "connect_args": {"options": options},
     }

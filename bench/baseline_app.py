@@ -1,24 +1,36 @@
 """The bench's baseline: the least a Flask endpoint can do for a submission, one INSERT per
-request (autocommit, one connection per gunicorn thread), served by the same gunicorn command
-as the app. `bench/stack.py` creates its table in the bench database."""
+request (autocommit), served by the same gunicorn command as the app, holding no more
+connections per process than BENCH_BASELINE_CONNECTIONS (12): one per thread would take
+PostgreSQL past max_connections with the app's beside it. `bench/stack.py` creates its table."""
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
-_local = threading.local()
+_idle: queue.LifoQueue[psycopg.Connection] = queue.LifoQueue()
+_slots = threading.BoundedSemaphore(int(os.environ.get("BENCH_BASELINE_CONNECTIONS", "12")))
 
 
-def _connection() -> psycopg.Connection:
-    conn = getattr(_local, "conn", None)
-    if conn is None or conn.closed:
-        conn = _local.conn = psycopg.connect(os.environ["CONSULTA_DATABASE_URL"], autocommit=True)
-    return conn
+@contextmanager
+def _connection() -> Iterator[psycopg.Connection]:
+    with _slots:
+        try:
+            conn = _idle.get_nowait()
+        except queue.Empty:
+            conn = psycopg.connect(os.environ["CONSULTA_DATABASE_URL"], autocommit=True)
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                _idle.put(conn)
 
 
 @app.get("/healthz")
@@ -29,12 +41,9 @@ def healthz():  # noqa: ANN201
 @app.post("/feedback")
 def insert():  # noqa: ANN201
     body = request.get_json(force=True)
-    row = (
-        _connection()
-        .execute(
+    with _connection() as conn:
+        row = conn.execute(
             "INSERT INTO bench_baseline (item_id, comment) VALUES (%s, %s) RETURNING id",
             (body.get("item_id"), body.get("comment", "")),
-        )
-        .fetchone()
-    )
+        ).fetchone()
     return jsonify(id=row[0]), 201
