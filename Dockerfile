@@ -46,4 +46,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # with 503 and Retry-After within OVERLOAD_WAIT_MS instead of leaving it queued. A statement that
 # runs past 5 s is cancelled by PostgreSQL (503 too), so no query holds a slot for long; the
 # worker and the CLI set no such limit. `make bench` starts gunicorn from this very line.
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "40", "--backlog", "512", "--timeout", "30", "--graceful-timeout", "25", "--keep-alive", "5", "--env", "CONSULTA_STATEMENT_TIMEOUT_MS=5000", "--access-logfile", "-", "app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "40", "--backlog", "512", "--reuse-port", "--timeout", "30", "--graceful-timeout", "25", "--keep-alive", "5", "--env", "CONSULTA_STATEMENT_TIMEOUT_MS=5000", "--access-logfile", "-", "app:create_app()"]
