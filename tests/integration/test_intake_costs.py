@@ -4,6 +4,9 @@ then flags every submission and sends every receipt."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import event, func, select
 
@@ -67,24 +70,35 @@ def _submit(client, token: str, item_id: int):
     )
 
 
-def test_a_submission_through_the_api_is_ten_statements_and_one_commit(seeded, client):
-    (token,) = _lead_tokens(seeded, 1)
-    item_id = _summit_items(seeded)[0]
-    client.get("/api/v1/feedback", headers={"Authorization": token})  # the token's use noted
-    with seeded.app_context():
-        engine = db.engine
+@contextmanager
+def _counting(engine) -> Iterator[tuple[list[str], list[int]]]:  # noqa: ANN001
+    """The first word of every statement `engine` runs meanwhile, and its commits."""
     statements: list[str] = []
     commits: list[int] = []
 
     def count(_connection, _cursor, statement, *_args) -> None:
         statements.append(statement.split(None, 1)[0].upper())
 
+    def commit(_connection) -> None:
+        commits.append(1)
+
     event.listen(engine, "before_cursor_execute", count)
-    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    event.listen(engine, "commit", commit)
     try:
-        response = _submit(client, token, item_id)
+        yield statements, commits
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        event.remove(engine, "commit", commit)
+
+
+def test_a_submission_through_the_api_is_ten_statements_and_one_commit(seeded, client):
+    (token,) = _lead_tokens(seeded, 1)
+    item_id = _summit_items(seeded)[0]
+    client.get("/api/v1/feedback", headers={"Authorization": token})  # the token's use noted
+    with seeded.app_context():
+        engine = db.engine
+    with _counting(engine) as (statements, commits):
+        response = _submit(client, token, item_id)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["item_code"]  # the answer names the item without re-reading it
     # Token, item + consultation + text, own feedback, organisation (locked), co-signatures;
@@ -106,15 +120,7 @@ def test_a_submission_through_the_web_form_costs_one_statement_more_than_the_api
     page = client.get(form_url).get_data(as_text=True)
     with seeded.app_context():
         engine = db.engine
-    statements: list[str] = []
-    commits: list[int] = []
-
-    def count(_connection, _cursor, statement, *_args) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
-
-    event.listen(engine, "before_cursor_execute", count)
-    event.listen(engine, "commit", lambda _connection: commits.append(1))
-    try:
+    with _counting(engine) as (statements, commits):
         response = client.post(
             form_url,
             data={
@@ -126,8 +132,6 @@ def test_a_submission_through_the_web_form_costs_one_statement_more_than_the_api
                 "submit": "Submit feedback",
             },
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 302, response.get_data(as_text=True)
     assert "/items/P1" in response.headers["Location"]
     # The API's ten, with the signed-in user in place of the token and one read more for the
