@@ -64,25 +64,32 @@ def compose_command(service: str, path: Path = PROJECT / "docker-compose.yml") -
     return list(command) if isinstance(command, list) else shlex.split(command)
 
 
+def _with_option(argv: list[str], short: str, long: str, value: str) -> tuple[list[str], bool]:
+    """`argv` with every value of the option (`-x V`, `-xV`, `--long V`, `--long=V`) replaced
+    by `value`, and whether it was there at all."""
+    out, skip, found = [], False, False
+    for arg in argv:
+        if skip:
+            out.append(value)
+            skip = False
+        elif arg in (short, long):
+            out.append(arg)
+            skip, found = True, True
+        elif arg.startswith(long + "="):
+            out.append(f"{long}={value}")
+            found = True
+        elif arg.startswith(short) and len(arg) > len(short) and not arg.startswith("--"):
+            out.append(short + value)
+            found = True
+        else:
+            out.append(arg)
+    return out, found
+
+
 def with_bind(argv: list[str], address: str) -> list[str]:
     """gunicorn's arguments with every bind address replaced by `address` (one is added when
     the command has none)."""
-    out, skip, bound = [], False, False
-    for arg in argv:
-        if skip:
-            out.append(address)
-            skip = False
-        elif arg in ("-b", "--bind"):
-            out.append(arg)
-            skip, bound = True, True
-        elif arg.startswith("--bind="):
-            out.append("--bind=" + address)
-            bound = True
-        elif arg.startswith("-b") and len(arg) > 2:
-            out.append("-b" + address)
-            bound = True
-        else:
-            out.append(arg)
+    out, bound = _with_option(argv, "-b", "--bind", address)
     return out if bound else [out[0], "--bind", address, *out[1:]]
 
 
@@ -96,19 +103,7 @@ def with_app(argv: list[str], app_spec: str) -> list[str]:
 
 def with_schedule(argv: list[str], schedule: str) -> list[str]:
     """beat's arguments with its schedule file moved to `schedule`."""
-    out, skip, found = [], False, False
-    for arg in argv:
-        if skip:
-            out.append(schedule)
-            skip = False
-        elif arg in ("-s", "--schedule"):
-            out.append(arg)
-            skip, found = True, True
-        elif arg.startswith("--schedule="):
-            out.append("--schedule=" + schedule)
-            found = True
-        else:
-            out.append(arg)
+    out, found = _with_option(argv, "-s", "--schedule", schedule)
     return out if found else [*out, "--schedule", schedule]
 
 
