@@ -129,12 +129,14 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_request_hooks(app: Flask) -> None:
-    @app.before_request
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
 
-    overload.register(app)  # next: a refused request has its id and has touched nothing
+    # Before the extensions' own hooks (CSRF, the rate limiter's round trip to Redis): every
+    # answer carries its request id, and a refused request has touched nothing.
+    overload.register(app)
+    app.before_request_funcs.setdefault(None, []).insert(0, assign_request_id)
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202 - Flask response

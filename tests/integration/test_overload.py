@@ -104,6 +104,28 @@ def test_a_request_that_finds_no_free_slot_is_refused_at_once_with_retry_after(c
     assert client.get("/api/v1/consultations").status_code == 200
 
 
+def test_a_refusal_comes_before_the_csrf_check_and_the_rate_limiter(crowded_app):
+    """Refusing must cost nothing: no CSRF check (a form without its token is refused with 503,
+    not 400) and no hit counted by the rate limiter (a refused request does not use the limit)."""
+    slots = crowded_app.extensions["overload_slots"]
+    client = crowded_app.test_client()
+    hooks = [hook.__qualname__ for hook in crowded_app.before_request_funcs[None]]
+    assert hooks[:2] == [
+        "register_request_hooks.<locals>.assign_request_id",
+        "register.<locals>.take_a_slot",
+    ]
+    for _slot in range(2):
+        assert slots.acquire(timeout=1)
+    try:
+        refused = client.post("/auth/login", data={"email": "a@example.org", "password": "x"})
+        assert refused.status_code == 503
+        assert refused.headers["X-Request-ID"]
+    finally:
+        slots.release()
+        slots.release()
+    assert client.post("/auth/login", data={"email": "a@example.org"}).status_code == 400  # CSRF
+
+
 def _leads_with_tokens(app: Flask, count: int) -> list[tuple[str, int]]:
     """(token, item id) for `count` new verified organisations, each answering one item."""
     with app.app_context():
