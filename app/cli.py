@@ -1,4 +1,8 @@
-"""`flask --app app …` commands: seed, demo-data, create-user, compile-report, generate-feedback."""
+"""`flask --app app …` commands: seed, demo-data, create-user, compile-report, generate-feedback.
+
+The report pipeline and the data generators are imported by the commands that run them: every
+web process registers these commands, and importing the analysis stack (scikit-learn) would add
+about two seconds to its start."""
 
 from __future__ import annotations
 
@@ -12,11 +16,9 @@ from sqlalchemy import select
 from app.accounts import services as accounts
 from app.accounts.passwords import password_problems
 from app.consultations import seeding as content
-from app.dev import demo, synthetic_feedback
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Consultation, Item, Organization, Role, User
-from app.reports import pipeline
 from app.reports import services as reports
 
 
@@ -48,6 +50,8 @@ def demo_data() -> None:
         raise click.ClickException(
             "demo data is loaded only with DEMO_MODE=true, never in production"
         )
+    from app.dev import demo
+
     created = demo.seed_demo_data()
     click.echo(", ".join(f"{n} {kind} created" for kind, n in created.items()))
 
@@ -110,6 +114,8 @@ def compile_report(
     report = reports.request_report(user.id, consultation.id, item_id=item_id, public=public)
     click.echo(f"report {report.id}: {report.status.value}")
     if wait:
+        from app.reports import pipeline
+
         pipeline.run_in_process(report.id)
         db.session.refresh(report)
         headline = (report.result or {}).get("figures", {}).get("headline", {})
@@ -151,6 +157,8 @@ def generate_feedback(
     def progress(stage: str, done: int, total: int) -> None:
         elapsed = time.perf_counter() - started
         click.echo(f"  {stage}: {done:,}/{total:,} ({done / total:.0%}) {elapsed:.1f} s")
+
+    from app.dev import synthetic_feedback
 
     try:
         report = synthetic_feedback.generate(

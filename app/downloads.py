@@ -13,8 +13,7 @@ from flask_login import current_user
 from app.errors import NotFound
 from app.feedback import attachments
 from app.models import Report
-from app.reports.files import FORMATS
-from app.reports.storage import report_directory
+from app.reports.storage import FORMATS, report_directory
 
 # Downloads are never rendered by the browser; if one were, it could run nothing.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"

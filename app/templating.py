@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import markdown as markdown_lib
 import nh3
@@ -12,7 +14,6 @@ from flask_babel import format_date, format_datetime, get_translations
 from markupsafe import Markup
 
 from app import vocabulary
-from app.reports import charts
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "h3", "h4", "br", "code"}
 
@@ -57,7 +58,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_global(text_lang, "text_lang")
     # The report page and its PDF draw their charts through this one global.
-    app.add_template_global(charts.chart_images, "report_chart_images")
+    app.add_template_global(_chart_images, "report_chart_images")
     app.add_template_global(vocabulary.STANCES, "STANCES")
     app.add_template_filter(vocabulary.stance_label, "stance_label")
     app.add_template_filter(vocabulary.stance_abbreviation, "stance_abbreviation")
@@ -80,3 +81,10 @@ def register_template_filters(app: Flask) -> None:
         lambda value: format_datetime(value, "medium") if isinstance(value, datetime) else "",
         "format_datetime_medium",
     )
+
+
+def _chart_images(result: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Matplotlib is imported when a report is drawn, not at every process's start."""
+    from app.reports import charts
+
+    return charts.chart_images(result)

@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,11 +135,17 @@ class Process:
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def terminate(self) -> None:
+        """SIGTERM to the group we started (its own session); `stop` waits for it."""
+        if self.alive():
+            with suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 20) -> None:
         if not self.alive():
             return
         try:
-            os.killpg(self.popen.pid, signal.SIGTERM)  # the group we started: its own session
+            self.terminate()
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.popen.pid, signal.SIGKILL)
@@ -223,11 +229,22 @@ class Stack:
 
     def start_all(self) -> None:
         """gunicorn serving the app and the baseline, Celery worker and beat; all ready."""
-        web = self.start_web()
-        baseline = self.start_baseline()
+        self.start_servers()
         self.start_workers()
-        wait_http(web, self.base_url + "/healthz")
-        wait_http(baseline, self.baseline_url + "/healthz")
+        self.wait_servers()
+
+    def start_servers(self) -> None:
+        """gunicorn for the app and for the baseline, not waited for: they do nothing until a
+        request comes, so they may boot while the database is being filled."""
+        self.start_web()
+        self.start_baseline()
+
+    def wait_servers(self) -> None:
+        for process in self.processes:
+            if process.name == "gunicorn":
+                wait_http(process, self.base_url + "/healthz")
+            elif process.name == "baseline":
+                wait_http(process, self.baseline_url + "/healthz")
 
     def start_web(self) -> Process:
         port = free_port()
@@ -336,6 +353,8 @@ def stack(redis_url: str = REDIS_URL, keep_logs: Path | None = None) -> Iterator
         }
 
         def stop_all() -> None:
+            for process in bench.processes:  # all at once: each shuts down gracefully
+                process.terminate()
             for process in reversed(bench.processes):
                 process.stop()
 

@@ -12,7 +12,7 @@ from app.consultations import services as consultations
 from app.downloads import send_report_file
 from app.models import Report, ReportStatus
 from app.reports import services as reports
-from app.reports.files import FORMATS
+from app.reports.storage import FORMATS
 from app.vocabulary import stage_label
 
 blp = ApiBlueprint(

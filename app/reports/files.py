@@ -15,14 +15,8 @@ from flask_babel import force_locale
 from app.models import Report
 from app.reports.csv_file import join_csv
 from app.reports.pdf import write_pdf
+from app.reports.storage import FILENAMES
 from app.reports.xlsx import write_xlsx
-
-FORMATS = {
-    "pdf": "application/pdf",
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-FILENAMES = {"pdf": "report.pdf", "csv": "rows.csv", "xlsx": "report.xlsx"}
 
 
 def render_files(

@@ -32,7 +32,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.reports import pipeline
+from app.reports import compiler, pipeline
 from app.reports import services as reports
 from tests.helpers.services import app_settings
 from tests.helpers.waiting import wait_for
@@ -159,7 +159,7 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
     def broken(_scope, _csv_path, alive=None):
         raise ValueError("the analysis broke")
 
-    monkeypatch.setattr(pipeline, "read_rows", broken)  # a part's pass over its rows
+    monkeypatch.setattr(compiler, "read_rows", broken)  # a part's pass over its rows
     with seeded.app_context():
         report_id = reports.request_report(council, consultation).id
         pipeline.compile_report(report_id)
