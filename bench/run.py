@@ -40,13 +40,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--orgs", type=int, default=4_000, help="organisations with tokens")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each scenario")
-    parser.add_argument("--smoke", action="store_true", help="2,000 rows, 200 orgs, 0.75 s each")
+    parser.add_argument("--smoke", action="store_true", help="2,000 rows, 200 orgs, 0.6 s each")
     parser.add_argument("--out", type=Path, default=stack.PROJECT / "bench" / "results")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in this folder")
     parser.add_argument("--skip-report", action="store_true", help="leave the report out")
     args = parser.parse_args()
     if args.smoke:
-        args.rows, args.orgs, args.seconds = 2_000, 200, 0.75
+        args.rows, args.orgs, args.seconds = 2_000, 200, 0.6
     results = bench(args)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     args.out.mkdir(parents=True, exist_ok=True)
