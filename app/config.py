@@ -24,6 +24,7 @@ JOB_SETTINGS = (
     "job_reconcile_seconds",
     "report_attempts",
     "report_lease_seconds",
+    "flag_batch_size",
     "bulk_action_attempts",
     "bulk_action_lease_seconds",
     "mail_attempts",
@@ -75,6 +76,8 @@ class Settings:
     # A consultation report reads an item's rows in parts of about this many (row ranges by
     # feedback id), so that several workers share one large item.
     report_part_rows: int = 100_000
+    # Submissions flagged per transaction by the worker (app.moderation.flagging).
+    flag_batch_size: int = 200
     bulk_action_attempts: int = 5
     bulk_action_lease_seconds: int | None = None
     # With the growing delays between attempts (app.notifications.mail), about a day and a half.
@@ -135,6 +138,7 @@ class Settings:
             report_attempts=int(get("REPORT_ATTEMPTS", "3")),
             report_lease_seconds=_optional_int(get("REPORT_LEASE_SECONDS", "")),
             report_part_rows=int(get("REPORT_PART_ROWS", "100000")),
+            flag_batch_size=int(get("FLAG_BATCH_SIZE", "200")),
             bulk_action_attempts=int(get("BULK_ACTION_ATTEMPTS", "5")),
             bulk_action_lease_seconds=_optional_int(get("BULK_ACTION_LEASE_SECONDS", "")),
             mail_attempts=int(get("MAIL_ATTEMPTS", "12")),

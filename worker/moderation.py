@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.moderation import flagging
@@ -31,7 +32,7 @@ def flag_feedback(feedback_id: int) -> None:
 )
 def flag_pending() -> int:
     """Every submission waiting for its flags, in batches (one wake-up for many)."""
-    return flagging.flag_pending()
+    return flagging.flag_pending(current_app.config["SETTINGS"].flag_batch_size)
 
 
 @shared_task(name="worker.moderation.reconcile_flagging", time_limit=120, soft_time_limit=110)

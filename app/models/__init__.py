@@ -27,6 +27,7 @@ from app.models.invitation import Invitation
 from app.models.moderation import (
     BulkAction,
     BulkStatus,
+    CampaignMerge,
     FeedbackFingerprint,
     FlagCheck,
     FlagKind,
@@ -80,6 +81,7 @@ __all__ = [
     "OrganizationType",
     "Redaction",
     "BulkAction",
+    "CampaignMerge",
     "BulkStatus",
     "FeedbackFingerprint",
     "FlagCheck",

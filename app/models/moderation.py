@@ -157,3 +157,14 @@ class BulkAction(LeasedJob, db.Model):
     done: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CampaignMerge(db.Model):
+    """Where a campaign's key went when a submission bridging two campaigns merged them (the
+    lowest key wins): old links to the campaign lead to the one its members are now in."""
+
+    __tablename__ = "campaign_merges"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merged_into: Mapped[str] = mapped_column(String(64), index=True)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from app.accounts.permissions import MODERATORS, acting_user
 from app.analysis.textdiff import Op, word_diff
 from app.errors import NotFound
 from app.extensions import db
-from app.models import Feedback, FeedbackState, Item, Organization
+from app.models import CampaignMerge, Feedback, FeedbackState, Item, Organization
 from app.models.moderation import FlagKind, ModerationFlag
 
 
@@ -26,6 +26,11 @@ def in_campaign(key: str):  # noqa: ANN202 - a SQL condition
 
 
 PAGE_SIZE = 50
+
+
+def merged_into(key: str) -> str | None:
+    """The campaign whose members campaign `key` joined when the two were merged, if it was."""
+    return db.session.scalar(select(CampaignMerge.merged_into).where(CampaignMerge.key == key))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 
 from app import staff
 from app.accounts.permissions import MODERATORS
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.moderation import campaign_groups, campaigns
 from app.parsing import parse_id
 
@@ -47,7 +47,13 @@ def show(key: str):  # noqa: ANN201
         after = parse_id(request.args["after"])
         if after is None:
             abort(400)
-    detail = campaign_groups.campaign_detail(current_user.id, key, after=after)
+    try:
+        detail = campaign_groups.campaign_detail(current_user.id, key, after=after)
+    except NotFound:
+        merged_into = campaign_groups.merged_into(key)
+        if merged_into is None:
+            raise
+        return redirect(url_for(".show", key=merged_into))  # merged: its members are there
     form = BulkForm(representative_id=detail.representative_id)
     return render_template(
         "moderation/campaign.html",

@@ -1,10 +1,12 @@
 """Automatic moderation flags: computed by a task after each submission, never blocking it.
 
-Campaign contract: every member of a near-duplicate group on one item carries a CAMPAIGN
-flag whose `campaign_key` is the decimal id of the group's first member (the smallest id when
-the group formed); a later member joins with the key it finds on the members it matches, so
-the key of a group never changes once given. Group size = the number of CAMPAIGN flags with
-that key (`campaign_sizes`); the flag's detail repeats it for display.
+Campaign contract: every member of a campaign on one item (texts that are the same letter,
+app.analysis.campaigns) carries a CAMPAIGN flag whose `campaign_key` is the decimal id of its
+smallest member when the group formed. A submission that is the same letter as members of two
+campaigns merges them: the lowest key wins, every member of the others is relabelled, a bulk
+decision under way follows its campaign, and `campaign_merges` remembers where the old key went
+(the moderators' links). Group size = the number of CAMPAIGN flags with that key
+(`campaign_sizes`); the flag's detail repeats it for display.
 
 A flag's `detail` is its reason as JSON (a `code` and its parameters), never words: the worker
 has no reader, so `app.vocabulary.flag_reason` words it in each moderator's language.
@@ -16,13 +18,19 @@ import json
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, cast, delete, exists, func, select, tuple_, update
+from sqlalchemy import String, cast, delete, exists, func, literal, select, tuple_, update
+from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
+from app.analysis import campaigns as letters
 from app.analysis import flags as detectors
 from app.analysis.near_duplicates import signature_bands
 from app.extensions import db
 from app.models import (
+    BulkAction,
+    BulkStatus,
+    CampaignMerge,
     Disclosure,
     Feedback,
     FeedbackFingerprint,
@@ -49,6 +57,7 @@ RECONCILE_AFTER = timedelta(minutes=2)
 CAMPAIGN_EXACT_SIZE = 1000
 CAMPAIGN_REFRESH_STEP = 100
 MAX_REASONS = 10
+CAMPAIGN_LOCK_SPACE = 0x43414D  # the first key of pg_advisory_xact_lock(space, item id)
 
 
 def enqueue_flagging(feedback_id: int) -> None:
@@ -84,10 +93,24 @@ def _flag_batch(batch_size: int) -> int:
             .returning(FlagCheck.feedback_id)
         )
     )
+    if ids:  # in one order in every worker, so that two batches never wait on each other
+        lock_items(db.session.scalars(select(Feedback.item_id).where(Feedback.id.in_(ids))))
     for feedback_id in ids:
         flag_feedback(feedback_id, commit=False)
     db.session.commit()
     return len(ids)
+
+
+def lock_items(item_ids: Iterable[int]) -> None:
+    """Hold each item's campaign lock until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway), taken in id order."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for item_id in sorted(set(item_ids)):
+        db.session.execute(
+            sql("SELECT pg_advisory_xact_lock(:space, :item)"),
+            {"space": CAMPAIGN_LOCK_SPACE, "item": item_id},
+        )
 
 
 def flag_feedback(feedback_id: int, *, commit: bool = True) -> None:
@@ -116,7 +139,7 @@ def flag_feedback(feedback_id: int, *, commit: bool = True) -> None:
     for kind, detail in _content_flags(feedback).items():
         db.session.add(ModerationFlag(feedback_id=feedback_id, kind=kind, detail=detail))
 
-    bands = signature_bands(f"{feedback.comment}\n{feedback.amendment}")
+    bands = signature_bands(campaign_text(feedback.comment, feedback.amendment))
     db.session.add(
         FeedbackFingerprint(
             feedback_id=feedback_id, band=SENTINEL_BAND, hash=feedback.lock_version or 0
@@ -198,47 +221,145 @@ def reason_json(code: str, **params: object) -> str:
 # --- campaigns ---------------------------------------------------------------------------------
 
 
+def campaign_text(comment: str | None, amendment: str | None) -> str:
+    """What a campaign's letter is compared on: the comment and the proposed amendment."""
+    return "\n".join(part for part in (comment, amendment) if part)
+
+
 def _join_campaign(feedback: Feedback, bands: list[tuple[int, int]]) -> str | None:
-    """Flag `feedback` and the members it matches as one campaign; its key, or None."""
+    """Flag `feedback`, and the members it is the same letter as, as one campaign, merging the
+    campaigns it bridges; its key, or None.
+
+    An item's campaigns change one submission at a time (its lock, held to the commit), so a
+    submission sees every one flagged before it, whichever worker flagged it: the groups are
+    the components of one graph (app.analysis.campaigns), whatever the order."""
     if not bands:
         return None
-    matches = (
-        select(FeedbackFingerprint.feedback_id)
+    lock_items([feedback.item_id])
+    candidates = letters.to_compare(_candidates(feedback, bands))
+    newcomer = letters.pieces(campaign_text(feedback.comment, feedback.amendment))
+    found = letters.joined(newcomer, candidates, _shingles_of([c.id for c in candidates]))
+    if not found:
+        return None
+    # A candidate's group is its campaign's key, or minus its id when it has none.
+    keys = sorted(group for group in found if group > 0)
+    loners = sorted(-group for group in found if group < 0)
+    key = str(min([*keys, *loners, feedback.id]))
+    absorbed = [str(other) for other in keys if str(other) != key]
+    if absorbed:
+        _merge_campaigns(absorbed, key)
+    rows = [
+        {"feedback_id": member, "kind": FlagKind.CAMPAIGN, "detail": "", "campaign_key": key}
+        for member in [feedback.id, *loners]
+    ]
+    db.session.execute(_insert_ignoring_duplicates(rows))
+    _describe_campaign(key, refresh_all=bool(loners or absorbed))
+    return key
+
+
+def _candidates(feedback: Feedback, bands: list[tuple[int, int]]) -> list[letters.Candidate]:
+    """The submissions on the item sharing a band with `feedback`: per campaign (or per
+    submission in none), the MAX_CHECKS sharing the most bands."""
+    campaign = aliased(ModerationFlag)
+    counted = (
+        select(
+            FeedbackFingerprint.feedback_id.label("id"),
+            func.count().label("shared"),
+            campaign.campaign_key.label("key"),
+        )
         .join(Feedback, Feedback.id == FeedbackFingerprint.feedback_id)
+        .outerjoin(
+            campaign,
+            (campaign.feedback_id == FeedbackFingerprint.feedback_id)
+            & (campaign.kind == FlagKind.CAMPAIGN),
+        )
         .where(
             tuple_(FeedbackFingerprint.band, FeedbackFingerprint.hash).in_(bands),
             Feedback.item_id == feedback.item_id,
             Feedback.state.in_(CAMPAIGN_STATES),
             FeedbackFingerprint.feedback_id != feedback.id,
         )
-        .distinct()
+        .group_by(FeedbackFingerprint.feedback_id, campaign.campaign_key)
         .subquery()
     )
-    member_flag = (
-        select(ModerationFlag.campaign_key)
-        .where(
-            ModerationFlag.feedback_id == matches.c.feedback_id,
-            ModerationFlag.kind == FlagKind.CAMPAIGN,
-        )
-        .correlate(matches)
-        .scalar_subquery()
+    group = func.coalesce(counted.c.key, literal("-") + cast(counted.c.id, String))
+    rank = func.row_number().over(
+        partition_by=group, order_by=(counted.c.shared.desc(), counted.c.id)
     )
-    first_member, existing_key = db.session.execute(
-        select(func.min(matches.c.feedback_id), func.min(cast(member_flag, BigInteger)))
-    ).one()
-    if first_member is None:
-        return None
-    key = str(existing_key if existing_key is not None else min(first_member, feedback.id))
-
-    unflagged = list(db.session.scalars(select(matches.c.feedback_id).where(member_flag.is_(None))))
-    rows = [
-        {"feedback_id": member, "kind": FlagKind.CAMPAIGN, "detail": "", "campaign_key": key}
-        for member in [feedback.id, *unflagged]
+    ranked = select(counted, rank.label("rank")).subquery()
+    rows = db.session.execute(
+        select(ranked.c.id, ranked.c.shared, ranked.c.key).where(
+            ranked.c.rank <= letters.MAX_CHECKS
+        )
+    )
+    return [
+        letters.Candidate(row_id, int(key) if key is not None else -row_id, shared)
+        for row_id, shared, key in rows
     ]
-    # Two workers may flag the same first member at once: the second insert is a no-op.
-    db.session.execute(_insert_ignoring_duplicates(rows))
-    _describe_campaign(key, refresh_all=bool(unflagged))
-    return key
+
+
+def _shingles_of(ids: list[int]) -> dict[int, letters.Shingles]:
+    rows = db.session.execute(
+        select(Feedback.id, Feedback.comment, Feedback.amendment).where(Feedback.id.in_(ids))
+    )
+    return {
+        row_id: letters.pieces(campaign_text(comment, amendment))
+        for row_id, comment, amendment in rows
+    }
+
+
+def _merge_campaigns(absorbed: list[str], key: str) -> None:
+    """The members of the `absorbed` campaigns join campaign `key`. A bulk decision under way
+    on one of them goes on with `key`, unless `key` has one of its own: then it stops."""
+    db.session.execute(
+        update(ModerationFlag)
+        .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key.in_(absorbed))
+        .values(campaign_key=key),
+        execution_options={"synchronize_session": False},
+    )
+    now = utcnow()
+    db.session.execute(
+        update(CampaignMerge)
+        .where(CampaignMerge.merged_into.in_(absorbed))
+        .values(merged_into=key, merged_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.execute(
+        _dialect()
+        .insert(CampaignMerge)
+        .values([{"key": old, "merged_into": key, "merged_at": now} for old in absorbed])
+        .on_conflict_do_update(index_elements=["key"], set_={"merged_into": key, "merged_at": now})
+    )
+    active = (BulkStatus.QUEUED, BulkStatus.RUNNING)
+    busy = db.session.scalar(
+        select(func.count(BulkAction.id)).where(
+            BulkAction.campaign_key == key, BulkAction.status.in_(active)
+        )
+    )
+    moving = list(
+        db.session.scalars(
+            select(BulkAction.id)
+            .where(BulkAction.campaign_key.in_(absorbed), BulkAction.status.in_(active))
+            .order_by(BulkAction.id)
+        )
+    )
+    if moving and not busy:
+        db.session.execute(
+            update(BulkAction).where(BulkAction.id == moving[0]).values(campaign_key=key),
+            execution_options={"synchronize_session": False},
+        )
+        moving = moving[1:]
+    if moving:
+        db.session.execute(
+            update(BulkAction)
+            .where(BulkAction.id.in_(moving))
+            .values(
+                status=BulkStatus.FAILED,
+                error=f"campaign merged into {key}, which has its own decision under way",
+                finished_at=now,
+            ),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _describe_campaign(key: str, *, refresh_all: bool) -> None:

@@ -7,6 +7,7 @@ import itertools
 import pytest
 from sqlalchemy import func, select
 
+from app.analysis.near_duplicates import BANDS
 from app.extensions import db
 from app.models import (
     Disclosure,
@@ -129,7 +130,7 @@ def test_flagging_twice_gives_the_same_flags_and_fingerprints(item):
     assert flags[FlagKind.CAMPAIGN].campaign_key == str(first)
     assert "campaign of 2 " in reason(flags[FlagKind.CAMPAIGN])
     count = db.session.scalar(select(func.count()).select_from(FeedbackFingerprint))
-    assert count == 2 * 17  # 16 bands plus the sentinel each
+    assert count == 2 * (BANDS + 1)  # its bands plus the sentinel each
 
 
 def test_the_reconciler_resends_only_unflagged_submissions(item):

@@ -1,0 +1,248 @@
+"""Campaigns in the database: a candidate joins only when it is the same letter, a submission
+bridging two campaigns merges them (lowest key, members, links and bulk decisions follow), and
+two worker processes flagging the same texts in different orders find the same groups."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import secrets
+import time
+from collections import defaultdict
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from app import create_app
+from app.analysis import campaigns as letters_graph
+from app.dev import letters
+from app.extensions import db
+from app.models import (
+    BulkAction,
+    BulkStatus,
+    CampaignMerge,
+    Feedback,
+    FeedbackState,
+    FlagCheck,
+    FlagKind,
+    Item,
+    ModerationFlag,
+    Organization,
+    Role,
+    VerificationState,
+)
+from app.models.base import utcnow
+from app.moderation import flagging
+from app.moderation.flagging import FLAG_PENDING_TASK
+from tests import factories
+from tests.helpers.services import app_settings
+from tests.helpers.waiting import wait_for
+from tests.helpers.worker import start_worker_for
+
+pytestmark = [pytest.mark.postgres]
+
+LETTER_A = (
+    "We ask the governments of the region to open regular pathways for migrant workers, to "
+    "let seasonal workers change employers without losing their visas, and to ban the "
+    "recruitment fees that leave so many of them in debt before they even start to work."
+)
+LETTER_B = (
+    "Children who arrive alone at a border must be met by child protection staff, never by "
+    "detention officers, and their cases must be heard by judges trained to listen to them, "
+    "with a lawyer paid by the state at every hearing until a durable solution is found."
+)
+QUOTE = "Recruitment fees charged to workers should be banned outright."
+_numbers = itertools.count(1)
+RUN = secrets.token_hex(3)
+
+
+def submit(item_id: int, version_id: int, comment: str) -> int:
+    """A submitted position of a new verified organisation on the item; its id."""
+    number = next(_numbers)
+    organization = Organization(
+        name=f"Campaign test organisation {RUN} {number}",
+        country="MX",
+        verification=VerificationState.VERIFIED,
+    )
+    db.session.add(organization)
+    db.session.flush()
+    feedback = Feedback(
+        reference=f"CMP-{RUN}-{number}",
+        item_id=item_id,
+        item_version_id=version_id,
+        organization_id=organization.id,
+        state=FeedbackState.SUBMITTED,
+        comment=comment,
+        submitted_at=utcnow(),
+    )
+    db.session.add(feedback)
+    db.session.commit()
+    return feedback.id
+
+
+def campaign_keys(ids: list[int]) -> dict[int, str | None]:
+    rows = dict(
+        db.session.execute(
+            select(ModerationFlag.feedback_id, ModerationFlag.campaign_key).where(
+                ModerationFlag.feedback_id.in_(ids), ModerationFlag.kind == FlagKind.CAMPAIGN
+            )
+        ).all()
+    )
+    return {feedback_id: rows.get(feedback_id) for feedback_id in ids}
+
+
+@pytest.fixture
+def item(seeded):
+    with seeded.app_context():
+        item = db.session.scalars(select(Item).order_by(Item.id)).first()
+        yield item.id, item.versions[-1].id
+
+
+def test_letters_that_only_share_a_quote_are_not_one_campaign(item):
+    first = submit(*item, f"{LETTER_A} {QUOTE}")
+    second = submit(*item, f"{LETTER_B} {QUOTE}")
+    for feedback_id in (first, second):
+        flagging.flag_feedback(feedback_id)
+    assert campaign_keys([first, second]) == {first: None, second: None}
+
+
+def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seeded, item, login):
+    a = [submit(*item, LETTER_A + f" Signed by member {n}.") for n in range(3)]
+    b = [submit(*item, LETTER_B + f" Signed by member {n}.") for n in range(3)]
+    for feedback_id in a + b:
+        flagging.flag_feedback(feedback_id)
+    assert set(campaign_keys(a).values()) == {str(a[0])}
+    assert set(campaign_keys(b).values()) == {str(b[0])}
+    moderator = factories.staff(Role.MODERATOR)
+    action = BulkAction(
+        kind="reject_all",
+        campaign_key=str(b[0]),
+        reason_code="spam",
+        requested_by_id=moderator.id,
+        status=BulkStatus.QUEUED,
+        total=3,
+    )
+    db.session.add(action)
+    db.session.commit()
+
+    bridge = submit(*item, f"{LETTER_A}\n\n{LETTER_B}")  # both letters, sent as one
+    flagging.flag_feedback(bridge)
+
+    assert set(campaign_keys([*a, *b, bridge]).values()) == {str(a[0])}
+    assert flagging.campaign_sizes([str(a[0]), str(b[0])]) == {str(a[0]): 7}
+    details = db.session.scalars(
+        select(ModerationFlag.detail).where(ModerationFlag.campaign_key == str(a[0]))
+    ).all()
+    assert all('"size": 7' in detail for detail in details)
+    assert db.session.get(CampaignMerge, str(b[0])).merged_into == str(a[0])
+    db.session.refresh(action)
+    assert action.campaign_key == str(a[0]) and action.status is BulkStatus.QUEUED
+
+    client = seeded.test_client()
+    login(client, moderator.email)
+    moved = client.get(f"/moderation/campaigns/{b[0]}")
+    assert moved.status_code == 302
+    assert moved.headers["Location"].endswith(f"/moderation/campaigns/{a[0]}")
+    assert client.get(f"/moderation/campaigns/{b[0] + 10_000_000}").status_code == 404
+
+
+def test_a_bulk_decision_on_an_absorbed_campaign_stops_when_the_survivor_has_one(item):
+    a = [submit(*item, LETTER_A + f" From {n}.") for n in range(2)]
+    b = [submit(*item, LETTER_B + f" From {n}.") for n in range(2)]
+    for feedback_id in a + b:
+        flagging.flag_feedback(feedback_id)
+    moderator = factories.staff(Role.MODERATOR)
+    for key in (a[0], b[0]):
+        db.session.add(
+            BulkAction(
+                kind="publish_all",
+                campaign_key=str(key),
+                requested_by_id=moderator.id,
+                status=BulkStatus.QUEUED,
+                total=2,
+            )
+        )
+    db.session.commit()
+    flagging.flag_feedback(submit(*item, f"{LETTER_B}\n\n{LETTER_A}"))
+    actions = db.session.execute(
+        select(BulkAction.campaign_key, BulkAction.status, BulkAction.error).order_by(BulkAction.id)
+    ).all()
+    survivor, absorbed = actions
+    assert survivor == (str(a[0]), BulkStatus.QUEUED, None)
+    assert absorbed.campaign_key == str(b[0]) and absorbed.status is BulkStatus.FAILED
+    assert f"merged into {a[0]}" in absorbed.error
+
+
+# --- the order property, through real worker processes ---------------------------------------
+
+
+def _groups(item_id: int) -> set[frozenset[str]]:
+    """The item's campaigns as sets of their members' texts."""
+    members: dict[str, set[str]] = defaultdict(set)
+    rows = db.session.execute(
+        select(ModerationFlag.campaign_key, Feedback.comment)
+        .join(Feedback, Feedback.id == ModerationFlag.feedback_id)
+        .where(Feedback.item_id == item_id, ModerationFlag.kind == FlagKind.CAMPAIGN)
+    )
+    for key, comment in rows:
+        members[key].add(comment)
+    return {frozenset(texts) for texts in members.values()}
+
+
+@pytest.mark.worker
+def test_two_workers_find_the_same_groups_whatever_the_order(seeded, tmp_path, redis_url):
+    written = letters.corpus(letters=12, members=(1, 2), distinct=30, seed=11)
+    corpus = [t.text for t in written]
+    # First each letter's members one after the other, so that the two workers flag copies of
+    # one letter at the same moment; then the same texts shuffled.
+    grouped = [t.text for t in sorted(written, key=lambda t: (t.label or "~", t.id))]
+    shuffled = corpus[:]
+    random.Random(4).shuffle(shuffled)
+    settings = seeded.config["SETTINGS"]
+    app: Flask = create_app(
+        app_settings(tmp_path / "app", settings.database_url, redis_url, f"order-{time.time_ns()}")
+    )
+    with app.app_context():
+        items = db.session.scalars(select(Item).order_by(Item.id).limit(2)).all()
+        targets = [(item.id, item.versions[-1].id) for item in items]
+        for (item_id, version_id), texts in zip(targets, (grouped, shuffled), strict=True):
+            for text in texts:
+                feedback_id = submit(item_id, version_id, text)
+                db.session.add(FlagCheck(feedback_id=feedback_id, queued_at=utcnow()))
+            db.session.commit()
+    workers = [
+        start_worker_for(
+            app,
+            tmp_path / f"worker-{n}.log",
+            "--prefetch-multiplier=1",
+            CONSULTA_FLAG_BATCH_SIZE="1",
+        )
+        for n in range(2)
+    ]
+    try:
+        for _wake_up in range(4):  # more than one worker holds at once: both take batches
+            app.extensions["celery"].send_task(FLAG_PENDING_TASK)
+
+        def checked() -> bool:
+            with app.app_context():
+                return db.session.scalar(select(func.count()).select_from(FlagCheck)) == 0
+
+        wait_for(checked, timeout=120, interval=0.3)
+    finally:
+        for worker in workers:
+            worker.stop()
+    for n in range(2):  # each worker flagged some of them (the task returns how many)
+        log = (tmp_path / f"worker-{n}.log").read_text()
+        flagged = re.findall(r"flag_pending\[[^\]]+\] succeeded in [\d.]+s: (\d+)", log)
+        assert sum(map(int, flagged)) > 0, log[-2000:]
+    expected = {
+        frozenset(corpus[i - 1] for i, key in found.items() if key == root)
+        for found in [letters_graph.group(dict(enumerate(corpus, start=1)))]
+        for root in set(found.values())
+    }
+    with app.app_context():
+        first, second = (_groups(item_id) for item_id, _version in targets)
+    assert len(expected) >= 4
+    assert first == second == expected
