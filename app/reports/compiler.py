@@ -190,6 +190,8 @@ def compile_scope(
         "coalitions": _bounded_matrix(matrix_result),
         "coverage": coverage,
         "responses": _responses(scope),
+        # Submissions still waiting for their flags and campaign when the report was compiled.
+        "pending_checks": report_rows.pending_checks(scope),
         "comparison": _comparison(scope_key, scope.public, figures_result),
         "distinct_texts": distinct,
     }

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import DateTime, String, Text, and_, cast, literal, or_, select, type_coerce
+from sqlalchemy import DateTime, String, Text, and_, cast, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.analysis.records import Submission
@@ -35,7 +35,7 @@ from app.models import (
     Organization,
     VerificationState,
 )
-from app.models.moderation import FlagKind, ModerationFlag, Redaction
+from app.models.moderation import FlagCheck, FlagKind, ModerationFlag, Redaction
 from app.moderation.campaigns import COUNTED_CODE
 
 BATCH = 5_000
@@ -245,3 +245,14 @@ def _redactions(scope: Scope) -> dict[tuple[int, str], list[tuple[int, int]]]:
     for feedback_id, field, start, end in rows:
         found[(feedback_id, field)].append((start, end))
     return dict(found)
+
+
+def pending_checks(scope: Scope) -> int:
+    """How many submissions a report of `scope` counts are still waiting for their automatic
+    flags (and so for their campaign): the report says so on its first page."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(FlagCheck)
+        .join(Feedback, Feedback.id == FlagCheck.feedback_id)
+        .where(in_scope(scope), covered(scope))
+    )

@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import BigInteger, case, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -20,9 +20,13 @@ from app.models import (
     Consultation,
     ConsultationState,
     CosignState,
+    CouncilResponse,
     Feedback,
     FeedbackCosigner,
+    FlagCheck,
+    FlagKind,
     Item,
+    ModerationFlag,
     Report,
     ReportPart,
     ReportStatus,
@@ -49,15 +53,21 @@ def consultation_scope(consultation_id: int, public: bool = False) -> str:
 def snapshot_key(
     item_id: int | None = None, *, consultation_id: int | None = None, public: bool = False
 ) -> str:
-    """A digest of what a report of this scope would read, from a few aggregates.
+    """A digest of everything a report of this scope would show, from a few aggregates.
 
-    Every change a report can see moves one of them: a new or withdrawn position changes the
-    count, any edit or decision bumps `updated_at` (so the newest one moves), an accepted or
-    ended co-signature changes the co-signature aggregates, and for the public version a
-    redaction added or reverted changes the redaction aggregates.
+    Every change a report can see moves one of them:
+    - a new or withdrawn position changes the count; any edit, decision or redaction of the text
+      bumps `updated_at` and `lock_version`;
+    - an accepted or ended co-signature changes the co-signature aggregates;
+    - flags and campaign membership: a check done or queued, a flag written again (its
+      `created_at`), a member joining or leaving a campaign, and a merge (members relabelled
+      to a lower key) each move the flag aggregates;
+    - redactions added or reverted (the public version's key only: the council's shows the
+      original text), and the council's responses written or published.
     """
     scope = _scope(item_id, consultation_id, public)
     in_scope = [report_rows.in_scope(scope), report_rows.covered(scope)]
+    scoped_ids = select(Feedback.id).where(*in_scope)
     feedback = db.session.execute(
         select(
             func.count(Feedback.id),
@@ -75,20 +85,49 @@ def snapshot_key(
         .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
         .where(*in_scope, FeedbackCosigner.state == CosignState.ACCEPTED)
     ).one()
-    parts = [*map(str, feedback), *map(str, cosigners)]
-    if public:
-        redactions = db.session.execute(
+    campaign_key = case(
+        (ModerationFlag.kind == FlagKind.CAMPAIGN, cast(ModerationFlag.campaign_key, BigInteger))
+    )
+    flags = db.session.execute(
+        select(
+            func.count(ModerationFlag.id),
+            func.max(ModerationFlag.created_at),
+            func.count(func.distinct(ModerationFlag.campaign_key)),
+            func.coalesce(func.sum(campaign_key), 0),
+        ).where(ModerationFlag.feedback_id.in_(scoped_ids))
+    ).one()
+    waiting = db.session.scalar(
+        select(func.count()).select_from(FlagCheck).where(FlagCheck.feedback_id.in_(scoped_ids))
+    )
+    redactions = (  # the council's version shows the original text: only the public one moves
+        db.session.execute(
             select(
                 func.count(Redaction.id),
                 func.max(Redaction.created_at),
                 func.max(Redaction.reverted_at),
                 func.count(Redaction.reverted_at),
-            )
-            .join(Feedback, Feedback.id == Redaction.feedback_id)
-            .where(*in_scope)
+            ).where(Redaction.feedback_id.in_(scoped_ids))
         ).one()
-        parts += map(str, redactions)
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+        if public
+        else ()
+    )
+    responses = select(
+        func.count(CouncilResponse.id),
+        func.max(CouncilResponse.created_at),
+        func.max(CouncilResponse.published_at),
+        func.count(CouncilResponse.published_at),
+    ).where(CouncilResponse.consultation_id == scope.consultation_id)
+    if item_id is not None:
+        responses = responses.where(CouncilResponse.item_id == item_id)
+    parts = [
+        *feedback,
+        *cosigners,
+        *flags,
+        waiting,
+        *redactions,
+        *db.session.execute(responses).one(),
+    ]
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
 def request_item_report(user_id: int, item_id: int, *, public: bool = False) -> Report:
@@ -107,6 +146,32 @@ def request_report(
     existing one, or a new queued job. `public` asks for the public version."""
     user = acting_user(user_id, *READERS)
     return _request(consultation_id, item_id, public, requested_by_id=user.id)
+
+
+def compile_again(user_id: int, report_id: int) -> Report:
+    """The report of the same scope compiled anew, even when nothing it reads has changed
+    (the council wants the latest analysis): the earlier report stays readable under its id,
+    and is no longer the one returned for this snapshot."""
+    user = acting_user(user_id, *READERS)
+    report = db.session.get(Report, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound(_("No such report."))
+    if report.status not in (ReportStatus.DONE, ReportStatus.FAILED):
+        raise InvalidState(_("This report is still being compiled."))
+    current = snapshot_key(
+        report.item_id, consultation_id=report.consultation_id, public=report.is_public
+    )
+    if report.snapshot_key == current:  # make room for the new one under the same snapshot
+        report.snapshot_key = hashlib.sha256(
+            f"superseded|{report.id}|{current}".encode()
+        ).hexdigest()
+        db.session.flush()
+    audit.record(
+        user.id, "report.compile_again", "report", report.id, after={"scope": report.scope}
+    )
+    return _request(
+        report.consultation_id, report.item_id, report.is_public, requested_by_id=user.id
+    )
 
 
 def _request(

@@ -57,6 +57,16 @@ def request_public_version(report_id: int):  # noqa: ANN201
     return redirect(url_for("reports.show", report_id=public.id))
 
 
+@bp.post("/<int:report_id>/compile-again")
+@login_required
+def compile_again(report_id: int):  # noqa: ANN201
+    """The same scope compiled anew, from what the database holds now."""
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("reports.show", report_id=report_id))
+    report = reports.compile_again(current_user.id, report_id)
+    return redirect(url_for("reports.show", report_id=report.id))
+
+
 @bp.post("/<int:report_id>/publish")
 @login_required
 def publish(report_id: int):  # noqa: ANN201
