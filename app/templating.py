@@ -69,6 +69,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(vocabulary.flag_label, "flag_label")
     app.add_template_filter(vocabulary.flag_reason, "flag_reason")
     app.add_template_filter(vocabulary.report_status_label, "report_status_label")
+    app.add_template_filter(vocabulary.language_name, "language_name")
     app.add_template_filter(vocabulary.verification_label, "verification_label")
     app.add_template_filter(vocabulary.population_label, "population_label")
     app.add_template_filter(vocabulary.country_name, "country_name")

@@ -8,13 +8,14 @@ stance order, and a test holds it equal to `STANCES`."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from app.models import Disclosure, Stance
+from app.models import Disclosure, OrganizationType, Stance
 
 # The order stances are listed and charted in everywhere.
 STANCES = tuple(stance.value for stance in Stance)
@@ -228,6 +229,41 @@ def country_name(code: str) -> str:
     return get_locale().territories.get(code, code)
 
 
+ORGANIZATION_TYPE_LABELS = {
+    OrganizationType.NGO.value: _l("Non-governmental organisation"),
+    OrganizationType.MIGRANT_LED.value: _l("Migrant-led or diaspora organisation"),
+    OrganizationType.FAITH_BASED.value: _l("Faith-based organisation"),
+    OrganizationType.ACADEMIC.value: _l("Academic or research centre"),
+    OrganizationType.LEGAL_AID.value: _l("Legal aid provider"),
+    OrganizationType.EMPLOYER.value: _l("Employer or business association"),
+    OrganizationType.WORKERS.value: _l("Workers' organisation"),
+    OrganizationType.INTERNATIONAL.value: _l("International organisation"),
+    OrganizationType.GOVERNMENT.value: _l("Government body"),
+    OrganizationType.OTHER.value: _l("Other"),
+}
+
+
+def organization_type_label(value: str) -> str:
+    return str(ORGANIZATION_TYPE_LABELS.get(value, value))
+
+
+# The report's language codes that are not languages (app.analysis.figures).
+LANGUAGE_SPECIAL = {
+    "no_text": _l("No text"),
+    "unrecognised": _l("Language not recognised"),
+    "unknown": _l("Unknown language"),
+}
+
+
+def language_name(code: str) -> str:
+    """A language's name in the reader's language ("es" -> "Spanish"), or the report's words
+    for a respondent without text or whose language was not recognised."""
+    if code in LANGUAGE_SPECIAL:
+        return str(LANGUAGE_SPECIAL[code])
+    name = get_locale().languages.get(code)
+    return name[:1].upper() + name[1:] if name else code
+
+
 def stance_choices() -> list[SelectChoice]:
     return [SelectChoice(value, STANCE_LABELS[value]) for value in STANCES]
 
@@ -249,3 +285,14 @@ def population_labels() -> dict[str, str]:
 
 def disclosure_choices() -> list[SelectChoice]:
     return [SelectChoice(choice.value, CHOICE_LABELS[choice.value]) for choice in Disclosure]
+
+
+def report_labels() -> dict[str, Callable[[str], str]]:
+    """The labels a report's files put beside its codes, by kind of code (reports/csv_file)."""
+    return {
+        "type": organization_type_label,
+        "country": country_name,
+        "stance": stance_label,
+        "population": population_label,
+        "language": language_name,
+    }

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, Length, Optional, ValidationError
 
+from app import vocabulary
 from app.accounts.passwords import password_problems
 from app.models import LOCALES, OrganizationType
 from app.parsing import parse_id
@@ -33,19 +34,9 @@ class EmptyForm(FlaskForm):
 
 
 def organization_type_choices() -> list[SelectChoice]:
-    labels = {
-        OrganizationType.NGO: _l("Non-governmental organisation"),
-        OrganizationType.MIGRANT_LED: _l("Migrant-led or diaspora organisation"),
-        OrganizationType.FAITH_BASED: _l("Faith-based organisation"),
-        OrganizationType.ACADEMIC: _l("Academic or research centre"),
-        OrganizationType.LEGAL_AID: _l("Legal aid provider"),
-        OrganizationType.EMPLOYER: _l("Employer or business association"),
-        OrganizationType.WORKERS: _l("Workers' organisation"),
-        OrganizationType.INTERNATIONAL: _l("International organisation"),
-        OrganizationType.GOVERNMENT: _l("Government body"),
-        OrganizationType.OTHER: _l("Other"),
-    }
-    return [SelectChoice(kind.value, label) for kind, label in labels.items()]
+    return [
+        SelectChoice(kind, label) for kind, label in vocabulary.ORGANIZATION_TYPE_LABELS.items()
+    ]
 
 
 def locale_choices() -> list[SelectChoice]:

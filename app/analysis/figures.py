@@ -21,6 +21,10 @@ from app.analysis.records import Submission
 from app.analysis.tally import STANCES, Tally, tally
 
 UNKNOWN = "unknown"  # the code for a missing country or language, or no population given
+# A respondent's language when none of its submissions has text, and when its texts' language
+# was not recognised.
+NO_TEXT = "no_text"
+UNRECOGNISED = "unrecognised"
 VERIFIED = "verified"
 UNVERIFIED = "unverified"
 ORGANISATION_LIST_LIMIT = 25  # named organisations listed per campaign (all are counted)
@@ -166,12 +170,12 @@ class Figures:
     items: dict[str, Breakdown]
     distinct_positions: StanceCounts  # each campaign counts once per item it addresses
     distinct_positions_by_item: dict[str, StanceCounts]
-    languages: dict[str, int]
+    languages: dict[str, int]  # respondents (submitting organisations) by their language
     timeline: list[tuple[date, int, dict[str, int]]]  # (UTC day, total, per stance), no gaps
     campaigns: list[Campaign]  # largest first
 
     def as_dict(self) -> dict[str, Any]:
-        total = self.headline.submissions
+        respondents = self.headline.organisations_submitting
         return {
             "headline": self.headline.as_dict(),
             "distributions": {**self.distributions.as_dict(), "items": _items_dict(self.items)},
@@ -180,7 +184,8 @@ class Figures:
                 "items": _items_dict(self.distinct_positions_by_item),
             },
             "languages": {
-                code: {"count": n, "share": _share(n, total)} for code, n in self.languages.items()
+                code: {"count": n, "share": _share(n, respondents)}
+                for code, n in self.languages.items()
             },
             "timeline": [
                 {"date": day.isoformat(), "total": n, "stances": dict(stances)}
@@ -204,7 +209,9 @@ class ReportFigures:
         self._profiles: dict[tuple, int] = {}
         # (item, populations, stance, priority) -> rows; populations expanded in result()
         self._populations: dict[tuple, int] = {}
-        self._languages: dict[str | None, int] = {}
+        # submitting organisation -> {language of a submission with text: submissions}; an
+        # organisation without any text has an empty dict
+        self._languages: dict[int, dict[str | None, int]] = {}
         self._days: dict[tuple[date, str | None], int] = {}
         self._organisations: dict[int, bool] = {}  # submitting organisation -> verified
         self._cosigners: set[int] = set()
@@ -227,11 +234,12 @@ class ReportFigures:
             priority,
             populations,
             language,
-            _comment,
-            _amendment,
+            comment,
+            amendment,
             moment,
             campaign_key,
             cosigners,
+            _countries,
         ) = row
         counts = self._profiles
         key = (item, verified, organisation_type, country, stance, priority)
@@ -239,8 +247,11 @@ class ReportFigures:
         counts = self._populations
         key = (item, populations, stance, priority)
         counts[key] = counts.get(key, 0) + 1
-        counts = self._languages
-        counts[language] = counts.get(language, 0) + 1
+        counts = self._languages.get(organisation_id)
+        if counts is None:
+            counts = self._languages[organisation_id] = {}
+        if comment or amendment:
+            counts[language] = counts.get(language, 0) + 1
         zone = moment.tzinfo
         if zone is not UTC and zone is not None:  # naive datetimes are taken as UTC
             moment = moment.astimezone(UTC)
@@ -276,7 +287,10 @@ class ReportFigures:
                 [item, list(populations), stance, priority, n]
                 for (item, populations, stance, priority), n in self._populations.items()
             ],
-            "languages": [[code, n] for code, n in self._languages.items()],
+            "languages": [
+                [organisation_id, [[code, n] for code, n in counts.items()]]
+                for organisation_id, counts in self._languages.items()
+            ],
             "days": [[day.isoformat(), stance, n] for (day, stance), n in self._days.items()],
             "verified": [i for i, verified in organisations.items() if verified],
             "unverified": [i for i, verified in organisations.items() if not verified],
@@ -307,8 +321,10 @@ class ReportFigures:
         for item, populations, stance, priority, n in state["populations"]:
             key = (item, tuple(populations), stance, priority)
             self._populations[key] = self._populations.get(key, 0) + n
-        for code, n in state["languages"]:
-            self._languages[code] = self._languages.get(code, 0) + n
+        for organisation_id, languages in state["languages"]:
+            counts = self._languages.setdefault(organisation_id, {})
+            for code, n in languages:
+                counts[code] = counts.get(code, 0) + n
         for day, stance, n in state["days"]:
             key = (date.fromisoformat(day), stance)
             self._days[key] = self._days.get(key, 0) + n
@@ -343,16 +359,13 @@ class ReportFigures:
             organisations_verified=verified_organisations,
             organisations_unverified=len(organisations) - verified_organisations,
             countries=len({key[3] for key in self._profiles if key[3] is not None}),
-            languages=len([code for code in self._languages if code is not None]),
+            languages=len({code for c in self._languages.values() for code in c if code}),
             campaigns=len(campaigns),
             campaign_members=members,
             own_positions=submissions - members,
             distinct_positions=distinct.total,
         )
-        languages = {
-            (code if code is not None else UNKNOWN): n
-            for code, n in sorted(self._languages.items(), key=lambda kv: (-kv[1], kv[0] or ""))
-        }
+        languages = respondent_languages(self._languages.values())
         return Figures(
             headline=headline,
             distributions=distributions,
@@ -538,3 +551,17 @@ def _points(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, float]:
     """Per stance, the change of its share in percentage points."""
     before, after = old["stance_shares"], new["stance_shares"]
     return {s: round((after.get(s, 0.0) - before.get(s, 0.0)) * 100, POINT_DIGITS) for s in STANCES}
+
+
+def respondent_languages(per_respondent: Iterable[Mapping[str | None, int]]) -> dict[str, int]:
+    """Respondents by language, most first: each respondent once, in the language most of its
+    texts are in (the lowest code on a tie; a recognised language before an unrecognised
+    one), NO_TEXT when none of its submissions has text."""
+    counts: dict[str, int] = {}
+    for languages in per_respondent:
+        if not languages:
+            code = NO_TEXT
+        else:
+            code = min(languages, key=lambda c: (-languages[c], c is None, c or "")) or UNRECOGNISED
+        counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

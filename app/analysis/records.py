@@ -33,3 +33,4 @@ class Submission(NamedTuple):
     submitted_at: datetime
     campaign_key: str | None  # near-duplicate group, None when the text is its own
     cosigners: tuple[int, ...] = ()  # organisation ids that co-signed (accepted)
+    countries: tuple[str, ...] = ()  # the countries the position concerns (ISO 3166 alpha-2)

@@ -41,7 +41,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.council_response import council_response_feedback
 from app.reports import rows as report_rows
-from app.reports.csv_file import CsvRows
+from app.reports.csv_file import CsvRows, Labels
 from app.reports.rows import Scope
 
 RESULT_VERSION = 3
@@ -59,28 +59,37 @@ class Compiled:
     matrix: list[dict[str, Any]] = field(default_factory=list)  # every row, for the files
 
 
-def compile_item(scope: Scope, csv_path: Path, alive: Callable[[int], None] | None = None) -> dict:
+def compile_item(
+    scope: Scope,
+    csv_path: Path,
+    alive: Callable[[int], None] | None = None,
+    labels: Labels | None = None,
+) -> dict:
     """One item's part of a report (`scope.item_id`): its accumulator states, its text
     analysis, and its rows written to `csv_path` (headerless, see `CsvRows`).
 
     `alive(rows read)` is called between stages and every PROGRESS_EVERY rows: the caller
     shows progress (its lease is the job runner's heartbeat's business)."""
     alive = alive or (lambda _seen: None)
-    part, texts = read_rows(scope, csv_path, alive)
+    part, texts = read_rows(scope, csv_path, alive, labels)
     alive(part["rows"])
     return {**part, **analyse_texts(texts, part["timings"])}
 
 
 def read_rows(
-    scope: Scope, csv_path: Path, alive: Callable[[int], None] | None = None
+    scope: Scope,
+    csv_path: Path,
+    alive: Callable[[int], None] | None = None,
+    labels: Labels | None = None,
 ) -> tuple[dict, DistinctTexts]:
     """One pass over the rows of `scope` (an item, or a range of its rows): the figures' and
-    the matrix's accumulator states, the distinct texts, and the CSV lines in `csv_path`."""
+    the matrix's accumulator states, the distinct texts, and the CSV lines in `csv_path`
+    (codes beside their `labels`)."""
     alive = alive or (lambda _seen: None)
     clock = time.perf_counter()
     figures, matrix, texts = ReportFigures(), StanceMatrix(), DistinctTexts()
     add_figure, add_matrix, add_text = figures.add, matrix.add, texts.add
-    rows = CsvRows(csv_path)
+    rows = CsvRows(csv_path, labels)
     add_line = rows.add
     seen = 0
     try:

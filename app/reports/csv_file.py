@@ -5,24 +5,33 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+
+from flask_babel import force_locale
 
 from app.analysis.records import Submission
 from app.moderation.exports import csv_safe
 from app.reports.storage import partial_path
+from app.vocabulary import report_labels
 
 CSV_COLUMNS = (
     "reference",
     "item",
     "organisation",
     "type",
+    "type_label",
     "country",
+    "country_name",
     "verified",
     "stance",
+    "stance_label",
     "priority",
     "populations",
+    "population_labels",
+    "countries_concerned",
     "language",
+    "language_name",
     "campaign",
     "cosigners",
     "submitted_at",
@@ -37,27 +46,65 @@ CSV_BATCH = 2_000  # rows handed to the csv writer at once
 COPY_CHUNK = 1 << 20  # bytes copied at once when the CSV parts are joined
 
 
-def csv_row(row: Submission) -> list[object]:
-    """A submission as CSV values. The reference, organisation name, comment and amendment
-    are neutralised against spreadsheet formulas; the other columns are codes, numbers and
-    times that cannot carry one."""
+def csv_row(row: Submission, labels: Labels | None = None) -> list[object]:
+    """A submission as CSV values: each code beside its label in the reader's language
+    (`labels`), times in ISO 8601 to the second. The reference, organisation name, comment
+    and amendment are neutralised against spreadsheet formulas; the other columns are codes,
+    numbers, times and our own labels, which cannot carry one."""
+    label = labels or Labels()
     return [
         csv_safe(row.reference),
         row.item_code,
         csv_safe(row.organization_name),
         row.organization_type,
+        label.of("type", row.organization_type),
         row.country or "",
+        label.of("country", row.country),
         "yes" if row.verified else "no",
         row.stance or "",
+        label.of("stance", row.stance),
         row.priority if row.priority is not None else "",
         ";".join(row.populations),
+        "; ".join(label.of("population", code) for code in row.populations),
+        ";".join(row.countries),
         row.language or "",
+        label.of("language", row.language),
         row.campaign_key or "",
         len(row.cosigners),
-        row.submitted_at.isoformat(),
+        row.submitted_at.replace(microsecond=0).isoformat(),
         csv_safe(row.comment),
         csv_safe(row.amendment),
     ]
+
+
+class Labels:
+    """Codes' labels in `locale`, looked up once per code (a million rows share a few dozen
+    codes). `words` maps a kind of code to a function giving its label; without it (or for an
+    unknown kind) a label is empty."""
+
+    def __init__(
+        self, words: dict[str, Callable[[str], str]] | None = None, locale: str = "en"
+    ) -> None:
+        self._words, self._locale = words or {}, locale
+        self._known: dict[tuple[str, str | None], str] = {}
+
+    def of(self, kind: str, code: str | None) -> str:
+        key = (kind, code)
+        found = self._known.get(key)
+        if found is None:
+            word = self._words.get(kind)
+            if word is None or not code:
+                found = ""
+            else:
+                with force_locale(self._locale):
+                    found = str(word(code))
+            self._known[key] = found
+        return found
+
+
+def labels_in(locale: str) -> Labels:
+    """The labels the report's files put beside codes, in the reader's language."""
+    return Labels(report_labels(), locale)
 
 
 def csv_line(values: Iterable[object]) -> str:
@@ -81,7 +128,8 @@ class CsvRows:
     run that dies half-way leaves no partial file behind it; `join_csv` puts the parts of a
     report together under one header."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, labels: Labels | None = None) -> None:
+        self.labels = labels or Labels()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self._partial = path, partial_path(path)
         self._handle = self._partial.open("w", newline="", encoding="utf-8")
@@ -90,7 +138,7 @@ class CsvRows:
 
     def add(self, row: Submission) -> None:
         batch = self._batch
-        batch.append(csv_line(csv_row(row)))
+        batch.append(csv_line(csv_row(row, self.labels)))
         if len(batch) >= CSV_BATCH:
             self._flush()
 

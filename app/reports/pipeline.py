@@ -31,6 +31,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.notifications import mail
 from app.reports import rows as report_rows
+from app.reports.csv_file import labels_in
 from app.reports.part_ranges import plan_ranges
 from app.reports.rows import Scope
 from app.reports.storage import report_directory
@@ -149,6 +150,7 @@ def compile_report(report_id: int) -> bool:
             scope,
             _csv_part(report, f"item-{report.item_id}"),
             alive=lambda seen: _progress(lease, "reading", 10 + 60 * seen // expected),
+            labels=labels_in(_reader_locale(report)),
         )
         compiled = compile_scope(
             scope,
@@ -198,7 +200,9 @@ def compile_part(part_id: int) -> bool:
         scope = Scope(
             report.consultation_id, part.item_id, report.is_public, part.first_id, part.end_id
         )
-        result, texts = read_rows(scope, _csv_part(report, f"part-{part_id}"))
+        result, texts = read_rows(
+            scope, _csv_part(report, f"part-{part_id}"), labels=labels_in(_reader_locale(report))
+        )
         siblings = db.session.execute(
             select(ReportPart.id, ReportPart.status)
             .where(ReportPart.report_id == report.id, ReportPart.item_id == part.item_id)
@@ -348,15 +352,20 @@ def _render(report: Report, compiled: Compiled, parts: list[str]) -> dict[str, s
     language."""
     from app.reports.files import render_files
 
-    requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
     return render_files(
         report,
         compiled.result,
         compiled.matrix,
         [_csv_part(report, name) for name in parts],
         _directory(report.id),
-        locale=requester.locale if requester else "en",
+        locale=_reader_locale(report),
     )
+
+
+def _reader_locale(report: Report) -> str:
+    """The language the report's files are written in: its requester's."""
+    requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
+    return requester.locale if requester else "en"
 
 
 def _directory(report_id: int) -> Path:

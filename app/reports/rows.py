@@ -106,6 +106,7 @@ def stream(
             _raw(Feedback.stance),
             Feedback.priority,
             cast(Feedback.affected_populations, Text).label("populations"),
+            cast(Feedback.countries, Text).label("countries"),
             Feedback.language,
             comment,
             _raw(Feedback.comment_disclosure),
@@ -144,6 +145,7 @@ def stream(
             stance,
             priority,
             raw_populations,
+            raw_countries,
             language,
             comment_text,
             comment_disclosure,
@@ -175,6 +177,9 @@ def stream(
         parsed = populations.get(raw_populations)
         if parsed is None:
             parsed = populations[raw_populations] = _populations(raw_populations)
+        concerned = populations.get(raw_countries)  # the same small cache: JSON lists of codes
+        if concerned is None:
+            concerned = populations[raw_countries] = _populations(raw_countries)
         if submitted_at is not None and submitted_at.tzinfo is None:  # SQLite keeps no offset
             submitted_at = submitted_at.replace(tzinfo=UTC)
         yield Submission(
@@ -195,6 +200,7 @@ def stream(
             submitted_at,
             campaign_key,
             () if public and anonymous else cosigners.get(feedback_id, ()),
+            concerned,
         )
 
 

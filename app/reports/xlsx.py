@@ -11,7 +11,7 @@ import xlsxwriter
 from flask_babel import gettext as _
 
 from app.reports.storage import partial_path
-from app.vocabulary import STANCES, decision_label, stance_label
+from app.vocabulary import STANCES, decision_label, language_name, stance_label
 
 PRIORITIES = ("1", "2", "3", "4", "5")
 
@@ -144,9 +144,9 @@ def _headline_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
     s.write((_("Version"), _("Public") if result.get("public") else _("Council")))
     s.write((_("Compiled at (UTC)"), result.get("compiled_at", "")))
     s.gap()
-    s.heading(_("Language"), _("Submissions"), _("Share"))
+    s.heading(_("Language of the respondents"), _("Code"), _("Organisations"), _("Share"))
     for code, entry in result["figures"]["languages"].items():
-        s.write((code, entry["count"], entry["share"]))
+        s.write((language_name(code), code, entry["count"], entry["share"]))
 
 
 def _stances_sheet(s: _Sheet, distributions: Mapping[str, Any]) -> None:

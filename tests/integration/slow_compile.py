@@ -14,7 +14,7 @@ _compile_item = compiler.compile_item
 _paused = False
 
 
-def _slow_compile_item(scope, csv_path, alive=None):  # noqa: ANN001, ANN202 - compile_item's
+def _slow_compile_item(scope, csv_path, alive=None, labels=None):  # noqa: ANN001, ANN202
     def alive_then_pause(seen: int) -> None:
         global _paused
         if alive is not None:
@@ -23,7 +23,7 @@ def _slow_compile_item(scope, csv_path, alive=None):  # noqa: ANN001, ANN202 - c
             _paused = True
             time.sleep(PAUSE)
 
-    return _compile_item(scope, csv_path, alive=alive_then_pause)
+    return _compile_item(scope, csv_path, alive=alive_then_pause, labels=labels)
 
 
 compiler.compile_item = _slow_compile_item  # the pipeline imports it when it runs

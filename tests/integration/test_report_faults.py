@@ -156,7 +156,7 @@ def test_a_part_that_keeps_failing_fails_its_report_with_the_error_shown(
 ):
     council, consultation = council_and_consultation(seeded)
 
-    def broken(_scope, _csv_path, alive=None):
+    def broken(_scope, _csv_path, alive=None, labels=None):
         raise ValueError("the analysis broke")
 
     monkeypatch.setattr(compiler, "read_rows", broken)  # a part's pass over its rows

@@ -49,7 +49,7 @@ def submission(
         priority=priority,
         populations=populations,
         language=language,
-        comment="",
+        comment="A position in its own words." if language else "",  # no language: no text
         amendment="",
         submitted_at=at,
         campaign_key=campaign,
@@ -252,12 +252,29 @@ def test_timeline_has_one_entry_per_utc_day_without_gaps(figures):
     assert figures.timeline[-1][0] == date(2025, 3, 6)
 
 
-def test_languages_are_counted_with_shares(figures):
+def test_languages_are_those_of_the_respondents_each_counted_once(figures):
+    # Alpha wrote in Spanish twice; Beta once in English and once in French (a tie: the
+    # lowest code); Gamma to Zeta in English; Eta wrote no text.
     assert figures.as_dict()["languages"] == {
-        "en": {"count": 6, "share": 0.6},
-        "es": {"count": 2, "share": 0.2},
-        "fr": {"count": 1, "share": 0.1},
-        "unknown": {"count": 1, "share": 0.1},
+        "en": {"count": 5, "share": round(5 / 7, 6)},
+        "es": {"count": 1, "share": round(1 / 7, 6)},
+        "no_text": {"count": 1, "share": round(1 / 7, 6)},
+    }
+
+
+def test_a_respondent_is_counted_by_its_texts_not_by_its_empty_submissions():
+    at = day(1)
+    rows = [
+        submission(1, "A", 1, "support", 3, (), "fr", at),
+        *(submission(n, code, 1, "support", 3, (), None, at) for n, code in ((2, "B"), (3, "C"))),
+        submission(4, "A", 2, "oppose", 2, (), None, at)._replace(comment="Texte non reconnu"),
+        submission(5, "A", 3, "oppose", 2, (), None, at),
+    ]
+    languages = report_figures(rows).as_dict()["languages"]
+    assert {code: entry["count"] for code, entry in languages.items()} == {
+        "fr": 1,
+        "no_text": 1,
+        "unrecognised": 1,
     }
 
 

@@ -227,6 +227,33 @@ def test_csv_has_the_header_and_one_record_per_row(tmp_path):
     assert blank["stance"] == blank["priority"] == blank["country"] == ""
 
 
+def test_csv_puts_labels_in_the_readers_language_beside_codes(app_context, tmp_path):
+    row = submission(
+        1,
+        stance="support_with_amendments",
+        country="GT",
+        populations=("refugees",),
+        countries=("MX", "HN"),
+        language="es",
+        submitted_at=datetime(2026, 11, 1, 9, 30, 5, 123456, tzinfo=UTC),
+    )
+    path = tmp_path / "rows.csv"
+    part = csv_file.CsvRows(tmp_path / "part.csv", csv_file.labels_in("es"))
+    part.add(row)
+    part.close()
+    csv_file.join_csv([part.path], path)
+    with path.open(newline="", encoding="utf-8") as handle:
+        record = dict(zip(*list(csv.reader(handle)), strict=True))
+    assert record["stance"] == "support_with_amendments"
+    assert record["stance_label"] == "Apoyo con enmiendas"
+    assert (record["country"], record["country_name"]) == ("GT", "Guatemala")
+    assert record["language_name"] == "Español"
+    assert record["type_label"] == "Organización no gubernamental"
+    assert record["countries_concerned"] == "MX;HN"
+    assert record["population_labels"] != "" and record["populations"] == "refugees"
+    assert record["submitted_at"] == "2026-11-01T09:30:05+00:00"  # to the second
+
+
 def test_csv_neutralises_spreadsheet_formulas(tmp_path):
     path = tmp_path / "rows.csv"
     row = submission(
