@@ -65,6 +65,11 @@ class Stance(enum.StrEnum):
     OPPOSE = "oppose"
 
 
+# The moderation code of a campaign member counted under its published representative
+# (app.moderation.campaigns): rejected, but a position the reports count.
+COUNTED_CODE = "campaign_counted"
+
+
 class FeedbackState(enum.StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

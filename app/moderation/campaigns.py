@@ -36,6 +36,7 @@ from app.extensions import db
 from app.feedback import cosigning
 from app.models import Feedback, FeedbackCosigner, FeedbackState
 from app.models.base import utcnow
+from app.models.feedback import COUNTED_CODE
 from app.models.moderation import BulkAction, BulkStatus
 from app.moderation import services as moderation
 from app.moderation.campaign_groups import in_campaign
@@ -69,7 +70,6 @@ REASON_CODES = {
     "spam": _l("Spam"),
     "other": _l("Other"),
 }
-COUNTED_CODE = "campaign_counted"
 ACTIVE = (BulkStatus.QUEUED, BulkStatus.RUNNING)
 
 

@@ -4,9 +4,10 @@ Campaign contract: every member of a campaign on one item (texts that are the sa
 app.analysis.campaigns) carries a CAMPAIGN flag whose `campaign_key` is the decimal id of its
 smallest member when the group formed. A submission that is the same letter as members of two
 campaigns merges them: the lowest key wins, every member of the others is relabelled, a bulk
-decision under way follows its campaign, and `campaign_merges` remembers where the old key went
-(the moderators' links). Group size = the number of CAMPAIGN flags with that key
-(`campaign_sizes`); the flag's detail repeats it for display.
+decision under way on an absorbed campaign stops, and `campaign_merges` remembers where the old
+key went (the moderators' links). When the submission whose id names a campaign leaves it, the
+others take the smallest of their ids as key. Group size = the number of CAMPAIGN flags with
+that key (`campaign_sizes`); the flag's detail repeats it for display.
 
 A flag's `detail` is its reason as JSON (a `code` and its parameters), never words: the worker
 has no reader, so `app.vocabulary.flag_reason` words it in each moderator's language.
@@ -18,7 +19,7 @@ import json
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import String, cast, delete, exists, func, literal, select, tuple_, update
+from sqlalchemy import String, cast, delete, exists, func, literal, or_, select, tuple_, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
@@ -42,6 +43,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
+from app.models.feedback import COUNTED_CODE
 from app.wakeups import run_until_drained, wake_after_commit
 
 FLAG_TASK = "worker.moderation.flag_feedback"
@@ -117,8 +119,12 @@ def flag_feedback(feedback_id: int, *, commit: bool = True) -> None:
     """(Re)compute the flags and fingerprints of one submission, in one transaction (the
     caller's, when `commit` is False).
 
-    Idempotent: a second run replaces what the first wrote with the same result.
+    A second run with nothing changed writes the same result. The item's campaign lock is
+    taken before the submission's row, in the order every flagging transaction takes them.
     """
+    item_id = db.session.scalar(select(Feedback.item_id).where(Feedback.id == feedback_id))
+    if item_id is not None:
+        lock_items([item_id])
     feedback = db.session.scalar(
         select(Feedback).where(Feedback.id == feedback_id).with_for_update()
     )
@@ -152,7 +158,12 @@ def flag_feedback(feedback_id: int, *, commit: bool = True) -> None:
 
     key = _join_campaign(feedback, bands)
     if previous_key is not None and previous_key != key:
-        _describe_campaign(previous_key, refresh_all=True)  # it lost a member
+        if previous_key == str(feedback_id):
+            # It named the campaign it left: the members left behind take the smallest of
+            # their ids as key, so that no id names a campaign its submission is not in.
+            previous_key = _rename_campaign(previous_key)
+        if previous_key is not None:
+            _describe_campaign(previous_key, refresh_all=True)  # it lost a member
     if commit:
         db.session.commit()
 
@@ -221,6 +232,37 @@ def reason_json(code: str, **params: object) -> str:
 # --- campaigns ---------------------------------------------------------------------------------
 
 
+def in_campaign_states():  # noqa: ANN201 - a SQL condition
+    """Submissions that can be members of a campaign: under review or published, and those
+    counted under a published representative (rejected with COUNTED_CODE)."""
+    return or_(Feedback.state.in_(CAMPAIGN_STATES), Feedback.moderation_code == COUNTED_CODE)
+
+
+def _rename_campaign(key: str) -> str | None:
+    """Campaign `key` is named anew after its smallest member id: its flags, the links to it
+    (as a merge) and a bulk decision under way on it (the same members) follow. The new key,
+    or None when no member is left."""
+    remaining = db.session.scalar(
+        select(func.min(ModerationFlag.feedback_id)).where(
+            ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key == key
+        )
+    )
+    if remaining is None:
+        return None
+    renamed = str(remaining)
+    db.session.execute(
+        update(BulkAction)
+        .where(
+            BulkAction.campaign_key == key,
+            BulkAction.status.in_((BulkStatus.QUEUED, BulkStatus.RUNNING)),
+        )
+        .values(campaign_key=renamed),
+        execution_options={"synchronize_session": False},
+    )
+    _merge_campaigns([key], renamed)
+    return renamed
+
+
 def campaign_text(comment: str | None, amendment: str | None) -> str:
     """What a campaign's letter is compared on: the comment and the proposed amendment."""
     return "\n".join(part for part in (comment, amendment) if part)
@@ -244,7 +286,10 @@ def _join_campaign(feedback: Feedback, bands: list[tuple[int, int]]) -> str | No
     # A candidate's group is its campaign's key, or minus its id when it has none.
     keys = sorted(group for group in found if group > 0)
     loners = sorted(-group for group in found if group < 0)
-    key = str(min([*keys, *loners, feedback.id]))
+    own = [feedback.id]
+    if feedback.id not in keys and _names_a_campaign(str(feedback.id)):
+        own = []  # its id still names the campaign it left (renamed once this one is joined)
+    key = str(min([*keys, *loners, *own]))
     absorbed = [str(other) for other in keys if str(other) != key]
     if absorbed:
         _merge_campaigns(absorbed, key)
@@ -255,6 +300,17 @@ def _join_campaign(feedback: Feedback, bands: list[tuple[int, int]]) -> str | No
     db.session.execute(_insert_ignoring_duplicates(rows))
     _describe_campaign(key, refresh_all=bool(loners or absorbed))
     return key
+
+
+def _names_a_campaign(key: str) -> bool:
+    return (
+        db.session.scalar(
+            select(ModerationFlag.feedback_id)
+            .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key == key)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _candidates(feedback: Feedback, bands: list[tuple[int, int]]) -> list[letters.Candidate]:
@@ -276,7 +332,7 @@ def _candidates(feedback: Feedback, bands: list[tuple[int, int]]) -> list[letter
         .where(
             tuple_(FeedbackFingerprint.band, FeedbackFingerprint.hash).in_(bands),
             Feedback.item_id == feedback.item_id,
-            Feedback.state.in_(CAMPAIGN_STATES),
+            in_campaign_states(),
             FeedbackFingerprint.feedback_id != feedback.id,
         )
         .group_by(FeedbackFingerprint.feedback_id, campaign.campaign_key)
@@ -309,15 +365,17 @@ def _shingles_of(ids: list[int]) -> dict[int, letters.Shingles]:
 
 
 def _merge_campaigns(absorbed: list[str], key: str) -> None:
-    """The members of the `absorbed` campaigns join campaign `key`. A bulk decision under way
-    on one of them goes on with `key`, unless `key` has one of its own: then it stops."""
+    """The members of the `absorbed` campaigns join campaign `key` (their flags carry the
+    time of the change, so a report's snapshot moves). A bulk decision under way on an
+    absorbed campaign stops: it was asked for that campaign's members, not for the merged one,
+    so the moderator decides the merged campaign again."""
+    now = utcnow()
     db.session.execute(
         update(ModerationFlag)
         .where(ModerationFlag.kind == FlagKind.CAMPAIGN, ModerationFlag.campaign_key.in_(absorbed))
-        .values(campaign_key=key),
+        .values(campaign_key=key, created_at=now),
         execution_options={"synchronize_session": False},
     )
-    now = utcnow()
     db.session.execute(
         update(CampaignMerge)
         .where(CampaignMerge.merged_into.in_(absorbed))
@@ -330,36 +388,19 @@ def _merge_campaigns(absorbed: list[str], key: str) -> None:
         .values([{"key": old, "merged_into": key, "merged_at": now} for old in absorbed])
         .on_conflict_do_update(index_elements=["key"], set_={"merged_into": key, "merged_at": now})
     )
-    active = (BulkStatus.QUEUED, BulkStatus.RUNNING)
-    busy = db.session.scalar(
-        select(func.count(BulkAction.id)).where(
-            BulkAction.campaign_key == key, BulkAction.status.in_(active)
+    db.session.execute(
+        update(BulkAction)
+        .where(
+            BulkAction.campaign_key.in_(absorbed),
+            BulkAction.status.in_((BulkStatus.QUEUED, BulkStatus.RUNNING)),
         )
+        .values(
+            status=BulkStatus.FAILED,
+            error=f"campaign merged into {key}: decide the merged campaign again",
+            finished_at=now,
+        ),
+        execution_options={"synchronize_session": False},
     )
-    moving = list(
-        db.session.scalars(
-            select(BulkAction.id)
-            .where(BulkAction.campaign_key.in_(absorbed), BulkAction.status.in_(active))
-            .order_by(BulkAction.id)
-        )
-    )
-    if moving and not busy:
-        db.session.execute(
-            update(BulkAction).where(BulkAction.id == moving[0]).values(campaign_key=key),
-            execution_options={"synchronize_session": False},
-        )
-        moving = moving[1:]
-    if moving:
-        db.session.execute(
-            update(BulkAction)
-            .where(BulkAction.id.in_(moving))
-            .values(
-                status=BulkStatus.FAILED,
-                error=f"campaign merged into {key}, which has its own decision under way",
-                finished_at=now,
-            ),
-            execution_options={"synchronize_session": False},
-        )
 
 
 def _describe_campaign(key: str, *, refresh_all: bool) -> None:

@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, case, cast, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -24,7 +24,6 @@ from app.models import (
     Feedback,
     FeedbackCosigner,
     FlagCheck,
-    FlagKind,
     Item,
     ModerationFlag,
     Report,
@@ -59,9 +58,9 @@ def snapshot_key(
     - a new or withdrawn position changes the count; any edit, decision or redaction of the text
       bumps `updated_at` and `lock_version`;
     - an accepted or ended co-signature changes the co-signature aggregates;
-    - flags and campaign membership: a check done or queued, a flag written again (its
-      `created_at`), a member joining or leaving a campaign, and a merge (members relabelled
-      to a lower key) each move the flag aggregates;
+    - flags and campaign membership: a check done or queued, a flag written again, a member
+      joining or leaving a campaign, and a merge or renaming (its flags' `created_at` is the
+      time of the change) each move the flag aggregates;
     - redactions added or reverted (the public version's key only: the council's shows the
       original text), and the council's responses written or published.
     """
@@ -85,15 +84,11 @@ def snapshot_key(
         .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
         .where(*in_scope, FeedbackCosigner.state == CosignState.ACCEPTED)
     ).one()
-    campaign_key = case(
-        (ModerationFlag.kind == FlagKind.CAMPAIGN, cast(ModerationFlag.campaign_key, BigInteger))
-    )
-    flags = db.session.execute(
+    flags = db.session.execute(  # a merge or a renamed campaign also sets `created_at`
         select(
             func.count(ModerationFlag.id),
             func.max(ModerationFlag.created_at),
             func.count(func.distinct(ModerationFlag.campaign_key)),
-            func.coalesce(func.sum(campaign_key), 0),
         ).where(ModerationFlag.feedback_id.in_(scoped_ids))
     ).one()
     waiting = db.session.scalar(
@@ -150,28 +145,36 @@ def request_report(
 
 def compile_again(user_id: int, report_id: int) -> Report:
     """The report of the same scope compiled anew, even when nothing it reads has changed
-    (the council wants the latest analysis): the earlier report stays readable under its id,
-    and is no longer the one returned for this snapshot."""
+    (the council wants the latest analysis). Reports already compiled stay readable under their
+    ids; the one for the current snapshot is no longer the one returned for it. A compile of
+    the current snapshot already under way is returned as it is."""
     user = acting_user(user_id, *READERS)
-    report = db.session.get(Report, report_id, with_for_update=True)
+    report = db.session.get(Report, report_id)
     if report is None:
         raise NotFound(_("No such report."))
-    if report.status not in (ReportStatus.DONE, ReportStatus.FAILED):
-        raise InvalidState(_("This report is still being compiled."))
     current = snapshot_key(
         report.item_id, consultation_id=report.consultation_id, public=report.is_public
     )
-    if report.snapshot_key == current:  # make room for the new one under the same snapshot
-        report.snapshot_key = hashlib.sha256(
-            f"superseded|{report.id}|{current}".encode()
+    latest = db.session.scalar(
+        select(Report)
+        .where(Report.scope == report.scope, Report.snapshot_key == current)
+        .with_for_update()
+    )
+    if latest is not None and latest.status not in (ReportStatus.DONE, ReportStatus.FAILED):
+        return latest
+    if latest is not None:  # make room for the new one under the same snapshot
+        latest.snapshot_key = hashlib.sha256(
+            f"superseded|{latest.id}|{current}".encode()
         ).hexdigest()
         db.session.flush()
     audit.record(
         user.id, "report.compile_again", "report", report.id, after={"scope": report.scope}
     )
-    return _request(
+    again = _request(
         report.consultation_id, report.item_id, report.is_public, requested_by_id=user.id
     )
+    db.session.commit()
+    return again
 
 
 def _request(

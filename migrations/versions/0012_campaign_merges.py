@@ -1,7 +1,8 @@
 """Campaigns confirmed by similarity and merged when bridged: `campaign_merges` remembers where
 an absorbed campaign's key went; every fingerprint is recomputed (the fingerprinted text no
-longer reads "None" for a missing amendment), so each submission under review or published is
-queued for its flags again and the worker regroups the campaigns in batches.
+longer reads "None" for a missing amendment), so each submission under review or published, and
+each counted under a representative, is queued for its flags again and the worker regroups the
+campaigns in batches.
 
 Revision ID: 0012_campaign_merges
 Revises: 0011_report_part_ranges
@@ -41,6 +42,7 @@ def _flag_again():
     op.execute("DELETE FROM feedback_fingerprints")
     op.execute(
         "INSERT INTO flag_checks (feedback_id, queued_at) "
-        "SELECT id, CURRENT_TIMESTAMP FROM feedback WHERE state IN ('submitted', 'published') "
+        "SELECT id, CURRENT_TIMESTAMP FROM feedback "
+        "WHERE (state IN ('submitted', 'published') OR moderation_code = 'campaign_counted') "
         "AND id NOT IN (SELECT feedback_id FROM flag_checks)"
     )

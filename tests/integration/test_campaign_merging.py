@@ -34,6 +34,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
+from app.models.feedback import COUNTED_CODE
 from app.moderation import flagging
 from app.moderation.flagging import FLAG_PENDING_TASK
 from tests import factories
@@ -137,8 +138,9 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
     ).all()
     assert all('"size": 7' in detail for detail in details)
     assert db.session.get(CampaignMerge, str(b[0])).merged_into == str(a[0])
-    db.session.refresh(action)
-    assert action.campaign_key == str(a[0]) and action.status is BulkStatus.QUEUED
+    db.session.refresh(action)  # asked for B's members only: it stops, to be asked again
+    assert action.campaign_key == str(b[0]) and action.status is BulkStatus.FAILED
+    assert f"merged into {a[0]}" in action.error
 
     client = seeded.test_client()
     login(client, moderator.email)
@@ -148,7 +150,7 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
     assert client.get(f"/moderation/campaigns/{b[0] + 10_000_000}").status_code == 404
 
 
-def test_a_bulk_decision_on_an_absorbed_campaign_stops_when_the_survivor_has_one(item):
+def test_the_surviving_campaigns_bulk_decision_goes_on_after_a_merge(item):
     a = [submit(*item, LETTER_A + f" From {n}.") for n in range(2)]
     b = [submit(*item, LETTER_B + f" From {n}.") for n in range(2)]
     for feedback_id in a + b:
@@ -172,7 +174,50 @@ def test_a_bulk_decision_on_an_absorbed_campaign_stops_when_the_survivor_has_one
     survivor, absorbed = actions
     assert survivor == (str(a[0]), BulkStatus.QUEUED, None)
     assert absorbed.campaign_key == str(b[0]) and absorbed.status is BulkStatus.FAILED
-    assert f"merged into {a[0]}" in absorbed.error
+
+
+def test_a_submission_naming_a_campaign_leaves_it_for_another_letter(item):
+    a = [submit(*item, LETTER_A + f" From {n}.") for n in range(3)]
+    b = [submit(*item, LETTER_B + f" From {n}.") for n in range(2)]
+    for feedback_id in a + b:
+        flagging.flag_feedback(feedback_id)
+    assert set(campaign_keys(a).values()) == {str(a[0])}
+    moderator = factories.staff(Role.MODERATOR)
+    action = BulkAction(
+        kind="reject_all",
+        campaign_key=str(a[0]),
+        reason_code="spam",
+        requested_by_id=moderator.id,
+        status=BulkStatus.QUEUED,
+        total=3,
+    )
+    db.session.add(action)
+    db.session.commit()
+
+    edited = db.session.get(Feedback, a[0])
+    edited.comment = LETTER_B + " Rewritten."  # now the other letter
+    db.session.commit()
+    flagging.flag_feedback(a[0])
+
+    # B keeps its key; A's members are named after the smallest id still among them.
+    assert campaign_keys([a[0], *b]) == dict.fromkeys([a[0], *b], str(b[0]))
+    assert campaign_keys(a[1:]) == dict.fromkeys(a[1:], str(a[1]))
+    assert db.session.get(CampaignMerge, str(a[0])).merged_into == str(a[1])
+    db.session.refresh(action)  # the same members under a new name: the decision follows
+    assert action.campaign_key == str(a[1]) and action.status is BulkStatus.QUEUED
+
+
+def test_members_counted_under_a_representative_stay_in_its_campaign(item):
+    ids = [submit(*item, LETTER_A + f" From {n}.") for n in range(3)]
+    for feedback_id in ids:
+        flagging.flag_feedback(feedback_id)
+    representative, *counted = (db.session.get(Feedback, i) for i in ids)
+    representative.state = FeedbackState.PUBLISHED
+    for member in counted:
+        member.state, member.moderation_code = FeedbackState.REJECTED, COUNTED_CODE
+    db.session.commit()
+    flagging.flag_feedback(representative.id)  # flagged again, as migration 0012 does
+    assert set(campaign_keys(ids).values()) == {str(ids[0])}
 
 
 # --- the order property, through real worker processes ---------------------------------------
