@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.feedback import COUNTED_CODE
-from app.moderation import flagging
+from app.moderation import campaign_membership, flagging
 from app.moderation.flagging import FLAG_PENDING_TASK
 from tests import factories
 from tests.helpers.services import app_settings
@@ -132,7 +132,7 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
     flagging.flag_feedback(bridge)
 
     assert set(campaign_keys([*a, *b, bridge]).values()) == {str(a[0])}
-    assert flagging.campaign_sizes([str(a[0]), str(b[0])]) == {str(a[0]): 7}
+    assert campaign_membership.campaign_sizes([str(a[0]), str(b[0])]) == {str(a[0]): 7}
     details = db.session.scalars(
         select(ModerationFlag.detail).where(ModerationFlag.campaign_key == str(a[0]))
     ).all()

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Feedback, FeedbackState, Item, ModerationFlag, Organization, Role, User
 from app.models.base import utcnow
 from app.models.moderation import FlagKind
-from app.moderation import flagging
+from app.moderation import campaign_membership, flagging
 from app.moderation import queue as review_queue
 from app.moderation import services as moderation
 from app.moderation.queue import QueueFilter
@@ -163,7 +163,7 @@ def test_a_flag_written_after_the_decision_gets_the_current_state(backend):
     db.session.add(ModerationFlag(feedback_id=feedback_id, kind=FlagKind.PROFANITY, detail=""))
     # The campaign path writes with INSERT ... ON CONFLICT DO NOTHING.
     db.session.execute(
-        flagging._insert_ignoring_duplicates(
+        campaign_membership.insert_ignoring_duplicates(
             [{"feedback_id": feedback_id, "kind": FlagKind.CAMPAIGN, "detail": ""}]
         )
     )

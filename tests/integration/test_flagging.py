@@ -21,7 +21,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
-from app.moderation import flagging
+from app.moderation import campaign_membership, flagging
 from app.vocabulary import flag_reason
 from tests.helpers.waiting import wait_for
 
@@ -118,7 +118,7 @@ def test_a_campaign_of_thirty_near_identical_comments_gets_one_key_and_its_size(
     campaign = [kinds(feedback_id)[FlagKind.CAMPAIGN] for feedback_id in ids]
     assert {flag.campaign_key for flag in campaign} == {str(min(ids))}
     assert all("campaign of 30 " in reason(flag) for flag in campaign)
-    assert flagging.campaign_sizes([str(min(ids))]) == {str(min(ids)): 30}
+    assert campaign_membership.campaign_sizes([str(min(ids))]) == {str(min(ids)): 30}
 
 
 def test_flagging_twice_gives_the_same_flags_and_fingerprints(item):
