@@ -40,6 +40,7 @@ from app.models.feedback import COUNTED_CODE
 from app.models.moderation import BulkAction, BulkStatus
 from app.moderation import services as moderation
 from app.moderation.campaign_groups import in_campaign
+from app.moderation.campaign_membership import lock_items
 from app.organizations import services as organizations
 
 RUN_TASK = "worker.campaigns.run_bulk_action"
@@ -211,8 +212,12 @@ def reconcile_bulk_actions() -> list[int]:
 def _run_chunk(action_id: int, token: str) -> int | None:
     """Decide the next CHUNK_SIZE members still SUBMITTED, in one transaction.
 
-    The number decided (0: nothing left), or None when the action is no longer ours.
+    The number decided (0: nothing left), or None when the action is no longer ours. The
+    campaign's item lock comes first, as in flagging (app.moderation.campaign_membership), so
+    a chunk and a flag batch merging this campaign never wait on each other's rows.
     """
+    key = db.session.scalar(select(BulkAction.campaign_key).where(BulkAction.id == action_id))
+    lock_items(db.session.scalars(select(Feedback.item_id).where(in_campaign(key)).distinct()))
     if not jobs.still_owned(BULK_ACTION, action_id, token):
         db.session.rollback()
         return None

@@ -43,7 +43,12 @@ def render_files(
         join_csv(csv_parts, directory / FILENAMES["csv"])
         timings["csv"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
-        write_xlsx(compiled_result, matrix, directory / FILENAMES["xlsx"])
+        write_xlsx(
+            compiled_result,
+            matrix,
+            directory / FILENAMES["xlsx"],
+            rows_csv=directory / FILENAMES["csv"],
+        )
         timings["xlsx"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         write_pdf(report, compiled_result, directory / FILENAMES["pdf"])

@@ -3,6 +3,7 @@ memory does not grow with the size of the consultation."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,14 @@ def _references(result: Mapping[str, Any], ids: Iterable[int]) -> str:
     return ", ".join(found.get(str(i), f"#{i}") for i in ids)
 
 
-def write_xlsx(result: Mapping[str, Any], matrix: list[dict[str, Any]], path: Path) -> None:
+def write_xlsx(
+    result: Mapping[str, Any],
+    matrix: list[dict[str, Any]],
+    path: Path,
+    rows_csv: Path | None = None,
+) -> None:
+    """The workbook at `path`; with `rows_csv` (the report's CSV file), a sheet of the
+    submissions too, the CSV's columns, up to SUBMISSION_ROWS of them."""
     partial = partial_path(path)
     workbook = xlsxwriter.Workbook(
         str(partial),
@@ -112,6 +120,8 @@ def write_xlsx(result: Mapping[str, Any], matrix: list[dict[str, Any]], path: Pa
     _coverage_sheet(sheet("Coverage", 40, 12, 12, 10), result.get("coverage"))
     _responses_sheet(sheet("Responses", 10, 20, 20, 80, 12, 22), result["responses"])
     _comparison_sheet(sheet("Comparison", 36, 12, 12, 12, 12), result.get("comparison"))
+    if rows_csv is not None:
+        _submissions_sheet(sheet("Submissions", 14, 8, 30, 14, 24), rows_csv)
     workbook.close()
     partial.replace(path)
 
@@ -404,3 +414,33 @@ def _comparison_sheet(s: _Sheet, comparison: Mapping[str, Any] | None) -> None:
                 ", ".join(campaign["items"]),
             )
         )
+
+
+# A sheet of a million rows takes xlsxwriter minutes: past this many, the CSV has them all.
+SUBMISSION_ROWS = 20_000
+NUMBER_COLUMNS = frozenset({"priority", "cosigners"})
+
+
+def _submissions_sheet(s: _Sheet, rows_csv: Path) -> None:
+    with rows_csv.open(newline="", encoding="utf-8") as handle:
+        records = csv.reader(handle)
+        header = next(records, None)
+        if header is None:
+            return
+        numbers = [name in NUMBER_COLUMNS for name in header]
+        s.heading(*header)
+        for written, record in enumerate(records):
+            if written == SUBMISSION_ROWS:
+                total = written + 1 + sum(1 for _record in records)
+                s.gap()
+                note = _(
+                    "The CSV file has every submission (%(n)s); this sheet the first %(shown)s.",
+                    n=total,
+                    shown=SUBMISSION_ROWS,
+                )
+                s.write((note,))
+                return
+            s.write(
+                int(value) if number and value.isdigit() else value
+                for value, number in zip(record, numbers, strict=False)
+            )

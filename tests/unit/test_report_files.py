@@ -346,6 +346,22 @@ def test_xlsx_writes_formula_like_text_as_text(sample, app_context, tmp_path):
     assert "+Organisation" in sheets["Matrix"]
 
 
+def test_xlsx_has_the_submissions_with_the_csv_columns_up_to_its_bound(
+    sample, app_context, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(xlsx, "SUBMISSION_ROWS", 3)
+    rows_csv = tmp_path / "rows.csv"
+    write_csv(iter([submission(n, countries=("MX", "HN")) for n in range(1, 6)]), rows_csv)
+    path = tmp_path / "report.xlsx"
+    xlsx.write_xlsx(sample["result"], sample["matrix"], path, rows_csv=rows_csv)
+    sheet = sheet_xml(path)["Submissions"]
+    assert "countries_concerned" in sheet and "stance_label" in sheet  # the CSV's header
+    assert "R-3" in sheet and "R-4" not in sheet
+    assert "MX;HN" in sheet
+    assert "every submission (5)" in sheet  # says the CSV has them all
+    assert sheet.count("<row ") == 1 + 3 + 1
+
+
 def test_xlsx_without_coverage_or_comparison_still_has_every_sheet(sample, app_context, tmp_path):
     result = copy.deepcopy(sample["result"])
     result.update(public=True, coverage=None, comparison=None)
