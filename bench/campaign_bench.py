@@ -108,9 +108,10 @@ def _groups_of_texts(by_id: dict[int, str]) -> set[frozenset[str]]:
 
 
 def grouped_as_before(texts: Mapping[int, str]) -> dict[int, int]:
-    """campaign_membership.join_campaign before issue 15: any shared band joins, without a check; the
-    newcomer takes the smallest key among the members it matches (or the first member's id),
-    and matches not yet in a campaign take that key too; two campaigns never merge."""
+    """campaign_membership.join_campaign before issue 15: any shared band joins, without a
+    check; the newcomer takes the smallest key among the members it matches (or the first
+    member's id), and matches not yet in a campaign take that key too; two campaigns never
+    merge."""
     buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
     key_of: dict[int, int] = {}
     now = near_duplicates.BANDS, near_duplicates.ROWS

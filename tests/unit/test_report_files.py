@@ -356,7 +356,7 @@ def test_xlsx_has_the_submissions_with_the_csv_columns_up_to_its_bound(
     xlsx.write_xlsx(sample["result"], sample["matrix"], path, rows_csv=rows_csv)
     sheet = sheet_xml(path)["Submissions"]
     assert "countries_concerned" in sheet and "stance_label" in sheet  # the CSV's header
-    assert "R-3" in sheet and "R-4" not in sheet
+    assert "FB-0000000000000003" in sheet and "FB-0000000000000004" not in sheet
     assert "MX;HN" in sheet
     assert "every submission (5)" in sheet  # says the CSV has them all
     assert sheet.count("<row ") == 1 + 3 + 1
