@@ -14,6 +14,7 @@ from app.models import (
     Consultation,
     Feedback,
     FeedbackState,
+    FlagCheck,
     Item,
     Organization,
     OrganizationType,
@@ -97,3 +98,34 @@ def add_published_feedback(app, count: int, code: str = "P1", prefix: str = "Pag
                 )
             )
         db.session.commit()
+
+
+def submitted_position(
+    item_id: int, version_id: int, comment: str, *, queued: bool = False, **fields: object
+) -> int:
+    """A submitted position of a new verified organisation on the item, in the caller's app
+    context; its id. `queued` leaves it waiting for its automatic flags (no wake-up sent), as
+    if the worker were behind."""
+    organization = Organization(
+        name=f"Position organisation {new_reference()}",
+        country="GT",
+        verification=VerificationState.VERIFIED,
+    )
+    db.session.add(organization)
+    db.session.flush()
+    feedback = Feedback(
+        reference=new_reference(),
+        item_id=item_id,
+        item_version_id=version_id,
+        organization_id=organization.id,
+        state=FeedbackState.SUBMITTED,
+        comment=comment,
+        submitted_at=utcnow(),
+        **fields,
+    )
+    db.session.add(feedback)
+    db.session.flush()
+    if queued:
+        db.session.add(FlagCheck(feedback_id=feedback.id, queued_at=utcnow()))
+    db.session.commit()
+    return feedback.id

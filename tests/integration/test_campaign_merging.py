@@ -4,10 +4,8 @@ two worker processes flagging the same texts in different orders find the same g
 
 from __future__ import annotations
 
-import itertools
 import random
 import re
-import secrets
 import time
 from collections import defaultdict
 
@@ -29,58 +27,20 @@ from app.models import (
     FlagKind,
     Item,
     ModerationFlag,
-    Organization,
     Role,
-    VerificationState,
 )
 from app.models.base import utcnow
 from app.models.feedback import COUNTED_CODE
 from app.moderation import campaign_membership, flagging
 from app.moderation.flagging import FLAG_PENDING_TASK
 from tests import factories
+from tests.helpers.feedback import submitted_position
+from tests.helpers.letters import LETTER_A, LETTER_B, QUOTE
 from tests.helpers.services import app_settings
 from tests.helpers.waiting import wait_for
 from tests.helpers.worker import start_worker_for
 
 pytestmark = [pytest.mark.postgres]
-
-LETTER_A = (
-    "We ask the governments of the region to open regular pathways for migrant workers, to "
-    "let seasonal workers change employers without losing their visas, and to ban the "
-    "recruitment fees that leave so many of them in debt before they even start to work."
-)
-LETTER_B = (
-    "Children who arrive alone at a border must be met by child protection staff, never by "
-    "detention officers, and their cases must be heard by judges trained to listen to them, "
-    "with a lawyer paid by the state at every hearing until a durable solution is found."
-)
-QUOTE = "Recruitment fees charged to workers should be banned outright."
-_numbers = itertools.count(1)
-RUN = secrets.token_hex(3)
-
-
-def submit(item_id: int, version_id: int, comment: str) -> int:
-    """A submitted position of a new verified organisation on the item; its id."""
-    number = next(_numbers)
-    organization = Organization(
-        name=f"Campaign test organisation {RUN} {number}",
-        country="MX",
-        verification=VerificationState.VERIFIED,
-    )
-    db.session.add(organization)
-    db.session.flush()
-    feedback = Feedback(
-        reference=f"CMP-{RUN}-{number}",
-        item_id=item_id,
-        item_version_id=version_id,
-        organization_id=organization.id,
-        state=FeedbackState.SUBMITTED,
-        comment=comment,
-        submitted_at=utcnow(),
-    )
-    db.session.add(feedback)
-    db.session.commit()
-    return feedback.id
 
 
 def campaign_keys(ids: list[int]) -> dict[int, str | None]:
@@ -102,16 +62,16 @@ def item(seeded):
 
 
 def test_letters_that_only_share_a_quote_are_not_one_campaign(item):
-    first = submit(*item, f"{LETTER_A} {QUOTE}")
-    second = submit(*item, f"{LETTER_B} {QUOTE}")
+    first = submitted_position(*item, f"{LETTER_A} {QUOTE}")
+    second = submitted_position(*item, f"{LETTER_B} {QUOTE}")
     for feedback_id in (first, second):
         flagging.flag_feedback(feedback_id)
     assert campaign_keys([first, second]) == {first: None, second: None}
 
 
 def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seeded, item, login):
-    a = [submit(*item, LETTER_A + f" Signed by member {n}.") for n in range(3)]
-    b = [submit(*item, LETTER_B + f" Signed by member {n}.") for n in range(3)]
+    a = [submitted_position(*item, LETTER_A + f" Signed by member {n}.") for n in range(3)]
+    b = [submitted_position(*item, LETTER_B + f" Signed by member {n}.") for n in range(3)]
     for feedback_id in a + b:
         flagging.flag_feedback(feedback_id)
     assert set(campaign_keys(a).values()) == {str(a[0])}
@@ -128,7 +88,7 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
     db.session.add(action)
     db.session.commit()
 
-    bridge = submit(*item, f"{LETTER_A}\n\n{LETTER_B}")  # both letters, sent as one
+    bridge = submitted_position(*item, f"{LETTER_A}\n\n{LETTER_B}")  # both letters, sent as one
     flagging.flag_feedback(bridge)
 
     assert set(campaign_keys([*a, *b, bridge]).values()) == {str(a[0])}
@@ -151,8 +111,8 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
 
 
 def test_the_surviving_campaigns_bulk_decision_goes_on_after_a_merge(item):
-    a = [submit(*item, LETTER_A + f" From {n}.") for n in range(2)]
-    b = [submit(*item, LETTER_B + f" From {n}.") for n in range(2)]
+    a = [submitted_position(*item, LETTER_A + f" From {n}.") for n in range(2)]
+    b = [submitted_position(*item, LETTER_B + f" From {n}.") for n in range(2)]
     for feedback_id in a + b:
         flagging.flag_feedback(feedback_id)
     moderator = factories.staff(Role.MODERATOR)
@@ -167,7 +127,7 @@ def test_the_surviving_campaigns_bulk_decision_goes_on_after_a_merge(item):
             )
         )
     db.session.commit()
-    flagging.flag_feedback(submit(*item, f"{LETTER_B}\n\n{LETTER_A}"))
+    flagging.flag_feedback(submitted_position(*item, f"{LETTER_B}\n\n{LETTER_A}"))
     actions = db.session.execute(
         select(BulkAction.campaign_key, BulkAction.status, BulkAction.error).order_by(BulkAction.id)
     ).all()
@@ -177,8 +137,8 @@ def test_the_surviving_campaigns_bulk_decision_goes_on_after_a_merge(item):
 
 
 def test_a_submission_naming_a_campaign_leaves_it_for_another_letter(item):
-    a = [submit(*item, LETTER_A + f" From {n}.") for n in range(3)]
-    b = [submit(*item, LETTER_B + f" From {n}.") for n in range(2)]
+    a = [submitted_position(*item, LETTER_A + f" From {n}.") for n in range(3)]
+    b = [submitted_position(*item, LETTER_B + f" From {n}.") for n in range(2)]
     for feedback_id in a + b:
         flagging.flag_feedback(feedback_id)
     assert set(campaign_keys(a).values()) == {str(a[0])}
@@ -208,7 +168,7 @@ def test_a_submission_naming_a_campaign_leaves_it_for_another_letter(item):
 
 
 def test_members_counted_under_a_representative_stay_in_its_campaign(item):
-    ids = [submit(*item, LETTER_A + f" From {n}.") for n in range(3)]
+    ids = [submitted_position(*item, LETTER_A + f" From {n}.") for n in range(3)]
     for feedback_id in ids:
         flagging.flag_feedback(feedback_id)
     representative, *counted = (db.session.get(Feedback, i) for i in ids)
@@ -254,7 +214,7 @@ def test_two_workers_find_the_same_groups_whatever_the_order(seeded, tmp_path, r
         targets = [(item.id, item.versions[-1].id) for item in items]
         for (item_id, version_id), texts in zip(targets, (grouped, shuffled), strict=True):
             for text in texts:
-                feedback_id = submit(item_id, version_id, text)
+                feedback_id = submitted_position(item_id, version_id, text)
                 db.session.add(FlagCheck(feedback_id=feedback_id, queued_at=utcnow()))
             db.session.commit()
     workers = [

@@ -4,7 +4,6 @@ compile a report again."""
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 
@@ -23,11 +22,9 @@ from app.models import (
     FlagKind,
     Item,
     ModerationFlag,
-    Organization,
     Report,
     ReportStatus,
     User,
-    VerificationState,
 )
 from app.models.base import utcnow
 from app.models.moderation import Redaction
@@ -35,19 +32,14 @@ from app.moderation import flagging
 from app.moderation.flagging import FLAG_PENDING_TASK
 from app.reports import pipeline
 from app.reports import services as reports
+from tests.helpers.feedback import submitted_position
+from tests.helpers.letters import LETTER_A
 from tests.helpers.services import app_settings
 from tests.helpers.waiting import wait_for
 from tests.helpers.web import hidden_fields
 from tests.helpers.worker import start_worker_for
 
 pytestmark = [pytest.mark.postgres]
-
-LETTER = (
-    "We ask the governments of the region to open regular pathways for migrant workers, to "
-    "let seasonal workers change employers without losing their visas, and to ban the "
-    "recruitment fees that leave so many of them in debt before they even start to work."
-)
-_numbers = itertools.count(1)
 
 
 def council_id() -> int:
@@ -59,32 +51,8 @@ def first_item() -> Item:
 
 
 def submit(item: Item, comment: str, *, queued: bool = False) -> int:
-    number = next(_numbers)
-    organization = Organization(
-        name=f"Fresh report organisation {number} {time.time_ns()}",
-        country="GT",
-        verification=VerificationState.VERIFIED,
-    )
-    db.session.add(organization)
-    db.session.flush()
-    feedback = Feedback(
-        reference=f"FR-{number}-{time.time_ns() % 10**8}",
-        item_id=item.id,
-        item_version_id=item.versions[-1].id,
-        organization_id=organization.id,
-        state=FeedbackState.SUBMITTED,
-        stance="support",
-        priority=3,
-        comment=comment,
-        language="en",
-        submitted_at=utcnow(),
-    )
-    db.session.add(feedback)
-    db.session.flush()
-    if queued:  # waiting for its flags: no wake-up sent, as if the worker were behind
-        db.session.add(FlagCheck(feedback_id=feedback.id, queued_at=utcnow()))
-    db.session.commit()
-    return feedback.id
+    fields = {"stance": "support", "priority": 3, "language": "en"}
+    return submitted_position(item.id, item.versions[-1].id, comment, queued=queued, **fields)
 
 
 @pytest.fixture
@@ -98,7 +66,7 @@ def key_of(item: Item, public: bool = False) -> str:
 
 
 def test_the_snapshot_key_moves_with_flags_campaigns_decisions_and_responses(item):
-    ids = [submit(item, LETTER + f" From member {n}.") for n in range(2)]
+    ids = [submit(item, LETTER_A + f" From member {n}.") for n in range(2)]
     keys = [key_of(item)]
 
     def moved() -> None:
@@ -149,7 +117,7 @@ def test_the_council_compiles_a_report_again_and_the_earlier_one_stays(
 ):
     with seeded.app_context():  # the client's requests run outside it, with their own g
         item_id = first_item().id
-        submit(first_item(), LETTER)
+        submit(first_item(), LETTER_A)
         first_id = reports.request_item_report(council_id(), item_id).id
         pipeline.run_in_process(first_id)
         assert reports.request_item_report(council_id(), item_id).id == first_id  # same snapshot
@@ -183,7 +151,7 @@ def test_a_report_asked_while_checks_wait_says_so_and_the_next_one_is_fresh(
     with app.app_context():
         item = first_item()
         for n in range(3):
-            submit(item, LETTER + f" Signed by member {n}.", queued=True)
+            submit(item, LETTER_A + f" Signed by member {n}.", queued=True)
         item_id, council = item.id, council_id()
     workers = [start_worker_for(app, tmp_path / f"worker-{n}.log") for n in range(2)]
 

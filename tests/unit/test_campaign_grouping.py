@@ -11,26 +11,7 @@ import pytest
 from app.analysis import campaigns
 from app.analysis.campaigns import Candidate, group, joined, pieces, same_letter
 from app.dev import letters
-
-LETTER_A = (
-    "We ask the governments of the region to open regular pathways for migrant workers, to "
-    "let seasonal workers change employers without losing their visas, and to ban the "
-    "recruitment fees that leave so many of them in debt before they even start to work."
-)
-LETTER_B = (
-    "Children who arrive alone at a border must be met by child protection staff, never by "
-    "detention officers, and their cases must be heard by judges trained to listen to them, "
-    "with a lawyer paid by the state at every hearing until a durable solution is found."
-)
-OWN_PARAGRAPH = (
-    "Our shelter in Tapachula received more than four hundred families last year, and most "
-    "of them told us that nobody had explained the rules to them in a language they speak."
-)
-
-SECOND_PARAGRAPH = (
-    "We also run a legal clinic twice a week, where volunteers help people fill in the forms "
-    "for asylum, family reunification and work permits, often for the first time in their lives."
-)
+from tests.helpers.letters import LETTER_A, LETTER_B, OWN_PARAGRAPH, SECOND_PARAGRAPH
 
 
 def groups_of_texts(texts: dict[int, str]) -> set[frozenset[str]]:
