@@ -350,6 +350,7 @@ class ReportFigures:
         verified_organisations = sum(organisations.values())
         submissions = distributions.overall.total
         members = sum(c.size for c in campaigns)
+        languages = respondent_languages(self._languages.values())
         headline = Headline(
             submissions=submissions,
             submissions_verified=distributions.by_verification[VERIFIED].total,
@@ -359,13 +360,13 @@ class ReportFigures:
             organisations_verified=verified_organisations,
             organisations_unverified=len(organisations) - verified_organisations,
             countries=len({key[3] for key in self._profiles if key[3] is not None}),
-            languages=len({code for c in self._languages.values() for code in c if code}),
+            # as many as the respondents' table lists (not "no text" or "not recognised")
+            languages=len(set(languages) - {NO_TEXT, UNRECOGNISED}),
             campaigns=len(campaigns),
             campaign_members=members,
             own_positions=submissions - members,
             distinct_positions=distinct.total,
         )
-        languages = respondent_languages(self._languages.values())
         return Figures(
             headline=headline,
             distributions=distributions,

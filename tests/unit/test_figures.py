@@ -117,7 +117,7 @@ def test_headline_counts_submissions_organisations_countries_and_languages(figur
         "unverified": 2,
     }
     assert h["countries"] == 4  # MX GT US CA; the organisation without a country is not one
-    assert h["languages"] == 3
+    assert h["languages"] == 2  # the respondents' languages: en and es (see below)
 
 
 def test_headline_separates_campaign_members_from_distinct_positions(figures):
