@@ -54,6 +54,21 @@ def campaign_keys(ids: list[int]) -> dict[int, str | None]:
     return {feedback_id: rows.get(feedback_id) for feedback_id in ids}
 
 
+def queued_decision(key: int, kind: str = "reject_all") -> BulkAction:
+    """A moderator's bulk decision on campaign `key`, queued (no worker runs it here)."""
+    action = BulkAction(
+        kind=kind,
+        campaign_key=str(key),
+        reason_code="spam" if kind == "reject_all" else None,
+        requested_by_id=factories.staff(Role.MODERATOR).id,
+        status=BulkStatus.QUEUED,
+        total=3,
+    )
+    db.session.add(action)
+    db.session.commit()
+    return action
+
+
 @pytest.fixture
 def item(seeded):
     with seeded.app_context():
@@ -76,17 +91,7 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
         flagging.flag_feedback(feedback_id)
     assert set(campaign_keys(a).values()) == {str(a[0])}
     assert set(campaign_keys(b).values()) == {str(b[0])}
-    moderator = factories.staff(Role.MODERATOR)
-    action = BulkAction(
-        kind="reject_all",
-        campaign_key=str(b[0]),
-        reason_code="spam",
-        requested_by_id=moderator.id,
-        status=BulkStatus.QUEUED,
-        total=3,
-    )
-    db.session.add(action)
-    db.session.commit()
+    action = queued_decision(b[0])
 
     bridge = submitted_position(*item, f"{LETTER_A}\n\n{LETTER_B}")  # both letters, sent as one
     flagging.flag_feedback(bridge)
@@ -102,6 +107,7 @@ def test_a_bridging_submission_merges_two_campaigns_and_everything_follows(seede
     assert action.campaign_key == str(b[0]) and action.status is BulkStatus.FAILED
     assert f"merged into {a[0]}" in action.error
 
+    moderator = factories.staff(Role.MODERATOR)
     client = seeded.test_client()
     login(client, moderator.email)
     moved = client.get(f"/moderation/campaigns/{b[0]}")
@@ -115,18 +121,8 @@ def test_the_surviving_campaigns_bulk_decision_goes_on_after_a_merge(item):
     b = [submitted_position(*item, LETTER_B + f" From {n}.") for n in range(2)]
     for feedback_id in a + b:
         flagging.flag_feedback(feedback_id)
-    moderator = factories.staff(Role.MODERATOR)
     for key in (a[0], b[0]):
-        db.session.add(
-            BulkAction(
-                kind="publish_all",
-                campaign_key=str(key),
-                requested_by_id=moderator.id,
-                status=BulkStatus.QUEUED,
-                total=2,
-            )
-        )
-    db.session.commit()
+        queued_decision(key, "publish_all")
     flagging.flag_feedback(submitted_position(*item, f"{LETTER_B}\n\n{LETTER_A}"))
     actions = db.session.execute(
         select(BulkAction.campaign_key, BulkAction.status, BulkAction.error).order_by(BulkAction.id)
@@ -142,17 +138,7 @@ def test_a_submission_naming_a_campaign_leaves_it_for_another_letter(item):
     for feedback_id in a + b:
         flagging.flag_feedback(feedback_id)
     assert set(campaign_keys(a).values()) == {str(a[0])}
-    moderator = factories.staff(Role.MODERATOR)
-    action = BulkAction(
-        kind="reject_all",
-        campaign_key=str(a[0]),
-        reason_code="spam",
-        requested_by_id=moderator.id,
-        status=BulkStatus.QUEUED,
-        total=3,
-    )
-    db.session.add(action)
-    db.session.commit()
+    action = queued_decision(a[0])
 
     edited = db.session.get(Feedback, a[0])
     edited.comment = LETTER_B + " Rewritten."  # now the other letter
