@@ -1,9 +1,15 @@
-"""Themes per language: TF-IDF terms factorised by NMF, with sizes and cited quotes.
+"""Themes per language: TF-IDF terms factorised by NMF, with sizes, shares and cited quotes.
 
 The caller deduplicates campaigns first and passes each distinct text once, with its weight
 (how many submissions carry it) and the ids of those submissions. Themes are fitted on the
 distinct texts unweighted, so a campaign of 10,000 identical letters is one voice in finding
 the themes (it cannot drown the others) but counts 10,000 in the size of its theme.
+
+Every text is cleaned first (app/analysis/cleaning.py) and ends in exactly one theme or in
+"other": texts with no words left, in no recognised language, in a language with too few
+texts, or that share no term with any theme. Themes of different languages that say the same
+thing are put in one group (app/analysis/theme_groups.py); the group is what the report and
+the CSV call a theme.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from app.analysis.cleaning import clean_text, links
 from app.analysis.sentences import (
     SentenceIndex,
     SentenceSources,
@@ -32,10 +39,23 @@ from app.analysis.sentences import (
     lowest_ids,
     sentence_index,
 )
+from app.analysis.theme_groups import (
+    Evidence,
+    group_themes,
+    merge_components,
+    names_in,
+    share,
+)
 
 STOPWORDS_DIR = Path(__file__).resolve().parent.parent / "content" / "stopwords"
-LANGUAGES = ("en", "es", "fr")  # those with a stop-word list; other texts are only counted
+LANGUAGES = ("en", "es", "fr", "de", "it", "pt")  # those with a stop-word list
 UNDETERMINED = "und"  # ISO 639-2 for "no language detected"
+OTHER = "other"  # the theme of texts that fit none
+# A language without a stop-word list is themed from this many distinct texts on: its commonest
+# words are then told apart as the terms in more than MAX_DF_WITHOUT_LIST of its texts. Below
+# it, its texts are "other" and the language is listed among those not analysed.
+MIN_TEXTS_WITHOUT_LIST = 20
+MAX_DF_WITHOUT_LIST = 0.5
 WORD_PATTERN = r"(?u)\b[^\W\d_]{2,}\b"  # words of two letters or more, no digits
 MAX_FEATURES = 5_000  # the most frequent terms; rarer ones never lead a theme
 RANDOM_STATE = 0
@@ -44,21 +64,27 @@ NMF_TOL = 1e-3  # topic terms settle long before the loss does
 QUOTE_POOL = 40  # the texts most typical of a theme that quotes are drawn from
 QUOTE_REDUNDANCY = 0.5  # a quote this similar to one already chosen adds nothing
 QUOTE_MAX_WORDS = 60
+EVIDENCE_TERMS = 12  # a theme's terms compared with other languages' themes
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 class DistinctText(NamedTuple):
     """One distinct text: a campaign's representative text, or a text of its own."""
 
-    text: str
+    text: str  # cleaned (`clean_text`)
     weight: int  # the submissions that carry it (a campaign's member count)
     submission_ids: Sequence[int]
     language: str | None
+    number: int = -1  # its place in the caller's sequence of texts
+    links: frozenset[str] = frozenset()  # the sites the original text linked to
 
 
 @cache
 def stop_words(language: str) -> frozenset[str]:
-    """The folded stop words of `language` (app/content/stopwords/<language>.txt)."""
+    """The folded stop words of `language` (app/content/stopwords/<language>.txt); none for
+    a language without a list."""
+    if language not in LANGUAGES:
+        return frozenset()
     lines = (STOPWORDS_DIR / f"{language}.txt").read_text(encoding="utf-8").splitlines()
     return frozenset(fold(line.strip()) for line in lines if line.strip() and line[0] != "#")
 
@@ -76,7 +102,7 @@ def term_vectorizer(language: str, documents: int) -> TfidfVectorizer:
     return TfidfVectorizer(
         analyzer=term_analyzer(language),
         min_df=1 if small else 2,
-        max_df=1.0 if small else 0.9,
+        max_df=1.0 if small else 0.9 if language in LANGUAGES else MAX_DF_WITHOUT_LIST,
         max_features=MAX_FEATURES,
         sublinear_tf=True,
         dtype=np.float32,
@@ -98,11 +124,13 @@ def theme_count(texts: int, max_themes: int = 8) -> int:
 
 
 def by_language(texts: Iterable[Sequence[Any]]) -> dict[str, list[DistinctText]]:
-    """The texts grouped by language code (UNDETERMINED for None), empty texts dropped."""
+    """The texts, cleaned, grouped by language code (UNDETERMINED for None); texts with
+    nothing left after cleaning are dropped."""
     groups: dict[str, list[DistinctText]] = {}
-    for text, weight, ids, language in texts:
-        if text and text.strip():
-            entry = DistinctText(text, int(weight), ids, language)
+    for number, (text, weight, ids, language) in enumerate(texts):
+        cleaned = clean_text(text)
+        if cleaned:
+            entry = DistinctText(cleaned, int(weight), ids, language, number, links(text))
             groups.setdefault(language or UNDETERMINED, []).append(entry)
     return groups
 
@@ -134,50 +162,72 @@ def find_themes(
     max_ids: int = 100,
     id_prefix: str = "theme",
 ) -> dict[str, Any]:
-    """Themes per language over distinct texts given as (text, weight, submission_ids,
-    language) tuples.
+    """Themes over distinct texts given as (text, weight, submission_ids, language) tuples.
 
-    In each of LANGUAGES the first `max_texts` texts of `sample_order` are fitted (TF-IDF,
-    then NMF with `theme_count` components, nndsvda start, fixed random_state); every text of
-    the language, sampled or not, is then assigned to its strongest component. Components
-    that no text is assigned to are dropped. Quotes are sentences of at least
-    `min_quote_words` words from the theme's most typical texts, closest to the theme's term
-    profile, no two alike; each cites every submission whose text carries the sentence or
-    one with TF-IDF cosine ≥ `quote_similarity`.
+    Texts are cleaned and grouped by language. Each language with a stop-word list, and any
+    other with MIN_TEXTS_WITHOUT_LIST distinct texts or more, is fitted on the first
+    `max_texts` texts of `sample_order` (TF-IDF, then NMF with `theme_count` components,
+    nndsvda start, fixed random_state); components that split one subject are merged
+    (`merge_components`). Every text of the language, sampled or not, is then assigned to
+    the theme of its strongest component, or to "other" when it shares no term with any.
+    Themes no text is assigned to are dropped.
+    Quotes are sentences of at least `min_quote_words` words from the theme's most typical
+    texts, closest to the theme's term profile, no two alike; each cites every submission
+    whose text carries the sentence or one with TF-IDF cosine ≥ `quote_similarity`. Themes
+    of different languages that say the same thing form one group (`group_themes`).
 
-    Returns {"method": {...parameters}, "languages": {code: language result},
-    "other_languages": {code: {"texts", "submissions"}}}; a language result is
-    {"texts", "submissions", "sampled_texts", "unassigned_texts", "unassigned_submissions",
-    "themes": [theme]}, and a theme is {"id", "language", "terms", "size", "texts",
+    Returns {"method": {...}, "languages": {code: language result}, "other_languages":
+    {code: {"texts", "submissions"}}, "groups": [group], "other": {"texts", "submissions",
+    "share"}, "total": {"texts", "submissions"}, "assignment": [group id or OTHER, one per
+    input text, in its order]}. A language result is {"texts", "submissions",
+    "sampled_texts", "unassigned_texts", "unassigned_submissions", "themes": [theme]}; a
+    theme is {"id", "language", "terms", "size", "share", "texts", "group",
     "submission_ids", "quotes": [{"text", "submission_ids", "submission_count", "texts"}]}
-    with "size" the submissions (weights summed) and "submission_ids" the first `max_ids`
-    ids ascending. Themes are ordered by size, largest first; ids are "<prefix>-<lang>-<n>".
+    with "size" the submissions (weights summed), "share" its part of every submission with
+    text and "submission_ids" the first `max_ids` ids ascending; a group is {"id",
+    "languages", "themes": [theme ids], "terms", "size", "share", "texts"}. Themes and groups
+    are ordered by size, largest first; ids are "<prefix>-<lang>-<n>" and "<prefix>-<n>".
+    Callers that store the result pop "assignment" (one entry per text) first.
     """
+    texts = list(texts)
     groups = by_language(texts)
+    total = {
+        "texts": sum(1 for text in texts if text[0] and text[0].strip()),
+        "submissions": sum(int(text[1]) for text in texts if text[0] and text[0].strip()),
+    }
     result: dict[str, Any] = {
         "method": {
             "name": "tfidf-nmf",
+            "cleaning": "markup, redaction marks, e-mail addresses, phone numbers, links",
             "theme_count": "floor(sqrt(sampled_texts / 2)), 1..max_themes",
             "max_themes": max_themes,
             "max_texts": max_texts,
+            "min_texts_without_stop_words": MIN_TEXTS_WITHOUT_LIST,
             "sample": "heaviest texts first, then a fixed hash order",
             "top_terms": top_terms,
+            "merge": "components whose term profiles are more alike than mean + 1 sd",
             "nmf_init": "nndsvda",
             "nmf_max_iter": NMF_MAX_ITER,
             "nmf_tol": NMF_TOL,
             "random_state": RANDOM_STATE,
             "quote_similarity": quote_similarity,
             "stop_words": "app/content/stopwords",
+            "groups": "shared terms and cognates, links and named bodies (theme_groups.py)",
         },
         "languages": {},
         "other_languages": {},
+        "total": total,
     }
+    theme_of: dict[int, str] = {}  # input number -> language theme id
+    evidence: dict[str, Evidence] = {}
     for language in sorted(groups):
         entries = groups[language]
-        if language not in LANGUAGES:
+        if language == UNDETERMINED or (
+            language not in LANGUAGES and len(entries) < MIN_TEXTS_WITHOUT_LIST
+        ):
             result["other_languages"][language] = language_counts(entries)
             continue
-        result["languages"][language] = _language_themes(
+        outcome, members, found = _language_themes(
             language,
             sample_order(entries),
             max_themes=max_themes,
@@ -189,6 +239,22 @@ def find_themes(
             max_ids=max_ids,
             id_prefix=id_prefix,
         )
+        result["languages"][language] = outcome
+        theme_of.update(members)
+        evidence.update(found)
+    themes = [t for entry in result["languages"].values() for t in entry["themes"]]
+    result["groups"] = group_themes(themes, evidence, total["submissions"], id_prefix)
+    group_of = {theme["id"]: theme["group"] for theme in themes}
+    result["assignment"] = [
+        group_of[theme_of[number]] if number in theme_of else OTHER for number in range(len(texts))
+    ]
+    grouped = sum(group["size"] for group in result["groups"])
+    grouped_texts = sum(group["texts"] for group in result["groups"])
+    result["other"] = {
+        "texts": total["texts"] - grouped_texts,
+        "submissions": total["submissions"] - grouped,
+        "share": share(total["submissions"] - grouped, total["submissions"]),
+    }
     return result
 
 
@@ -213,7 +279,9 @@ def _language_themes(
     quote_similarity: float,
     max_ids: int,
     id_prefix: str,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[int, str], dict[str, Evidence]]:
+    """One language's themes; the theme id of each assigned text (by its input number); and
+    what each theme's texts share with other languages' (for `group_themes`)."""
     sample = entries[:max_texts]
     outcome: dict[str, Any] = {
         **language_counts(entries),
@@ -228,7 +296,7 @@ def _language_themes(
     try:
         fitted = vectorizer.fit_transform([index.tokens(i, analyzer) for i in range(len(sample))])
     except ValueError:  # no text has a word that is not a stop word
-        return outcome
+        return outcome, {}, {}
     components = min(theme_count(len(sample), max_themes), fitted.shape[1])
     model = NMF(
         n_components=components,
@@ -254,25 +322,32 @@ def _language_themes(
                     ),
                 ]
             )
-    strongest = weights.argmax(axis=1)
+    # Components that split one subject are merged: a theme is a group of components, its
+    # profile their summed term weights, a text's theme that of its strongest component.
+    merged = merge_components(model.components_)
+    theme_of_component = np.empty(components, dtype=np.intp)
+    for number, group in enumerate(merged):
+        theme_of_component[group] = number
+    strongest = theme_of_component[weights.argmax(axis=1)]
     assigned = weights.max(axis=1) > 0
     terms = vectorizer.get_feature_names_out()
     vectors = index.vectors(vectorizer)
-    themes = []
-    for component in range(components):
-        members = np.flatnonzero(assigned & (strongest == component))
+    themes, member_lists, found = [], [], []
+    for number, group in enumerate(merged):
+        members = np.flatnonzero(assigned & (strongest == number))
         if not len(members):
             continue
-        profile = model.components_[component]
-        order = np.argsort(-profile, kind="stable")[:top_terms]
-        typical = members[np.argsort(-weights[members, component], kind="stable")]
+        profile = model.components_[group].sum(axis=0)
+        closeness = weights[members][:, group].sum(axis=1)
+        order = np.argsort(-profile, kind="stable")
+        typical = members[np.argsort(-closeness, kind="stable")]
         typical = typical[typical < len(sample)][:QUOTE_POOL]
+        typical_texts = [entries[i].text for i in typical]
         themes.append(
             {
                 "language": language,
                 "terms": _surface_forms(
-                    [str(terms[i]) for i in order if profile[i] > 0],
-                    [entries[i].text for i in typical],
+                    [str(terms[i]) for i in order[:top_terms] if profile[i] > 0], typical_texts
                 ),
                 "size": sum(entries[i].weight for i in members),
                 "texts": len(members),
@@ -282,6 +357,15 @@ def _language_themes(
                 ),
             }
         )
+        member_lists.append(members)
+        found.append(
+            Evidence(
+                language,
+                tuple(str(terms[i]) for i in order[:EVIDENCE_TERMS] if profile[i] > 0),
+                frozenset().union(*(entries[i].links for i in members)),
+                names_in(typical_texts),
+            )
+        )
     # Every quote of the language is cited in one pass over its sentences.
     sources = SentenceSources(
         index, [e.weight for e in entries], [e.submission_ids for e in entries], vectorizer
@@ -290,15 +374,22 @@ def _language_themes(
     citations = iter(sources.cite_all(quoted, quote_similarity, max_ids))
     for theme in themes:
         theme["quotes"] = [{"text": q, **next(citations)._asdict()} for q in theme["quotes"]]
-    themes.sort(key=lambda theme: (-theme["size"], -theme["texts"], theme["terms"]))
-    for rank, theme in enumerate(themes, start=1):
-        theme["id"] = f"{id_prefix}-{language}-{rank}"
-    outcome["themes"] = [{"id": theme.pop("id"), **theme} for theme in themes]
+    order = sorted(
+        range(len(themes)),
+        key=lambda n: (-themes[n]["size"], -themes[n]["texts"], themes[n]["terms"]),
+    )
+    theme_of: dict[int, str] = {}
+    evidence: dict[str, Evidence] = {}
+    for rank, n in enumerate(order, start=1):
+        theme_id = f"{id_prefix}-{language}-{rank}"
+        outcome["themes"].append({"id": theme_id, **themes[n]})
+        evidence[theme_id] = found[n]
+        theme_of.update((entries[i].number, theme_id) for i in member_lists[n].tolist())
     outcome["unassigned_texts"] = int(len(entries) - assigned.sum())
     outcome["unassigned_submissions"] = sum(
         e.weight for e, is_assigned in zip(entries, assigned, strict=True) if not is_assigned
     )
-    return outcome
+    return outcome, theme_of, evidence
 
 
 def _quotes(

@@ -132,9 +132,7 @@ def test_themes_can_steer_what_is_relevant():
 def test_no_texts_or_only_short_ones_give_no_sentences():
     assert summarise([])["sentences"] == []
     assert summarise([("Sí. No. Bien.", 1, [1], "es")])["sentences"] == []
-    assert summarise([("Wir brauchen mehr Arbeitsvisa jetzt sofort.", 1, [1], "de")]) == summarise(
-        []
-    )
+    assert summarise([("Wij hebben nu meer werkvisa nodig.", 1, [1], "nl")]) == summarise([])
 
 
 def test_a_single_text_gives_its_own_sentences():
