@@ -32,20 +32,26 @@ class DistinctTexts:
         self._comments: dict[object, list] = {}
         self._amendments: dict[object, list] = {}
 
-    def add(self, row: Submission) -> None:
+    def add(self, row: Submission) -> str | None:
+        """Count the row's comment and amendment; the marker of its comment's entry (see
+        `marker`), None without a comment."""
+        comment = None
         if row.comment:
-            self._collect(self._comments, row, row.comment, "c")
+            comment = self._collect(self._comments, row, row.comment, "c")
         if row.amendment:
             self._collect(self._amendments, row, row.amendment, "a")
+        return None if comment is None else marker(comment)
 
-    def _collect(self, entries: dict[object, list], row: Submission, text: str, kind: str) -> None:
+    def _collect(
+        self, entries: dict[object, list], row: Submission, text: str, kind: str
+    ) -> object:
         key = (kind, row.item_code, row.campaign_key) if row.campaign_key else _fingerprint(text)
         entry = entries.get(key)
         row_id = row.id
         if entry is None:
             # [text, weight, max-heap of the lowest ids (negated), language, lowest id]
             entries[key] = [text, 1, [-row_id], row.language, row_id]
-            return
+            return key
         entry[1] += 1
         if row_id < entry[4]:  # the lowest id speaks for the group, whatever the order
             entry[0], entry[3], entry[4] = text, row.language, row_id
@@ -54,6 +60,7 @@ class DistinctTexts:
             heapq.heappush(ids, -row_id)
         elif -ids[0] > row_id:
             heapq.heapreplace(ids, -row_id)
+        return key
 
     def state(self) -> dict[str, list]:
         """Plain JSON: every entry, for `merge` by the part that analyses an item's texts."""
@@ -88,6 +95,11 @@ class DistinctTexts:
     def amendments(self) -> Iterator[tuple[str, int, list[int], str | None]]:
         return _entries(self._amendments)
 
+    def comment_markers(self) -> list[str]:
+        """The `marker` of each comment entry, in the order of `comments()`."""
+        ordered = sorted(self._comments.items(), key=lambda item: item[1][4])
+        return [marker(key) for key, _entry in ordered]
+
     @property
     def counts(self) -> dict[str, int]:
         return {"comments": len(self._comments), "amendments": len(self._amendments)}
@@ -97,6 +109,14 @@ def _entries(entries: dict[object, list]) -> Iterator[tuple[str, int, list[int],
     """By lowest id: the same order however the rows came (or the parts were merged)."""
     for text, weight, ids, language, _lowest in sorted(entries.values(), key=lambda e: e[4]):
         yield text, weight, sorted(-i for i in ids), language
+
+
+def marker(key: object) -> str:
+    """A short text naming an entry in every part of a report: its fingerprint in hex, or
+    "k" and the campaign key (one item's rows are in one part or in parts of that item)."""
+    if isinstance(key, bytes):
+        return key.hex()
+    return f"k{key[2]}"
 
 
 def _key_state(key: object) -> list:

@@ -22,8 +22,18 @@ _LANGUAGE_COUNTS = (
 
 
 def merge_themes(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
-    """(item code, themes result) per part -> one themes result, themes tagged by item."""
-    merged: dict[str, Any] = {"method": None, "languages": {}, "other_languages": {}}
+    """(item code, themes result) per part -> one themes result, themes and groups tagged by
+    item (ids "<item>-<id>"; shares stay those of their item's texts), "other" and "total"
+    summed, with "by_item" keeping each item's own "other" and "total"."""
+    merged: dict[str, Any] = {
+        "method": None,
+        "languages": {},
+        "other_languages": {},
+        "groups": [],
+        "other": {"texts": 0, "submissions": 0},
+        "total": {"texts": 0, "submissions": 0},
+        "by_item": {},
+    }
     for item, result in parts:
         merged["method"] = merged["method"] or result.get("method")
         for language, section in result.get("languages", {}).items():
@@ -32,15 +42,33 @@ def merge_themes(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, An
                 if key in section:
                     into[key] = into.get(key, 0) + section[key]
             into["themes"].extend(
-                {**theme, "item": item, "id": f"{item}-{theme['id']}"}
+                {
+                    **theme,
+                    "item": item,
+                    "id": f"{item}-{theme['id']}",
+                    **({"group": f"{item}-{theme['group']}"} if "group" in theme else {}),
+                }
                 for theme in section.get("themes", [])
             )
+        merged["groups"].extend(
+            {**group, "item": item, "id": f"{item}-{group['id']}"}
+            for group in result.get("groups", [])
+        )
+        for key in ("other", "total"):
+            for count in ("texts", "submissions"):
+                merged[key][count] += result.get(key, {}).get(count, 0)
+        merged["by_item"][item] = {
+            "other": result.get("other", {}),
+            "total": result.get("total", {}),
+        }
         for language, counts in result.get("other_languages", {}).items():
             into = merged["other_languages"].setdefault(language, {})
             for key, value in counts.items():
                 into[key] = into.get(key, 0) + value
     for section in merged["languages"].values():
         section["themes"].sort(key=lambda theme: (-theme["size"], theme["id"]))
+    total = merged["total"]["submissions"]
+    merged["other"]["share"] = round(merged["other"]["submissions"] / total, 4) if total else 0.0
     return merged
 
 

@@ -191,10 +191,7 @@ def find_themes(
     """
     texts = list(texts)
     groups = by_language(texts)
-    total = {
-        "texts": sum(1 for text in texts if text[0] and text[0].strip()),
-        "submissions": sum(int(text[1]) for text in texts if text[0] and text[0].strip()),
-    }
+    total = {"texts": len(texts), "submissions": sum(int(text[1]) for text in texts)}
     result: dict[str, Any] = {
         "method": {
             "name": "tfidf-nmf",

@@ -13,6 +13,7 @@ organisation × item matrix, which can have a hundred thousand rows, goes to the
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -66,14 +67,20 @@ def compile_item(
     labels: Labels | None = None,
 ) -> dict:
     """One item's part of a report (`scope.item_id`): its accumulator states, its text
-    analysis, and its rows written to `csv_path` (headerless, see `CsvRows`).
+    analysis, and its rows written to `csv_path` (headerless, see `CsvRows`), with the
+    theme of each text beside it (`themes_path`).
 
     `alive(rows read)` is called between stages and every PROGRESS_EVERY rows: the caller
     shows progress (its lease is the job runner's heartbeat's business)."""
     alive = alive or (lambda _seen: None)
     part, texts = read_rows(scope, csv_path, alive, labels)
     alive(part["rows"])
-    return {**part, **analyse_texts(texts, part["timings"])}
+    return {**part, **analyse_texts(texts, part["timings"], themes_path(csv_path))}
+
+
+def themes_path(csv_path: Path) -> Path:
+    """Where the item whose rows are in `csv_path` keeps each text's theme (`analyse_texts`)."""
+    return csv_path.with_suffix(".themes.json")
 
 
 def read_rows(
@@ -96,8 +103,7 @@ def read_rows(
         for seen, row in enumerate(report_rows.stream(scope, by_id=True), start=1):
             add_figure(row)
             add_matrix(row)
-            add_text(row)
-            add_line(row)
+            add_line(row, add_text(row))  # the line carries its text's marker
             if seen % PROGRESS_EVERY == 0:
                 alive(seen)
         rows.close()
@@ -109,12 +115,21 @@ def read_rows(
     return part, texts
 
 
-def analyse_texts(texts: DistinctTexts, timings: dict[str, float]) -> dict:
+def analyse_texts(
+    texts: DistinctTexts, timings: dict[str, float], assignment: Path | None = None
+) -> dict:
     """An item's text analysis, on the distinct texts of all its rows; adds its stages to
-    `timings`."""
+    `timings`. Each comment's theme goes to the `assignment` file, {text marker: theme id},
+    which the CSV reads (a million rows can have as many texts: too many for the result)."""
     clock = time.perf_counter()
     themes = find_themes(texts.comments())
+    if assignment is not None:
+        assignment.parent.mkdir(parents=True, exist_ok=True)
+        pairs = zip(texts.comment_markers(), themes["assignment"], strict=True)
+        assignment.write_text(json.dumps(dict(pairs)), encoding="utf-8")
+    del themes["assignment"]
     amendments = group_amendments(texts.amendments())
+    del amendments["assignment"]
     timings["themes"] = round(time.perf_counter() - clock, 3)
     clock = time.perf_counter()
     summary = summarise(texts.comments(), themes=themes)

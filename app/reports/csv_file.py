@@ -4,11 +4,13 @@ million), written by each item's part and joined at the end."""
 from __future__ import annotations
 
 import csv
-import shutil
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _
 
 from app.analysis.records import Submission
 from app.moderation.exports import csv_safe
@@ -33,6 +35,8 @@ CSV_COLUMNS = (
     "language",
     "language_name",
     "campaign",
+    "theme",
+    "theme_label",
     "cosigners",
     "submitted_at",
     "comment",
@@ -46,16 +50,30 @@ CSV_BATCH = 2_000  # rows handed to the csv writer at once
 COPY_CHUNK = 1 << 20  # bytes copied at once when the CSV parts are joined
 
 
-def csv_row(row: Submission, labels: Labels | None = None) -> list[object]:
+THEME_LABEL_TERMS = 4  # a theme's leading terms in its label
+
+
+# A row's theme is known only once its item's texts are analysed, after its line is written:
+# the line holds its text's marker between two NULs (which no other value keeps), and
+# `join_csv` puts the theme and its label in its place.
+THEME_MARK = "\x00"
+_THEME_FIELDS = re.compile(b'"\x00([^\x00"]*)\x00",""')
+Themes = Mapping[str, tuple[str, str]]  # marker -> (theme id, label)
+
+
+def csv_row(
+    row: Submission, labels: Labels | None = None, theme: str | None = None
+) -> list[object]:
     """A submission as CSV values: each code beside its label in the reader's language
-    (`labels`), times in ISO 8601 to the second. The reference, organisation name, comment
-    and amendment are neutralised against spreadsheet formulas; the other columns are codes,
-    numbers, times and our own labels, which cannot carry one."""
+    (`labels`), times in ISO 8601 to the second, and the `theme` marker of its comment's
+    text (filled in by `join_csv`). The reference, organisation name, comment and amendment
+    are neutralised against spreadsheet formulas and lose any NUL; the other columns are
+    codes, numbers, times and our own labels, which cannot carry either."""
     label = labels or Labels()
     return [
-        csv_safe(row.reference),
+        _text(row.reference),
         row.item_code,
-        csv_safe(row.organization_name),
+        _text(row.organization_name),
         row.organization_type,
         label.of("type", row.organization_type),
         row.country or "",
@@ -70,11 +88,17 @@ def csv_row(row: Submission, labels: Labels | None = None) -> list[object]:
         row.language or "",
         label.of("language", row.language),
         row.campaign_key or "",
+        f"{THEME_MARK}{theme}{THEME_MARK}" if theme else "",
+        "",
         len(row.cosigners),
         row.submitted_at.replace(microsecond=0).isoformat(),
-        csv_safe(row.comment),
-        csv_safe(row.amendment),
+        _text(row.comment),
+        _text(row.amendment),
     ]
+
+
+def _text(value: str | None) -> object:
+    return csv_safe(value.replace("\x00", "") if value else value)
 
 
 class Labels:
@@ -100,6 +124,25 @@ class Labels:
                     found = str(word(code))
             self._known[key] = found
         return found
+
+
+def theme_columns(
+    item: str, assignment: Mapping[str, str], groups: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[str, str]]:
+    """The theme column and its label for each text marker of `item`, from the item's
+    `assignment` ({marker: theme id within the item, or OTHER}) and the report's merged
+    theme groups (ids "<item>-<theme id>"). The label is the theme's leading terms, and its
+    languages when it holds more than one."""
+    from app.analysis.themes import OTHER  # scikit-learn: only where reports are compiled
+
+    labelled: dict[str, tuple[str, str]] = {OTHER: (OTHER, str(_("Other (no theme)")))}
+    for group in groups:
+        if group.get("item") == item:
+            label = ", ".join(group["terms"][:THEME_LABEL_TERMS])
+            if len(group["languages"]) > 1:
+                label += f" ({', '.join(group['languages'])})"
+            labelled[group["id"].removeprefix(f"{item}-")] = (group["id"], label)
+    return {marker: labelled.get(theme, ("", "")) for marker, theme in assignment.items()}
 
 
 def labels_in(locale: str) -> Labels:
@@ -136,9 +179,9 @@ class CsvRows:
         self._batch: list[str] = []
         self.written = 0
 
-    def add(self, row: Submission) -> None:
+    def add(self, row: Submission, theme: str | None = None) -> None:
         batch = self._batch
-        batch.append(csv_line(csv_row(row, self.labels)))
+        batch.append(csv_line(csv_row(row, self.labels, theme)))
         if len(batch) >= CSV_BATCH:
             self._flush()
 
@@ -159,13 +202,35 @@ class CsvRows:
         self._partial.unlink(missing_ok=True)
 
 
-def join_csv(parts: Sequence[Path], path: Path) -> None:
-    """The header, then each part's lines as they are: a file copy, not a pass over rows."""
+def join_csv(
+    parts: Sequence[Path], path: Path, themes: Sequence[Themes | None] | None = None
+) -> None:
+    """The header, then each part's lines with their themes filled in from `themes` (one
+    mapping per part; a marker it lacks, or a part without one, gets empty fields). A part
+    with no theme marker is copied as it is."""
     partial = partial_path(path)
+    themes = themes or [None] * len(parts)
     with partial.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(CSV_COLUMNS)
         handle.flush()
-        for part in parts:
-            with part.open("rb") as source:
-                shutil.copyfileobj(source, handle.buffer, COPY_CHUNK)
+        for part, found in zip(parts, themes, strict=True):
+            _copy_part(part, handle, found or {})
     partial.replace(path)
+
+
+def _copy_part(part: Path, handle: IO[str], themes: Themes) -> None:
+    """`part`'s bytes into `handle`, chunk by chunk, each chunk cut after a line break (a
+    marker never holds one) and its markers replaced by their theme's two fields."""
+
+    def fields(match: re.Match[bytes]) -> bytes:
+        theme, label = themes.get(match.group(1).decode("ascii"), ("", ""))
+        return csv_line((theme, label))[:-2].encode("utf-8")
+
+    handle.flush()
+    out = handle.buffer
+    with part.open("rb") as source:
+        while chunk := source.read(COPY_CHUNK):
+            if not chunk.endswith(b"\n"):
+                chunk += source.readline()
+            out.write(_THEME_FIELDS.sub(fields, chunk) if b"\x00" in chunk else chunk)
+    out.flush()

@@ -5,7 +5,7 @@ inside an app context, each through storage.py (a partial name, then renamed).""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from flask_babel import force_locale
 
 from app.models import Report
-from app.reports.csv_file import join_csv
+from app.reports.csv_file import join_csv, theme_columns
 from app.reports.pdf import write_pdf
 from app.reports.storage import FILENAMES
 from app.reports.xlsx import write_xlsx
@@ -27,20 +27,26 @@ def render_files(
     directory: Path,
     *,
     locale: str | None = None,
+    assignments: Sequence[tuple[str, Mapping[str, str]]] | None = None,
 ) -> dict[str, str]:
     """Write the PDF, CSV and XLSX of `report` into `directory`; {format: file name}.
 
     `compiled_result` is the report's result (the row may not hold it yet), `matrix` every row
     of the organisation × item matrix (the result keeps only the first ones) and `csv_parts`
     the report's rows as CSV without a header, one file per item (`CsvRows`), joined in this
-    order. Labels are in `locale`, or the default one."""
+    order; `assignments` are, for each part, its item's code and the theme of each of its
+    texts' markers (`analyse_texts`). Labels are in `locale`, or the default one."""
     directory.mkdir(parents=True, exist_ok=True)
     timings = compiled_result.setdefault("timings", {})
     with ExitStack() as stack:
         if locale:
             stack.enter_context(force_locale(locale))
         started = time.perf_counter()
-        join_csv(csv_parts, directory / FILENAMES["csv"])
+        columns = None
+        if assignments is not None:
+            groups = compiled_result.get("themes", {}).get("groups", [])
+            columns = [theme_columns(code, found, groups) for code, found in assignments]
+        join_csv(csv_parts, directory / FILENAMES["csv"], columns)
         timings["csv"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         write_xlsx(

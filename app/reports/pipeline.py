@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -31,10 +30,10 @@ from app.models import (
 from app.models.base import utcnow
 from app.notifications import mail
 from app.reports import rows as report_rows
+from app.reports import workdir
 from app.reports.csv_file import labels_in
 from app.reports.part_ranges import plan_ranges
 from app.reports.rows import Scope
-from app.reports.storage import report_directory
 
 if TYPE_CHECKING:
     from app.reports.compiler import Compiled
@@ -148,7 +147,7 @@ def compile_report(report_id: int) -> bool:
         expected = max(1, _row_count(scope))
         part = compile_item(
             scope,
-            _csv_part(report, f"item-{report.item_id}"),
+            workdir.csv_part(report.id, f"item-{report.item_id}"),
             alive=lambda seen: _progress(lease, "reading", 10 + 60 * seen // expected),
             labels=labels_in(_reader_locale(report)),
         )
@@ -163,7 +162,7 @@ def compile_report(report_id: int) -> bool:
         result["tally"] = organization_tally(report.item_id, states).as_dict()  # co-signers in
         if not _readable(report_id, result, lease.token):
             return False
-        files = _render(report, compiled, [f"item-{report.item_id}"])
+        files = _render(report, compiled, [(f"item-{report.item_id}", report.item_id, code)])
         return _finish(report_id, result, files, lease.token)
 
 
@@ -201,7 +200,9 @@ def compile_part(part_id: int) -> bool:
             report.consultation_id, part.item_id, report.is_public, part.first_id, part.end_id
         )
         result, texts = read_rows(
-            scope, _csv_part(report, f"part-{part_id}"), labels=labels_in(_reader_locale(report))
+            scope,
+            workdir.csv_part(report.id, f"part-{part_id}"),
+            labels=labels_in(_reader_locale(report)),
         )
         siblings = db.session.execute(
             select(ReportPart.id, ReportPart.status)
@@ -213,10 +214,15 @@ def compile_part(part_id: int) -> bool:
         if all(status is ReportStatus.DONE for sibling, status in siblings if sibling != part_id):
             db.session.commit()  # the others are done and stay so: no need to hold them
             for other in others:
-                texts.merge(json.loads(_texts_file(report, other).read_text(encoding="utf-8")))
-            result.update(analyse_texts(texts, result["timings"]))
+                texts.merge(
+                    json.loads(workdir.texts_file(report.id, other).read_text(encoding="utf-8"))
+                )
+            assignment = workdir.themes_file(report.id, part.item_id)
+            result.update(analyse_texts(texts, result["timings"], assignment))
         else:  # the item's last part to finish reads these
-            _texts_file(report, part_id).write_text(json.dumps(texts.state()), encoding="utf-8")
+            workdir.texts_file(report.id, part_id).write_text(
+                json.dumps(texts.state()), encoding="utf-8"
+            )
         if not lease.finish(result=result, finished_at=utcnow()):
             db.session.rollback()  # taken over meanwhile: the other run counts it
             return False
@@ -272,7 +278,9 @@ def assemble_report(report_id: int) -> bool:
         )
         if not _readable(report_id, compiled.result, lease.token):
             return False
-        files = _render(report, compiled, [f"part-{part_id}" for part_id, _item, _code in parts])
+        files = _render(
+            report, compiled, [(f"part-{part_id}", item, code) for part_id, item, code in parts]
+        )
         return _finish(report_id, compiled.result, files, lease.token)
 
 
@@ -347,18 +355,21 @@ def _readable(report_id: int, result: dict, token: str) -> bool:
     return stored.rowcount == 1
 
 
-def _render(report: Report, compiled: Compiled, parts: list[str]) -> dict[str, str]:
-    """The PDF, CSV (the parts' CSV lines joined, in order) and XLSX, in the requester's
-    language."""
+def _render(
+    report: Report, compiled: Compiled, parts: list[tuple[str, int, str]]
+) -> dict[str, str]:
+    """The PDF, CSV (the parts' CSV lines joined, in order, each with its text's theme) and
+    XLSX, in the requester's language. `parts` are (CSV part name, item id, item code)."""
     from app.reports.files import render_files
 
     return render_files(
         report,
         compiled.result,
         compiled.matrix,
-        [_csv_part(report, name) for name in parts],
-        _directory(report.id),
+        [workdir.csv_part(report.id, name) for name, _item, _code in parts],
+        workdir.directory(report.id),
         locale=_reader_locale(report),
+        assignments=workdir.assignments(report.id, [(item, code) for _n, item, code in parts]),
     )
 
 
@@ -366,20 +377,6 @@ def _reader_locale(report: Report) -> str:
     """The language the report's files are written in: its requester's."""
     requester = db.session.get(User, report.requested_by_id) if report.requested_by_id else None
     return requester.locale if requester else "en"
-
-
-def _directory(report_id: int) -> Path:
-    return report_directory(Path(current_app.config["SETTINGS"].instance_path), report_id)
-
-
-def _csv_part(report: Report, name: str) -> Path:
-    """Where a part writes its CSV lines, until the report's CSV joins them."""
-    return _directory(report.id) / "parts" / f"{name}.csv"
-
-
-def _texts_file(report: Report, part_id: int) -> Path:
-    """Where a part leaves its distinct texts for the one that analyses its item's texts."""
-    return _directory(report.id) / "parts" / f"part-{part_id}.texts.json"
 
 
 def _finish(report_id: int, result: dict, files: dict[str, str], token: str) -> bool:
@@ -403,7 +400,7 @@ def _finish(report_id: int, result: dict, files: dict[str, str], token: str) -> 
     if report.notify_council:
         notify_council(report)
     db.session.commit()
-    shutil.rmtree(_directory(report_id) / "parts", ignore_errors=True)  # joined into the CSV
+    shutil.rmtree(workdir.parts(report_id), ignore_errors=True)  # joined into the CSV
     return True
 
 
