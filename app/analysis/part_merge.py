@@ -51,7 +51,12 @@ def merge_themes(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, An
                 for theme in section.get("themes", [])
             )
         merged["groups"].extend(
-            {**group, "item": item, "id": f"{item}-{group['id']}"}
+            {
+                **group,
+                "item": item,
+                "id": f"{item}-{group['id']}",
+                "themes": [f"{item}-{theme}" for theme in group["themes"]],
+            }
             for group in result.get("groups", [])
         )
         for key in ("other", "total"):

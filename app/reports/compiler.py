@@ -45,7 +45,7 @@ from app.reports import rows as report_rows
 from app.reports.csv_file import CsvRows, Labels
 from app.reports.rows import Scope
 
-RESULT_VERSION = 4  # 4: respondents' languages, pending checks
+RESULT_VERSION = 5  # 5: themes cover every text (groups, other, shares, assignment)
 PROGRESS_EVERY = 20_000  # rows between two progress updates
 MATRIX_ROWS = 300  # organisations of the matrix shown on the page (all are in the files)
 COALITION_MEMBERS = 50  # members named per coalition on the page

@@ -3,7 +3,6 @@ memory does not grow with the size of the consultation."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,44 +11,20 @@ import xlsxwriter
 from flask_babel import gettext as _
 
 from app.reports.storage import partial_path
-from app.vocabulary import STANCES, decision_label, language_name, stance_label
+from app.reports.xlsx_texts import (
+    Sheet,
+    references,
+    responses_sheet,
+    submissions_sheet,
+    summary_sheet,
+    themes_sheet,
+)
+from app.vocabulary import STANCES, language_name, stance_label
 
 PRIORITIES = ("1", "2", "3", "4", "5")
 
 
 DIMENSIONS = ("by_verification", "by_organisation_type", "by_country", "by_population")
-
-
-class _Sheet:
-    """A worksheet filled top to bottom (what constant-memory mode needs), each value written
-    by type: text always as a string, so "=1+1" typed in a comment stays text."""
-
-    def __init__(self, workbook: xlsxwriter.Workbook, name: str, bold: Any, widths: Sequence[int]):
-        self.sheet = workbook.add_worksheet(name)
-        self.bold = bold
-        self.row = 0
-        for column, width in enumerate(widths):
-            self.sheet.set_column(column, column, width)
-
-    def write(self, values: Iterable[object], heading: bool = False) -> None:
-        sheet, row = self.sheet, self.row
-        style = self.bold if heading else None
-        for column, value in enumerate(values):
-            if value is None or value == "":
-                sheet.write_blank(row, column, None, style)
-            elif isinstance(value, bool):
-                sheet.write_boolean(row, column, value, style)
-            elif isinstance(value, int | float):
-                sheet.write_number(row, column, value, style)
-            else:
-                sheet.write_string(row, column, str(value), style)
-        self.row += 1
-
-    def heading(self, *values: object) -> None:
-        self.write(values, heading=True)
-
-    def gap(self) -> None:
-        self.row += 1
 
 
 def _stance_headers() -> list[str]:
@@ -77,11 +52,6 @@ def _tally_headers() -> list[str]:
     ]
 
 
-def _references(result: Mapping[str, Any], ids: Iterable[int]) -> str:
-    found = result.get("references") or {}
-    return ", ".join(found.get(str(i), f"#{i}") for i in ids)
-
-
 def write_xlsx(
     result: Mapping[str, Any],
     matrix: list[dict[str, Any]],
@@ -102,8 +72,8 @@ def write_xlsx(
     )
     bold = workbook.add_format({"bold": True})
 
-    def sheet(name: str, *widths: int) -> _Sheet:
-        return _Sheet(workbook, name, bold, widths)
+    def sheet(name: str, *widths: int) -> Sheet:
+        return Sheet(workbook, name, bold, widths)
 
     figures = result["figures"]
     _headline_sheet(sheet("Headline", 48, 14, 10), result)
@@ -111,22 +81,22 @@ def write_xlsx(
     _items_sheet(sheet("Items", 10, 22, 28), figures["distributions"]["items"])
     _distinct_sheet(sheet("Distinct positions", 14, 14, 14), figures)
     _campaigns_sheet(sheet("Campaigns", 6, 24, 10, 14, 60, 20, 22, 22), result)
-    _themes_sheet(sheet("Themes", 10, 16, 8, 8, 8, 50, 80, 30), result, result["themes"])
-    _themes_sheet(sheet("Amendments", 10, 16, 8, 8, 8, 50, 80, 30), result, result["amendments"])
-    _summary_sheet(sheet("Summary", 6, 10, 8, 90, 12, 40), result)
+    themes_sheet(sheet("Themes", 16, 8, 10, 8, 10, 8, 50, 80, 30), result, result["themes"])
+    themes_sheet(sheet("Amendments", 16, 8, 10, 8, 10, 8, 50, 80, 30), result, result["amendments"])
+    summary_sheet(sheet("Summary", 6, 10, 8, 90, 12, 40), result)
     _coalitions_sheet(sheet("Coalitions", 14, 10, 10, 80), result["coalitions"])
     _matrix_sheet(sheet("Matrix", 10, 40), result["coalitions"]["items"], matrix)
     _timeline_sheet(sheet("Timeline", 12, 12), figures["timeline"])
     _coverage_sheet(sheet("Coverage", 40, 12, 12, 10), result.get("coverage"))
-    _responses_sheet(sheet("Responses", 10, 20, 20, 80, 12, 22), result["responses"])
+    responses_sheet(sheet("Responses", 10, 20, 20, 80, 12, 22), result["responses"])
     _comparison_sheet(sheet("Comparison", 36, 12, 12, 12, 12), result.get("comparison"))
     if rows_csv is not None:
-        _submissions_sheet(sheet("Submissions", 14, 8, 30, 14, 24), rows_csv)
+        submissions_sheet(sheet("Submissions", 14, 8, 30, 14, 24), rows_csv)
     workbook.close()
     partial.replace(path)
 
 
-def _headline_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
+def _headline_sheet(s: Sheet, result: Mapping[str, Any]) -> None:
     headline = result["figures"]["headline"]
     s.heading(_("Figure"), _("Value"))
     for label, value in (
@@ -159,7 +129,7 @@ def _headline_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
         s.write((language_name(code), code, entry["count"], entry["share"]))
 
 
-def _stances_sheet(s: _Sheet, distributions: Mapping[str, Any]) -> None:
+def _stances_sheet(s: Sheet, distributions: Mapping[str, Any]) -> None:
     s.heading(_("Breakdown"), _("Group"), *_tally_headers())
     s.write(("overall", _("All submissions"), *_tally_cells(distributions["overall"])))
     for dimension in DIMENSIONS:
@@ -167,7 +137,7 @@ def _stances_sheet(s: _Sheet, distributions: Mapping[str, Any]) -> None:
             s.write((dimension, group, *_tally_cells(t)))
 
 
-def _items_sheet(s: _Sheet, items: Mapping[str, Any]) -> None:
+def _items_sheet(s: Sheet, items: Mapping[str, Any]) -> None:
     s.heading(_("Item"), _("Breakdown"), _("Group"), *_tally_headers())
     for code, breakdown in items.items():
         s.write((code, "overall", _("All submissions"), *_tally_cells(breakdown["overall"])))
@@ -176,7 +146,7 @@ def _items_sheet(s: _Sheet, items: Mapping[str, Any]) -> None:
                 s.write((code, dimension, group, *_tally_cells(t)))
 
 
-def _distinct_sheet(s: _Sheet, figures: Mapping[str, Any]) -> None:
+def _distinct_sheet(s: Sheet, figures: Mapping[str, Any]) -> None:
     distinct, raw = figures["distinct_positions"], figures["distributions"]
     s.heading(
         _("Item"),
@@ -207,7 +177,7 @@ def _distinct_sheet(s: _Sheet, figures: Mapping[str, Any]) -> None:
         )
 
 
-def _campaigns_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
+def _campaigns_sheet(s: Sheet, result: Mapping[str, Any]) -> None:
     s.heading(
         "#",
         _("Campaign key"),
@@ -229,72 +199,13 @@ def _campaigns_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
                 ", ".join(o["name"] for o in campaign["organisations"]),
                 ", ".join(campaign["items"]),
                 stance_label(campaign["dominant_stance"]) if campaign["dominant_stance"] else "",
-                _references(result, [campaign["representative_id"]]),
+                references(result, [campaign["representative_id"]]),
                 *(campaign["stances"].get(st, 0) for st in STANCES),
             )
         )
 
 
-def _themes_sheet(s: _Sheet, result: Mapping[str, Any], section: Mapping[str, Any]) -> None:
-    s.heading(
-        _("Language"),
-        _("Theme"),
-        _("Item"),
-        _("Submissions"),
-        _("Distinct texts"),
-        _("Terms"),
-        _("Quote"),
-        _("Cited submissions"),
-        _("Submissions saying it"),
-    )
-    for language, entry in section["languages"].items():
-        for theme in entry["themes"]:
-            common = (
-                language,
-                theme["id"],
-                theme.get("item", ""),
-                theme["size"],
-                theme["texts"],
-                ", ".join(theme["terms"]),
-            )
-            if not theme["quotes"]:
-                s.write(common)
-            for quote in theme["quotes"]:
-                s.write(
-                    (
-                        *common,
-                        quote["text"],
-                        _references(result, quote["submission_ids"]),
-                        quote["submission_count"],
-                    )
-                )
-    for language, counts in (section.get("other_languages") or {}).items():
-        s.write((language, _("not analysed"), "", counts.get("submissions", counts.get("texts"))))
-
-
-def _summary_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
-    s.heading(
-        "#",
-        _("Language"),
-        _("Item"),
-        _("Sentence"),
-        _("Submissions saying it"),
-        _("Cited submissions"),
-    )
-    for number, sentence in enumerate(result["summary"]["sentences"], start=1):
-        s.write(
-            (
-                number,
-                sentence["language"],
-                sentence.get("item", ""),
-                sentence["text"],
-                sentence["submission_count"],
-                _references(result, sentence["submission_ids"]),
-            )
-        )
-
-
-def _coalitions_sheet(s: _Sheet, coalitions: Mapping[str, Any]) -> None:
+def _coalitions_sheet(s: Sheet, coalitions: Mapping[str, Any]) -> None:
     s.heading(_("Figure"), _("Value"))
     for label, key in (
         (_("Organisations in the matrix"), "organisations"),
@@ -327,19 +238,19 @@ def _coalitions_sheet(s: _Sheet, coalitions: Mapping[str, Any]) -> None:
         )
 
 
-def _matrix_sheet(s: _Sheet, items: Sequence[str], matrix: Iterable[Mapping[str, Any]]) -> None:
+def _matrix_sheet(s: Sheet, items: Sequence[str], matrix: Iterable[Mapping[str, Any]]) -> None:
     s.heading(_("Organisation id"), _("Organisation"), *items)
     for row in matrix:
         s.write((row["id"], row["name"], *(stance or "" for stance in row["stances"])))
 
 
-def _timeline_sheet(s: _Sheet, timeline: Iterable[Mapping[str, Any]]) -> None:
+def _timeline_sheet(s: Sheet, timeline: Iterable[Mapping[str, Any]]) -> None:
     s.heading(_("Day (UTC)"), _("Submissions"), *_stance_headers())
     for day in timeline:
         s.write((day["date"], day["total"], *(day["stances"].get(st, 0) for st in STANCES)))
 
 
-def _coverage_sheet(s: _Sheet, coverage: Mapping[str, Any] | None) -> None:
+def _coverage_sheet(s: Sheet, coverage: Mapping[str, Any] | None) -> None:
     if coverage is None:
         s.write((_("Coverage of invited organisations is not part of the public version."),))
         return
@@ -357,29 +268,7 @@ def _coverage_sheet(s: _Sheet, coverage: Mapping[str, Any] | None) -> None:
         s.write((entry["name"], ", ".join(entry["items"])))
 
 
-def _responses_sheet(s: _Sheet, responses: Iterable[Mapping[str, Any]]) -> None:
-    s.heading(
-        _("Item"),
-        _("Theme"),
-        _("Decision"),
-        _("Rationale"),
-        _("Submissions answered"),
-        _("Published (UTC)"),
-    )
-    for response in responses:
-        s.write(
-            (
-                response["item"],
-                response["theme"] or "",
-                decision_label(response["decision"]),
-                response["rationale"],
-                response["answers"],
-                response["published_at"],
-            )
-        )
-
-
-def _comparison_sheet(s: _Sheet, comparison: Mapping[str, Any] | None) -> None:
+def _comparison_sheet(s: Sheet, comparison: Mapping[str, Any] | None) -> None:
     if comparison is None:
         s.write((_("This is the first report of this scope: there is nothing to compare with."),))
         return
@@ -417,30 +306,3 @@ def _comparison_sheet(s: _Sheet, comparison: Mapping[str, Any] | None) -> None:
 
 
 # A sheet of a million rows takes xlsxwriter minutes: past this many, the CSV has them all.
-SUBMISSION_ROWS = 20_000
-NUMBER_COLUMNS = frozenset({"priority", "cosigners"})
-
-
-def _submissions_sheet(s: _Sheet, rows_csv: Path) -> None:
-    with rows_csv.open(newline="", encoding="utf-8") as handle:
-        records = csv.reader(handle)
-        header = next(records, None)
-        if header is None:
-            return
-        numbers = [name in NUMBER_COLUMNS for name in header]
-        s.heading(*header)
-        for written, record in enumerate(records):
-            if written == SUBMISSION_ROWS:
-                total = written + 1 + sum(1 for _record in records)
-                s.gap()
-                note = _(
-                    "The CSV file has every submission (%(n)s); this sheet the first %(shown)s.",
-                    n=total,
-                    shown=SUBMISSION_ROWS,
-                )
-                s.write((note,))
-                return
-            s.write(
-                int(value) if number and value.isdigit() else value
-                for value, number in zip(record, numbers, strict=False)
-            )

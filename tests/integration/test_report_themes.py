@@ -22,9 +22,9 @@ from app.reports.storage import report_directory
 SLUG = "task-force-migration-recommendations"
 
 
-def compiled_report(app: Flask) -> tuple[dict, list[dict], Path]:
+def compiled_report(app: Flask) -> tuple[dict, list[dict], Path, int]:
     """A consultation report over synthetic feedback with campaigns: its result, its CSV
-    rows and its workbook."""
+    rows, its workbook and its id."""
     with app.app_context():
         synthetic_feedback.generate(500, consultation_slug=SLUG, seed=4)
         council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
@@ -39,19 +39,34 @@ def compiled_report(app: Flask) -> tuple[dict, list[dict], Path]:
             dict(report.result),
             list(csv.DictReader(io.StringIO(text))),
             folder / report.files["xlsx"],
+            report_id,
         )
 
 
-def test_each_submissions_theme_is_in_the_csv_and_workbook_and_adds_up_to_the_report(seeded):
-    """One report, compiled once, checked three ways."""
+def test_each_submissions_theme_is_in_the_csv_and_workbook_and_adds_up_to_the_report(
+    seeded, client, login
+):
+    """One report, compiled once, checked four ways."""
     report = compiled_report(seeded)
     every_comment_has_one_theme_or_other_and_the_sizes_are_the_csv_rows(report)
     a_campaigns_members_share_their_theme(report)
     the_workbook_lists_each_submissions_theme_as_the_csv_does(report)
+    login(client, "council@example.org")
+    the_page_shows_each_themes_share_and_languages_and_other(report, client)
+
+
+def the_page_shows_each_themes_share_and_languages_and_other(report, client):
+    result, _rows, _workbook, report_id = report
+    page = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    themes = result["themes"]
+    for group in themes["groups"]:
+        share = f'<span data-share="{group["id"]}">{round(group["share"] * 100):.0f}%</span>'
+        assert share in page
+    assert ("data-other=" in page) == (themes["other"]["submissions"] > 0)
 
 
 def every_comment_has_one_theme_or_other_and_the_sizes_are_the_csv_rows(report):
-    result, rows, _workbook = report
+    result, rows, _workbook, _id = report
     themes = result["themes"]
     groups = {group["id"]: group for group in themes["groups"]}
 
@@ -78,7 +93,7 @@ def every_comment_has_one_theme_or_other_and_the_sizes_are_the_csv_rows(report):
 
 
 def a_campaigns_members_share_their_theme(report):
-    _result, rows, _workbook = report
+    _result, rows, _workbook, _id = report
     by_campaign = defaultdict(set)
     for row in rows:
         if row["campaign"] and row["comment"]:
@@ -88,7 +103,7 @@ def a_campaigns_members_share_their_theme(report):
 
 
 def the_workbook_lists_each_submissions_theme_as_the_csv_does(report):
-    _result, rows, workbook = report
+    _result, rows, workbook, _id = report
     sheet = load_workbook(workbook, read_only=True)["Submissions"]
     lines = sheet.iter_rows(values_only=True)
     header = list(next(lines))

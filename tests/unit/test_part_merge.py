@@ -108,3 +108,28 @@ def test_distinct_texts_do_not_depend_on_the_order_of_the_rows():
         backward.add(one)
     assert sorted(forward.comments()) == sorted(backward.comments())
     assert sorted(forward.comments())[0] == ("Campaign text, copy 1.", 10, [1, 2, 3], "es")
+
+
+def test_merged_groups_name_their_items_themes_and_sum_other_and_totals():
+    first = {
+        "languages": {"en": {"themes": [{"id": "theme-en-1", "group": "theme-1", "size": 3}]}},
+        "groups": [{"id": "theme-1", "themes": ["theme-en-1"], "size": 3, "share": 0.75}],
+        "other": {"texts": 1, "submissions": 1, "share": 0.25},
+        "total": {"texts": 3, "submissions": 4},
+    }
+    second = {
+        "languages": {"es": {"themes": [{"id": "theme-es-1", "group": "theme-1", "size": 2}]}},
+        "groups": [{"id": "theme-1", "themes": ["theme-es-1"], "size": 2, "share": 1.0}],
+        "other": {"texts": 0, "submissions": 0, "share": 0.0},
+        "total": {"texts": 2, "submissions": 2},
+    }
+
+    merged = merge_themes([("P1", first), ("P2", second)])
+
+    assert [g["id"] for g in merged["groups"]] == ["P1-theme-1", "P2-theme-1"]
+    assert [g["themes"] for g in merged["groups"]] == [["P1-theme-en-1"], ["P2-theme-es-1"]]
+    assert [g["share"] for g in merged["groups"]] == [0.75, 1.0]  # of their own item's texts
+    assert merged["languages"]["en"]["themes"][0]["group"] == "P1-theme-1"
+    assert merged["other"] == {"texts": 1, "submissions": 1, "share": round(1 / 6, 4)}
+    assert merged["total"] == {"texts": 5, "submissions": 6}
+    assert merged["by_item"]["P2"]["total"] == {"texts": 2, "submissions": 2}

@@ -18,10 +18,12 @@ from xml.etree import ElementTree
 import pytest
 
 from app import create_app
+from app.analysis.part_merge import merge_themes
 from app.analysis.records import Submission
+from app.analysis.themes import find_themes
 from app.models import Consultation, Item, Report
 from app.reports import charts as report_charts
-from app.reports import csv_file, pdf, xlsx
+from app.reports import csv_file, pdf, xlsx, xlsx_texts
 from app.reports import files as report_files
 from tests.helpers.services import app_settings
 
@@ -349,7 +351,7 @@ def test_xlsx_writes_formula_like_text_as_text(sample, app_context, tmp_path):
 def test_xlsx_has_the_submissions_with_the_csv_columns_up_to_its_bound(
     sample, app_context, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(xlsx, "SUBMISSION_ROWS", 3)
+    monkeypatch.setattr(xlsx_texts, "SUBMISSION_ROWS", 3)
     rows_csv = tmp_path / "rows.csv"
     write_csv(iter([submission(n, countries=("MX", "HN")) for n in range(1, 6)]), rows_csv)
     path = tmp_path / "report.xlsx"
@@ -360,6 +362,35 @@ def test_xlsx_has_the_submissions_with_the_csv_columns_up_to_its_bound(
     assert "MX;HN" in sheet
     assert "every submission (5)" in sheet  # says the CSV has them all
     assert sheet.count("<row ") == 1 + 3 + 1
+
+
+def test_xlsx_themes_sheet_lists_each_theme_with_its_share_languages_and_other(
+    sample, app_context, tmp_path
+):
+    said = [
+        "Family reunification takes years and UNHCR says so.",
+        "Speed up family reunification for children, as UNHCR asks.",
+        "Family reunification separates children from parents.",
+    ]
+    dicho = [
+        "La reunificación familiar tarda años y UNHCR lo dice.",
+        "Acelerar la reunificación familiar de los hijos, como pide UNHCR.",
+        "La reunificación familiar separa a los hijos de sus padres.",
+    ]
+    texts = [(t, 1, [n], "en") for n, t in enumerate(said)]
+    texts += [(t, 2, [10 + n], "es") for n, t in enumerate(dicho)] + [("ok", 4, [30], None)]
+    themes = find_themes(texts)
+    del themes["assignment"]
+    result = copy.deepcopy(sample["result"])
+    result["themes"] = merge_themes([("P2", themes)])
+    path = tmp_path / "report.xlsx"
+    xlsx.write_xlsx(result, sample["matrix"], path)
+    sheet = sheet_xml(path)["Themes"]
+    (group,) = result["themes"]["groups"]
+    assert group["id"] == "P2-theme-1" and sorted(group["languages"]) == ["en", "es"]
+    assert sheet.count(">P2-theme-1<") >= 2  # a row per language's quote, both under the theme
+    assert f"<v>{group['share']}</v>" in sheet and group["share"] == round(9 / 13, 4)
+    assert ">other<" in sheet and "<v>4</v>" in sheet
 
 
 def test_xlsx_without_coverage_or_comparison_still_has_every_sheet(sample, app_context, tmp_path):
