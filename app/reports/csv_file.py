@@ -4,7 +4,6 @@ million), written by each item's part and joined at the end."""
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -57,7 +56,7 @@ THEME_LABEL_TERMS = 4  # a theme's leading terms in its label
 # the line holds its text's marker between two NULs (which no other value keeps), and
 # `join_csv` puts the theme and its label in its place.
 THEME_MARK = "\x00"
-_THEME_FIELDS = re.compile(b'"\x00([^\x00"]*)\x00",""')
+_OPEN, _CLOSE = b'"\x00', b'\x00",""'  # a marker's field opens and closes with them
 Themes = Mapping[str, tuple[str, str]]  # marker -> (theme id, label)
 
 
@@ -221,10 +220,14 @@ def join_csv(
 def _copy_part(part: Path, handle: IO[str], themes: Themes) -> None:
     """`part`'s bytes into `handle`, chunk by chunk, each chunk cut after a line break (a
     marker never holds one) and its markers replaced by their theme's two fields."""
+    filled: dict[bytes, bytes] = {}  # a marker's fields, encoded once
 
-    def fields(match: re.Match[bytes]) -> bytes:
-        theme, label = themes.get(match.group(1).decode("ascii"), ("", ""))
-        return csv_line((theme, label))[:-2].encode("utf-8")
+    def fields(marker: bytes) -> bytes:
+        found = filled.get(marker)
+        if found is None:
+            theme, label = themes.get(marker.decode("ascii"), ("", ""))
+            found = filled[marker] = csv_line((theme, label))[:-2].encode("utf-8")
+        return found
 
     handle.flush()
     out = handle.buffer
@@ -232,5 +235,14 @@ def _copy_part(part: Path, handle: IO[str], themes: Themes) -> None:
         while chunk := source.read(COPY_CHUNK):
             if not chunk.endswith(b"\n"):
                 chunk += source.readline()
-            out.write(_THEME_FIELDS.sub(fields, chunk) if b"\x00" in chunk else chunk)
+            pieces = chunk.split(_OPEN)
+            if len(pieces) == 1:
+                out.write(chunk)
+                continue
+            written = [pieces[0]]
+            for piece in pieces[1:]:  # a marker, its close, then the rest of the line
+                end = piece.index(_CLOSE)
+                written.append(fields(piece[:end]))
+                written.append(piece[end + len(_CLOSE) :])
+            out.write(b"".join(written))
     out.flush()

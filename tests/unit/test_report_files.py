@@ -206,6 +206,35 @@ def write_csv(rows, path: Path) -> int:
     return written
 
 
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_the_join_fills_each_rows_theme_whatever_the_chunks(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(csv_file, "COPY_CHUNK", chunk)
+    parts = []
+    for number, marker in enumerate(["aa11", "bb22"]):
+        part = csv_file.CsvRows(tmp_path / f"part-{number}.csv")
+        part.add(submission(1 + 3 * number, comment='Line one\r\n"quoted" \x00 line two'), marker)
+        part.add(submission(2 + 3 * number, comment=""), None)
+        part.add(submission(3 + 3 * number, comment="Unknown text"), "cc33")
+        part.close()
+        parts.append(part.path)
+    themes = [{"aa11": ("P4-theme-1", 'visas, "work"')}, {"bb22": ("other", "Other")}]
+
+    csv_file.join_csv(parts, tmp_path / "rows.csv", themes)
+
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["theme"], r["theme_label"]) for r in rows] == [
+        ("P4-theme-1", 'visas, "work"'),
+        ("", ""),
+        ("", ""),  # a marker the item's themes lack
+        ("other", "Other"),
+        ("", ""),
+        ("", ""),
+    ]
+    assert rows[0]["comment"] == 'Line one\r\n"quoted"  line two'  # no NUL left in text
+    assert len(rows[0]) == len(csv_file.CSV_COLUMNS)
+
+
 def test_csv_has_the_header_and_one_record_per_row(tmp_path):
     path = tmp_path / "rows.csv"
     rows = [
