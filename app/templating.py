@@ -10,7 +10,13 @@ import markdown as markdown_lib
 import nh3
 from flask import Flask
 from flask_babel import _get_current_context as babel_context
-from flask_babel import format_date, format_datetime, get_translations
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_translations,
+)
 from markupsafe import Markup
 
 from app import vocabulary
@@ -21,6 +27,34 @@ ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "h3", 
 def render_markdown(text: str) -> Markup:
     html = markdown_lib.markdown(text or "", extensions=["sane_lists"])
     return Markup(nh3.clean(html, tags=ALLOWED_TAGS, link_rel="noopener noreferrer nofollow"))  # noqa: S704 - sanitised by nh3
+
+
+def number(value: float | int | None, decimals: int = 0) -> str:
+    """`value` as the reader's locale writes it ("1,234.5", "1 234,5", "1.234,5")."""
+    if value is None:
+        return "–"
+    if decimals:
+        return format_decimal(value, format=f"#,##0.{'0' * decimals}")
+    return format_decimal(value)
+
+
+def signed(value: float | int | None, decimals: int = 0) -> str:
+    """A change with its sign ("+3", "-1.5"), as the reader's locale writes numbers."""
+    digits = f".{'0' * decimals}" if decimals else ""
+    return format_decimal(value or 0, format=f"+#,##0{digits};-#,##0{digits}")
+
+
+def percent(share: float | None) -> str:
+    """A share (0..1) as a whole percentage in the reader's locale ("42 %" in French)."""
+    return format_percent(share or 0, format="#,##0%")
+
+
+def iso_day(value: str | None) -> str:
+    """An ISO date or time stored in a report's result, as the reader's locale writes dates."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value)
+    return format_date(moment, "long")
 
 
 def text_lang(texts: dict[str, str] | None, locale: str) -> str:
@@ -59,6 +93,11 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_global(text_lang, "text_lang")
     # The report page and its PDF draw their charts through this one global.
     app.add_template_global(_chart_images, "report_chart_images")
+    app.add_template_global(_briefing, "report_briefing")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(signed, "signed")
+    app.add_template_filter(iso_day, "iso_day")
     app.add_template_global(vocabulary.STANCES, "STANCES")
     app.add_template_filter(vocabulary.stance_label, "stance_label")
     app.add_template_filter(vocabulary.stance_abbreviation, "stance_abbreviation")
@@ -89,3 +128,9 @@ def _chart_images(result: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     from app.reports import charts
 
     return charts.chart_images(result)
+
+
+def _briefing(result: Mapping[str, Any]) -> dict[str, Any]:
+    from app.reports.briefing import briefing
+
+    return briefing(result)

@@ -13,6 +13,7 @@ import html
 import re
 from urllib.parse import urlsplit
 
+import markdown
 import nh3
 
 from app.analysis.redaction import MARK
@@ -69,6 +70,14 @@ def clean_text(text: str) -> str:
         text = _MD_MARKS.sub("", text)
     lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANK_LINES.sub("\n", "\n".join(lines)).strip()
+
+
+def markdown_text(text: str) -> str:
+    """Markdown as the plain text it reads as (a spreadsheet cell): marks and tags gone,
+    paragraphs and list points on lines of their own."""
+    rendered = markdown.markdown(text or "", extensions=["sane_lists"])
+    rendered = rendered.replace("</p>", "</p>\n").replace("</li>", "</li>\n")
+    return html.unescape(nh3.clean(rendered, tags=set())).strip()
 
 
 def links(text: str) -> frozenset[str]:

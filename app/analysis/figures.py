@@ -173,6 +173,8 @@ class Figures:
     languages: dict[str, int]  # respondents (submitting organisations) by their language
     timeline: list[tuple[date, int, dict[str, int]]]  # (UTC day, total, per stance), no gaps
     campaigns: list[Campaign]  # largest first
+    # submitting organisations by type and by country, each organisation once
+    participants: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         respondents = self.headline.organisations_submitting
@@ -192,6 +194,7 @@ class Figures:
                 for day, n, stances in self.timeline
             ],
             "campaigns": [campaign.as_dict() for campaign in self.campaigns],
+            "participants": self.participants,
         }
 
 
@@ -214,6 +217,8 @@ class ReportFigures:
         self._languages: dict[int, dict[str | None, int]] = {}
         self._days: dict[tuple[date, str | None], int] = {}
         self._organisations: dict[int, bool] = {}  # submitting organisation -> verified
+        # submitting organisation -> (its type, its country): who took part, each once
+        self._kinds: dict[int, tuple[str, str | None]] = {}
         self._cosigners: set[int] = set()
         # campaign key -> [lowest id, {(item, stance): rows}, {organisation id: name}]
         self._campaigns: dict[str, list] = {}
@@ -259,6 +264,8 @@ class ReportFigures:
         key = (moment.date(), stance)
         counts[key] = counts.get(key, 0) + 1
         self._organisations[organisation_id] = verified
+        if organisation_id not in self._kinds:
+            self._kinds[organisation_id] = (organisation_type, country)
         if cosigners:
             self._cosigners.update(cosigners)
         if campaign_key is not None:
@@ -295,6 +302,7 @@ class ReportFigures:
             "verified": [i for i, verified in organisations.items() if verified],
             "unverified": [i for i, verified in organisations.items() if not verified],
             "cosigners": sorted(self._cosigners),
+            "kinds": [[i, kind, country] for i, (kind, country) in self._kinds.items()],
             # Per campaign every member organisation's id (to count them) but only the names
             # that can be listed: the lowest ids of this state are the only ones that can be
             # among the lowest ids of a merge.
@@ -331,6 +339,8 @@ class ReportFigures:
         self._organisations.update(dict.fromkeys(state["verified"], True))
         self._organisations.update(dict.fromkeys(state["unverified"], False))
         self._cosigners.update(state["cosigners"])
+        for organisation_id, kind, country in state.get("kinds", ()):
+            self._kinds.setdefault(organisation_id, (kind, country))
         for key, lowest_id, counts, members, named in state["campaigns"]:
             campaign = self._campaigns.setdefault(key, [lowest_id, {}, {}])
             campaign[0] = min(campaign[0], lowest_id)
@@ -376,7 +386,21 @@ class ReportFigures:
             languages=languages,
             timeline=self._timeline(),
             campaigns=campaigns,
+            participants=self._participants(),
         )
+
+    def _participants(self) -> dict[str, dict[str, int]]:
+        """The submitting organisations, each once, by type and by country (most first)."""
+        by_type: dict[str, int] = {}
+        by_country: dict[str, int] = {}
+        for kind, country in self._kinds.values():
+            by_type[kind] = by_type.get(kind, 0) + 1
+            country = country if country is not None else UNKNOWN
+            by_country[country] = by_country.get(country, 0) + 1
+        return {
+            "by_organisation_type": dict(sorted(by_type.items(), key=lambda e: (-e[1], e[0]))),
+            "by_country": dict(sorted(by_country.items(), key=lambda e: (-e[1], e[0]))),
+        }
 
     def _breakdowns(self) -> tuple[Breakdown, dict[str, Breakdown]]:
         # scope (None = every item) -> dimension -> group -> [(stance, priority, rows)]

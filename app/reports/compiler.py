@@ -35,6 +35,7 @@ from app.models import (
     Feedback,
     Invitation,
     Item,
+    ItemVersion,
     Organization,
     Report,
     ReportStatus,
@@ -207,6 +208,7 @@ def compile_scope(
         "public": scope.public,
         "compiled_at": utcnow().isoformat(),
         "items": items,
+        "item_titles": _item_titles(scope),
         "figures": figures_result,
         "themes": themes,
         "amendments": amendments,
@@ -230,6 +232,21 @@ def _item_codes(scope: Scope) -> list[str]:
     if scope.item_id is not None:
         return list(db.session.scalars(query.where(Item.id == scope.item_id)))
     return list(db.session.scalars(query.where(Item.consultation_id == scope.consultation_id)))
+
+
+def _item_titles(scope: Scope) -> dict[str, dict[str, str]]:
+    """Each item's title in every language it has, as it stood when the report was compiled."""
+    query = (
+        select(Item.code, ItemVersion.title)
+        .join(
+            ItemVersion,
+            (ItemVersion.item_id == Item.id) & (ItemVersion.number == Item.current_version),
+        )
+        .where(Item.consultation_id == scope.consultation_id)
+    )
+    if scope.item_id is not None:
+        query = query.where(Item.id == scope.item_id)
+    return {code: dict(title or {}) for code, title in db.session.execute(query)}
 
 
 def _organisation_names(ids: set[int]) -> dict[int, str]:

@@ -354,6 +354,13 @@ def get_report(user_id: int, report_id: int) -> Report:
     return report
 
 
+def get_diagnostics(user_id: int, report_id: int) -> Report:
+    """A report for its diagnostics (stage timings, methods and their parameters): admins
+    only; the council reads the report, not how long its stages took."""
+    acting_user(user_id, Role.ADMIN)
+    return get_report(user_id, report_id)
+
+
 def list_reports(user_id: int, limit: int = 50) -> list[Report]:
     acting_user(user_id, *READERS)
     query = (

@@ -84,6 +84,14 @@ def show(report_id: int):  # noqa: ANN201
     return render_template("reports/show.html", report=report, **_progress(report))
 
 
+@bp.get("/<int:report_id>/diagnostics")
+@login_required
+def diagnostics(report_id: int):  # noqa: ANN201
+    """How a report was compiled: its stages' times and its methods' names and settings."""
+    report = reports.get_diagnostics(current_user.id, report_id)
+    return render_template("reports/diagnostics.html", report=report, result=report.result or {})
+
+
 @bp.get("/<int:report_id>/status")
 @login_required
 def status(report_id: int):  # noqa: ANN201

@@ -12,6 +12,7 @@ from typing import Any
 import xlsxwriter
 from flask_babel import gettext as _
 
+from app.analysis.cleaning import markdown_text
 from app.vocabulary import decision_label
 
 SUBMISSION_ROWS = 20_000
@@ -146,7 +147,7 @@ def responses_sheet(s: Sheet, responses: Iterable[Mapping[str, Any]]) -> None:
                 response["item"],
                 response["theme"] or "",
                 decision_label(response["decision"]),
-                response["rationale"],
+                markdown_text(response["rationale"]),
                 response["answers"],
                 response["published_at"],
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -53,6 +54,24 @@ def test_each_submissions_theme_is_in_the_csv_and_workbook_and_adds_up_to_the_re
     the_workbook_lists_each_submissions_theme_as_the_csv_does(report)
     login(client, "council@example.org")
     the_page_shows_each_themes_share_and_languages_and_other(report, client)
+    admin = seeded.test_client()
+    login(admin, "admin@example.org")
+    timings_and_method_names_are_for_admins_only(report, client, admin)
+
+
+def timings_and_method_names_are_for_admins_only(report, council, admin):
+    _result, _rows, _workbook, report_id = report
+    page = council.get(f"/reports/{report_id}").get_data(as_text=True)
+    words = re.sub(r'src="data:[^"]*"', "", page)  # the charts' base64 spells anything
+    for hidden in ("tfidf", "nmf", "extractive", "mmr", "time taken", "average-linkage"):
+        assert hidden not in words.lower()
+    assert f"/reports/{report_id}/diagnostics" not in page
+    assert council.get(f"/reports/{report_id}/diagnostics").status_code == 403
+    seen = admin.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert f"/reports/{report_id}/diagnostics" in seen
+    diagnostics = admin.get(f"/reports/{report_id}/diagnostics").get_data(as_text=True)
+    assert "tfidf-nmf" in diagnostics and "extractive-tfidf-mmr" in diagnostics
+    assert 'data-stage="items_reading"' in diagnostics
 
 
 def the_page_shows_each_themes_share_and_languages_and_other(report, client):

@@ -6,6 +6,8 @@ without editing this file.
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 import pytest
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from tests.helpers.web import csrf_token
 
 # Which roles each staff area admits; everyone else gets 403.
 AREAS = {
+    "/reports/*/diagnostics": {"admin"},
     "/moderation/campaigns": {"moderator", "admin"},
     "/moderation/organisations": {"moderator", "admin"},
     "/moderation": {"moderator", "council", "admin"},
@@ -31,7 +34,8 @@ PEOPLE = {
 
 
 def area_of(path: str) -> str | None:
-    return next((prefix for prefix in AREAS if path.startswith(prefix)), None)
+    """The first area whose pattern ("*" for any one part) begins the path."""
+    return next((area for area in AREAS if fnmatch(path, area + "*")), None)
 
 
 def staff_urls(app, feedback_id: int) -> list[tuple[str, str, str]]:

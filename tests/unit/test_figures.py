@@ -366,3 +366,21 @@ def test_merged_campaigns_name_the_lowest_ids_and_count_every_member():
     assert campaign == whole["campaigns"][0]
     assert campaign["organisation_count"] == 6
     assert [o["id"] for o in campaign["organisations"]] == [3, 4]
+
+
+def test_who_took_part_counts_each_submitting_organisation_once_by_type_and_country(figures):
+    taking_part = {row.organization_id for row in ROWS}
+    by_type, by_country = {}, {}
+    for organisation in taking_part:
+        _name, kind, country, _verified = ORGANISATIONS[organisation]
+        by_type[kind] = by_type.get(kind, 0) + 1
+        by_country[country or "unknown"] = by_country.get(country or "unknown", 0) + 1
+
+    participants = figures.as_dict()["participants"]
+
+    assert participants["by_organisation_type"] == by_type
+    assert participants["by_country"] == by_country
+    assert sum(by_type.values()) == figures.headline.organisations_submitting == len(taking_part)
+    # Largest first: the briefing lists the first few.
+    counts = list(participants["by_country"].values())
+    assert counts == sorted(counts, reverse=True)

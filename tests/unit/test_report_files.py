@@ -170,11 +170,13 @@ def test_public_version_links_to_the_item_page_and_shows_no_council_only_parts(a
     assert "Coverage of invited organisations" not in html
 
 
-def test_council_version_shows_timings_and_coverage(app_context, sample):
+def test_council_version_shows_coverage_but_no_timings_or_method_names(app_context, sample):
     with app_context.test_request_context():
         html = pdf.report_html(council_report(), sample["result"])
-    assert "Time taken by each stage" in html
     assert "Coverage of invited organisations" in html
+    assert "Time taken by each stage" not in html  # an admin's diagnostics, not the council's
+    words = re.sub(r'src="data:[^"]*"', "", html).lower()
+    assert not any(name in words for name in ("tfidf", "nmf", "extractive", "mmr"))
 
 
 def test_report_html_is_accessible_tables_and_charts(app_context, sample):
@@ -420,6 +422,20 @@ def test_xlsx_themes_sheet_lists_each_theme_with_its_share_languages_and_other(
     assert sheet.count(">P2-theme-1<") >= 2  # a row per language's quote, both under the theme
     assert f"<v>{group['share']}</v>" in sheet and group["share"] == round(9 / 13, 4)
     assert ">other<" in sheet and "<v>4</v>" in sheet
+
+
+def test_council_responses_read_as_text_in_the_workbook_and_as_markup_in_the_pdf_html(
+    sample, app_context, tmp_path
+):
+    result = copy.deepcopy(sample["result"])
+    result["responses"][0]["rationale"] = "We will fund **two** new shelters:\n\n- in the *south*"
+    path = tmp_path / "report.xlsx"
+    xlsx.write_xlsx(result, sample["matrix"], path)
+    sheet = sheet_xml(path)["Responses"]
+    assert "We will fund two new shelters:" in sheet and "in the south" in sheet
+    assert "**" not in sheet and "*south*" not in sheet
+    html = pdf.report_html(council_report(), result)
+    assert "<strong>two</strong>" in html and "**two**" not in html
 
 
 def test_xlsx_without_coverage_or_comparison_still_has_every_sheet(sample, app_context, tmp_path):
