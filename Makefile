@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export CONSULTA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install translations messages chromium run test lint format clean bench bench-smoke
+.PHONY: install translations messages chromium run test lint format clean bench bench-smoke screenshots
 
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
 
@@ -48,6 +48,13 @@ test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The pictures the README shows, taken by the browser tests that visit those pages (needs the
+# test services: PostgreSQL and Redis, as for `make test`).
+screenshots: install chromium
+	mkdir -p docs/screenshots
+	CONSULTA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/e2e/test_report_briefing_in_browser.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
