@@ -26,6 +26,7 @@ STANCE_LABELS = {
     "support_with_amendments": _l("Support with amendments"),
     "neutral": _l("Neutral"),
     "oppose": _l("Oppose"),
+    "no_position": _l("No overall position"),
 }
 
 
@@ -40,6 +41,7 @@ def stance_abbreviation(value: str) -> str:
         "support_with_amendments": _("SA"),
         "neutral": _("N"),
         "oppose": _("O"),
+        "no_position": _("NP"),
     }.get(value, value)
 
 

@@ -60,8 +60,8 @@ def _tally_cells(t: Mapping[str, Any]) -> list[object]:
     priorities = {str(p): n for p, n in t["priorities"].items()}
     return [
         t["total"],
-        *(t["stances"][s] for s in STANCES),
-        *(t["stance_shares"][s] for s in STANCES),
+        *(t["stances"].get(s, 0) for s in STANCES),  # a result older than a stance lacks it
+        *(t["stance_shares"].get(s, 0.0) for s in STANCES),
         t["mean_priority"],
         *(priorities.get(p, 0) for p in PRIORITIES),
     ]
@@ -190,8 +190,8 @@ def _distinct_sheet(s: _Sheet, figures: Mapping[str, Any]) -> None:
             _("All items"),
             raw["overall"]["total"],
             distinct["total"],
-            *(distinct["stances"][st] for st in STANCES),
-            *(raw["overall"]["stances"][st] for st in STANCES),
+            *(distinct["stances"].get(st, 0) for st in STANCES),
+            *(raw["overall"]["stances"].get(st, 0) for st in STANCES),
         )
     )
     for code, entry in distinct["items"].items():
@@ -201,7 +201,7 @@ def _distinct_sheet(s: _Sheet, figures: Mapping[str, Any]) -> None:
                 code,
                 overall["total"],
                 entry["total"],
-                *(entry["stances"][st] for st in STANCES),
+                *(entry["stances"].get(st, 0) for st in STANCES),
                 *(overall["stances"].get(st, 0) for st in STANCES),
             )
         )

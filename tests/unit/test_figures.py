@@ -97,12 +97,13 @@ def figures():
     return report_figures(ROWS)
 
 
-def stances(support=0, with_amendments=0, neutral=0, oppose=0):
+def stances(support=0, with_amendments=0, neutral=0, oppose=0, no_position=0):
     return {
         "support": support,
         "support_with_amendments": with_amendments,
         "neutral": neutral,
         "oppose": oppose,
+        "no_position": no_position,
     }
 
 
@@ -158,6 +159,21 @@ def test_distribution_by_country_puts_missing_countries_under_unknown(figures):
         "unknown": 1,
     }
     assert by_country["US"]["stances"] == stances(support=4)
+
+
+def test_no_overall_position_is_counted_as_its_own_stance_not_as_neutral():
+    rows = [
+        submission(1, "A", 1, "no_position", 3, (), "es", day(1)),
+        submission(2, "A", 2, "no_position", 2, (), "en", day(1)),
+        submission(3, "A", 3, "neutral", 2, (), "en", day(2)),
+    ]
+    data = report_figures(rows).as_dict()
+    overall = data["distributions"]["overall"]
+    assert overall["stances"] == stances(neutral=1, no_position=2)
+    assert overall["stance_shares"]["no_position"] == pytest.approx(2 / 3, abs=1e-6)
+    assert data["distributions"]["items"]["A"]["overall"]["stances"]["no_position"] == 2
+    assert data["distinct_positions"]["stances"]["no_position"] == 2
+    assert data["timeline"][0]["stances"] == stances(no_position=2)
 
 
 def test_a_submission_counts_in_each_population_it_names(figures):
@@ -309,6 +325,7 @@ def test_compare_gives_exact_deltas_against_a_previous_report(figures):
         "support_with_amendments": 0.0,
         "neutral": 0.0,
         "oppose": pytest.approx(-21.4286, abs=1e-3),
+        "no_position": 0.0,
     }
     # item B: neutral 1/1 -> 1/3
     assert change["stance_shifts"]["items"]["B"]["neutral"] == pytest.approx(-66.6667, abs=1e-3)

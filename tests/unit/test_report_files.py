@@ -399,6 +399,12 @@ def test_charts_are_valid_svg_and_identical_across_runs(sample):
     assert elapsed < 1.0, elapsed
 
 
+def test_every_stance_has_a_colour_of_its_own_and_no_position_is_not_neutrals_grey():
+    colours = report_charts.STANCE_COLOURS
+    assert set(colours) == set(report_charts.STANCES)
+    assert len(set(colours.values())) == len(colours)
+
+
 def test_chart_images_state_the_numbers_in_their_text_alternative(app_context, sample):
     images = report_charts.chart_images(sample["result"])
     overall = sample["result"]["figures"]["distributions"]["overall"]
