@@ -12,7 +12,7 @@ import xlsxwriter
 from flask_babel import gettext as _
 
 from app.reports.storage import partial_path
-from app.vocabulary import STANCES, decision_label, language_name, stance_label
+from app.vocabulary import STANCES, breakdown_label, decision_label, language_name, stance_label
 
 PRIORITIES = ("1", "2", "3", "4", "5")
 
@@ -107,8 +107,8 @@ def write_xlsx(
 
     figures = result["figures"]
     _headline_sheet(sheet("Headline", 48, 14, 10), result)
-    _stances_sheet(sheet("Stances", 22, 28), figures["distributions"])
-    _items_sheet(sheet("Items", 10, 22, 28), figures["distributions"]["items"])
+    _stances_sheet(sheet("Stances", 22, 14, 32), figures["distributions"])
+    _items_sheet(sheet("Items", 10, 22, 14, 32), figures["distributions"]["items"])
     _distinct_sheet(sheet("Distinct positions", 14, 14, 14), figures)
     _campaigns_sheet(sheet("Campaigns", 6, 24, 10, 14, 60, 20, 22, 22), result)
     _themes_sheet(sheet("Themes", 10, 16, 8, 8, 8, 50, 80, 30), result, result["themes"])
@@ -160,20 +160,21 @@ def _headline_sheet(s: _Sheet, result: Mapping[str, Any]) -> None:
 
 
 def _stances_sheet(s: _Sheet, distributions: Mapping[str, Any]) -> None:
-    s.heading(_("Breakdown"), _("Group"), *_tally_headers())
-    s.write(("overall", _("All submissions"), *_tally_cells(distributions["overall"])))
+    s.heading(_("Breakdown"), _("Group"), _("Name"), *_tally_headers())
+    s.write(("overall", "", _("All submissions"), *_tally_cells(distributions["overall"])))
     for dimension in DIMENSIONS:
         for group, t in distributions[dimension].items():
-            s.write((dimension, group, *_tally_cells(t)))
+            s.write((dimension, group, breakdown_label(dimension, group), *_tally_cells(t)))
 
 
 def _items_sheet(s: _Sheet, items: Mapping[str, Any]) -> None:
-    s.heading(_("Item"), _("Breakdown"), _("Group"), *_tally_headers())
+    s.heading(_("Item"), _("Breakdown"), _("Group"), _("Name"), *_tally_headers())
     for code, breakdown in items.items():
-        s.write((code, "overall", _("All submissions"), *_tally_cells(breakdown["overall"])))
+        s.write((code, "overall", "", _("All submissions"), *_tally_cells(breakdown["overall"])))
         for dimension in DIMENSIONS:
             for group, t in breakdown[dimension].items():
-                s.write((code, dimension, group, *_tally_cells(t)))
+                name = breakdown_label(dimension, group)
+                s.write((code, dimension, group, name, *_tally_cells(t)))
 
 
 def _distinct_sheet(s: _Sheet, figures: Mapping[str, Any]) -> None:

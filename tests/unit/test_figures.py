@@ -7,8 +7,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from app.analysis.figures import ReportFigures, compare, dominant_stance, report_figures
+from app.analysis.figures import (
+    INTERNATIONAL,
+    ReportFigures,
+    compare,
+    dominant_stance,
+    report_figures,
+)
 from app.analysis.records import Submission
+from app.models.organization import INTERNATIONAL_COUNTRY
 
 ORGANISATIONS = {
     # id: (name, type, country, verified)
@@ -174,6 +181,28 @@ def test_no_overall_position_is_counted_as_its_own_stance_not_as_neutral():
     assert data["distributions"]["items"]["A"]["overall"]["stances"]["no_position"] == 2
     assert data["distinct_positions"]["stances"]["no_position"] == 2
     assert data["timeline"][0]["stances"] == stances(no_position=2)
+
+
+def test_an_international_organisation_is_a_country_group_of_its_own_but_no_country():
+    rows = [
+        submission(1, "A", 1, "support", 3, (), "en", day(1))._replace(
+            organization_id=8, organization_name="Hemispheric", country=INTERNATIONAL_COUNTRY
+        ),
+        submission(2, "A", 1, "oppose", 3, (), "en", day(1)),  # Alpha, MX
+        submission(3, "A", 7, "oppose", 3, (), "en", day(1)),  # Eta, no country given
+    ]
+    data = report_figures(rows).as_dict()
+    by_country = data["distributions"]["by_country"]
+    assert {code: t["total"] for code, t in by_country.items()} == {
+        INTERNATIONAL: 1,
+        "MX": 1,
+        "unknown": 1,
+    }
+    assert data["headline"]["countries"] == 1  # Mexico; international is several, not one
+
+
+def test_the_analysis_layer_knows_the_stored_code_of_international():
+    assert INTERNATIONAL == INTERNATIONAL_COUNTRY
 
 
 def test_a_submission_counts_in_each_population_it_names(figures):

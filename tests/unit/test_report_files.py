@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 import pytest
 
 from app import create_app
+from app.analysis.figures import report_figures
 from app.analysis.records import Submission
 from app.models import Consultation, Item, Report
 from app.reports import charts as report_charts
@@ -252,6 +253,28 @@ def test_csv_puts_labels_in_the_readers_language_beside_codes(app_context, tmp_p
     assert record["countries_concerned"] == "MX;HN"
     assert record["population_labels"] != "" and record["populations"] == "refugees"
     assert record["submitted_at"] == "2026-11-01T09:30:05+00:00"  # to the second
+
+
+def test_files_name_no_overall_position_and_international_not_by_code(
+    app_context, sample, tmp_path
+):
+    rows = [submission(1, stance="no_position", country="XX"), submission(2, stance="neutral")]
+    part = csv_file.CsvRows(tmp_path / "part.csv", csv_file.labels_in("en"))
+    for row in rows:
+        part.add(row)
+    part.close()
+    csv_file.join_csv([part.path], tmp_path / "rows.csv")
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        header, first, _second = list(csv.reader(handle))
+    record = dict(zip(header, first, strict=True))
+    assert (record["stance"], record["stance_label"]) == ("no_position", "No overall position")
+    assert record["country_name"] == "International / several countries"
+    result = copy.deepcopy(sample["result"])
+    result["figures"] = report_figures(rows).as_dict()
+    xlsx.write_xlsx(result, sample["matrix"], tmp_path / "report.xlsx")
+    stances_sheet = sheet_xml(tmp_path / "report.xlsx")["Stances"]
+    assert "No overall position" in stances_sheet
+    assert "International / several countries" in stances_sheet and "Mexico" in stances_sheet
 
 
 def test_csv_neutralises_spreadsheet_formulas(tmp_path):
