@@ -30,8 +30,9 @@ def render_markdown(text: str) -> Markup:
 
 
 def number(value: float | int | None, decimals: int = 0) -> str:
-    """`value` as the reader's locale writes it ("1,234.5", "1 234,5", "1.234,5")."""
-    if value is None:
+    """`value` as the reader's locale writes it ("1,234.5", "1 234,5", "1.234,5"); "–" for
+    no value (a stance that a report compiled before it existed does not list)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return "–"
     if decimals:
         return format_decimal(value, format=f"#,##0.{'0' * decimals}")
@@ -40,13 +41,17 @@ def number(value: float | int | None, decimals: int = 0) -> str:
 
 def signed(value: float | int | None, decimals: int = 0) -> str:
     """A change with its sign ("+3", "-1.5"), as the reader's locale writes numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "–"
     digits = f".{'0' * decimals}" if decimals else ""
-    return format_decimal(value or 0, format=f"+#,##0{digits};-#,##0{digits}")
+    return format_decimal(value, format=f"+#,##0{digits};-#,##0{digits}")
 
 
 def percent(share: float | None) -> str:
     """A share (0..1) as a whole percentage in the reader's locale ("42 %" in French)."""
-    return format_percent(share or 0, format="#,##0%")
+    if isinstance(share, bool) or not isinstance(share, int | float):
+        return "–"
+    return format_percent(share)
 
 
 def iso_day(value: str | None) -> str:

@@ -8,6 +8,7 @@ stance order, and a test holds it equal to `STANCES`."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Callable
 
 from flask_babel import get_locale, ngettext
@@ -16,6 +17,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from app.models import Disclosure, OrganizationType, Stance
+from app.models.organization import INTERNATIONAL_COUNTRY
+from app.organizations.countries import country_codes
 
 # The order stances are listed and charted in everywhere.
 STANCES = tuple(stance.value for stance in Stance)
@@ -26,6 +29,7 @@ STANCE_LABELS = {
     "support_with_amendments": _l("Support with amendments"),
     "neutral": _l("Neutral"),
     "oppose": _l("Oppose"),
+    "no_position": _l("No overall position"),
 }
 
 
@@ -40,6 +44,7 @@ def stance_abbreviation(value: str) -> str:
         "support_with_amendments": _("SA"),
         "neutral": _("N"),
         "oppose": _("O"),
+        "no_position": _("NP"),
     }.get(value, value)
 
 
@@ -226,7 +231,32 @@ def population_label(value: str) -> str:
 
 
 def country_name(code: str) -> str:
+    """A country's name in the reader's language ("MX" -> "Mexico"); an organisation working
+    across countries is "International / several countries", never its stored code."""
+    if code == INTERNATIONAL_COUNTRY:
+        return _("International / several countries")
     return get_locale().territories.get(code, code)
+
+
+def _sorting_key(name: str) -> str:
+    """Accents aside, so that "Égypte" sorts among the E's."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def organisation_country_choices() -> list[SelectChoice]:
+    """What an organisation may give as its country: international first (it is not in the
+    alphabet of the names), then every country by its name in the reader's language."""
+    names = get_locale().territories
+    countries = sorted(
+        (SelectChoice(code, names.get(code, code)) for code in country_codes()),
+        key=lambda choice: _sorting_key(choice.label),
+    )
+    return [
+        SelectChoice("", _("Choose a country")),
+        SelectChoice(INTERNATIONAL_COUNTRY, country_name(INTERNATIONAL_COUNTRY)),
+        *countries,
+    ]
 
 
 ORGANIZATION_TYPE_LABELS = {
@@ -285,6 +315,24 @@ def population_labels() -> dict[str, str]:
 
 def disclosure_choices() -> list[SelectChoice]:
     return [SelectChoice(choice.value, CHOICE_LABELS[choice.value]) for choice in Disclosure]
+
+
+# The kind of code (report_labels) the groups of each breakdown of a report's figures are.
+BREAKDOWN_CODES = {
+    "by_organisation_type": "type",
+    "by_country": "country",
+    "by_population": "population",
+}
+
+
+def breakdown_label(dimension: str, group: str) -> str:
+    """A group of a report's breakdown (app.analysis.figures) in the reader's words: "XX" by
+    country is "International / several countries", "unknown" is "Not stated"."""
+    if group == "unknown":
+        return _("Not stated")
+    if dimension == "by_verification":
+        return _("Verified organisations") if group == "verified" else _("Unverified organisations")
+    return report_labels()[BREAKDOWN_CODES[dimension]](group)
 
 
 def report_labels() -> dict[str, Callable[[str], str]]:

@@ -72,9 +72,9 @@ class RegistrationForm(FlaskForm):
     organization_type = SelectField(
         _l("Type of organisation"), choices=organization_type_choices(), validate_choice=False
     )
-    organization_country = StringField(
-        _l("Country (two-letter code, e.g. MX)"), validators=[Length(max=2)]
-    )
+    # Choices are set per request (country names are in the reader's language); the value is
+    # checked by the service (app.organizations.countries).
+    organization_country = SelectField(_l("Country"), choices=[], validate_choice=False)
     organization_website = URLField(
         _l("Website (optional)"), validators=[Optional(), URL(), Length(max=500)]
     )
@@ -84,6 +84,10 @@ class RegistrationForm(FlaskForm):
     )
     invitation = HiddenField()
     submit = SubmitField(_l("Create account"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization_country.choices = vocabulary.organisation_country_choices()
 
     def validate_organization_choice(self, field: RadioField) -> None:
         if not self.invitation.data and field.data not in ("new", "join"):
@@ -97,10 +101,9 @@ class RegistrationForm(FlaskForm):
         if self._creates_organization() and not (field.data or "").strip():
             raise ValidationError(_l("Give the organisation's name."))
 
-    def validate_organization_country(self, field: StringField) -> None:
-        value = (field.data or "").strip()
-        if self._creates_organization() and not (len(value) == 2 and value.isalpha()):
-            raise ValidationError(_l("Give the two-letter country code, e.g. MX or CA."))
+    def validate_organization_country(self, field: SelectField) -> None:
+        if self._creates_organization() and not (field.data or "").strip():
+            raise ValidationError(_l("Choose the organisation's country from the list."))
 
     def validate_join_organization_id(self, field: SelectField) -> None:
         if self.invitation.data or self.organization_choice.data != "join":

@@ -29,6 +29,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.notifications import mail
+from app.organizations.countries import organisation_country
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 RESET_MAX_AGE = 3600
@@ -118,6 +119,7 @@ def register(data: Registration) -> None:
     if invitation is None:
         if data.new_organization is not None:
             _require_free_name(data.new_organization.name)
+            _require_country(data.new_organization.country)
         elif data.join_organization_id is not None:
             organization = _joinable(data.join_organization_id)
         else:
@@ -189,6 +191,13 @@ def _require_free_name(name: str) -> None:
         )
 
 
+def _require_country(country: str) -> None:
+    if organisation_country(country) is None:
+        raise InvalidState(
+            _("Choose the organisation's country from the list."), field="organization_country"
+        )
+
+
 def _joinable(organization_id: int) -> Organization:
     organization = db.session.get(Organization, organization_id)
     if organization is None or organization.verification is VerificationState.REJECTED:
@@ -201,7 +210,7 @@ def _create_organization(new: NewOrganization, founder: User) -> Organization:
     organization = Organization(
         name=name,
         type=new.type,
-        country=new.country.upper(),
+        country=organisation_country(new.country),
         website=new.website or None,
         verification=VerificationState.PENDING,
     )

@@ -25,7 +25,11 @@ from app.analysis.tally import STANCES
 
 # Support and opposition are the two ends of the scale, neutral sits in the middle, and support
 # with amendments is a qualified yes: one step from support, three from opposition.
+# "No overall position" has no score: it is no point on that scale (neutral is one), so in the
+# clustering it counts as an item not answered, and a coalition's shared stances leave it out.
 STANCE_SCORES = {"support": 2, "support_with_amendments": 1, "neutral": 0, "oppose": -2}
+SCORED_STANCES = tuple(stance for stance in STANCES if stance in STANCE_SCORES)
+NO_POSITION = "no_position"
 SCALE = max(STANCE_SCORES.values()) - min(STANCE_SCORES.values())
 NO_STANCE = "no_stance"  # in the matrix: answered without a stance (None: not answered)
 MIN_ITEMS = 2  # items an organisation must have taken a stance on to be clustered
@@ -55,14 +59,16 @@ METHOD = (
     "within the same limit (organisations with identical answers stay together either way). "
     "A coalition is a group of at least two organisations; its shared "
     "stance on an item is its members' majority, and its cohesion is the share of its members' "
-    "answers that equal the shared stance."
+    "answers that equal the shared stance. No overall position has no score: it neither brings "
+    "organisations together nor sets them apart, as if the item were not answered, and it is "
+    "shown in the matrix but left out of a coalition's shared stances."
 )
 
 
 @dataclass(frozen=True)
 class SharedStance:
     stance: str | None  # the members' majority (ties: the earlier stance in STANCES)
-    answered: int  # members with a stance on the item
+    answered: int  # members with a scored stance on the item (see STANCE_SCORES)
     agreeing: int  # members whose stance is the majority
 
     def as_dict(self) -> dict[str, Any]:
@@ -283,12 +289,18 @@ def _majorities(counts: Mapping[tuple[int, str, str | None], int]) -> dict[tuple
     return found
 
 
-# Codes of the matrix beyond the stance scores; both count as "not answered" in the clustering.
+# Codes of the matrix beyond the stance scores; all count as "not answered" in the clustering.
 _UNANSWERED = 99
 _ANSWERED_WITHOUT_STANCE = 98
-_ENCODE: dict[str | None, int] = {**STANCE_SCORES, None: _ANSWERED_WITHOUT_STANCE}
+_NO_OVERALL_POSITION = 97
+_ENCODE: dict[str | None, int] = {
+    **STANCE_SCORES,
+    NO_POSITION: _NO_OVERALL_POSITION,
+    None: _ANSWERED_WITHOUT_STANCE,
+}
 _DECODE: dict[int, str | None] = {
     **{score: stance for stance, score in STANCE_SCORES.items()},
+    _NO_OVERALL_POSITION: NO_POSITION,
     _ANSWERED_WITHOUT_STANCE: NO_STANCE,
     _UNANSWERED: None,
 }
@@ -450,13 +462,14 @@ def _coalition(
     names: Mapping[int, str],
 ) -> Coalition:
     answers = codes[group]
-    # per stance (in STANCES order, so that argmax breaks ties the same way), members per item
-    counts = np.stack([(answers == STANCE_SCORES[stance]).sum(axis=0) for stance in STANCES])
+    # per scored stance (in STANCES order, so that argmax breaks ties the same way), members
+    # per item; "no overall position" is no shared stance (see STANCE_SCORES)
+    counts = np.stack([(answers == STANCE_SCORES[stance]).sum(axis=0) for stance in SCORED_STANCES])
     answered = counts.sum(axis=0)
     majority = counts.argmax(axis=0)
     shared = {
         item: SharedStance(
-            stance=STANCES[majority[k]],
+            stance=SCORED_STANCES[majority[k]],
             answered=int(answered[k]),
             agreeing=int(counts[majority[k], k]),
         )

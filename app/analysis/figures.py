@@ -21,6 +21,9 @@ from app.analysis.records import Submission
 from app.analysis.tally import STANCES, Tally, tally
 
 UNKNOWN = "unknown"  # the code for a missing country or language, or no population given
+# An organisation working across countries (app.models.organization.INTERNATIONAL_COUNTRY, held
+# equal by a test): a group of its own by country, but no country in the headline's count.
+INTERNATIONAL = "XX"
 # A respondent's language when none of its submissions has text, and when its texts' language
 # was not recognised.
 NO_TEXT = "no_text"
@@ -134,7 +137,7 @@ class Headline:
     organisations_with_cosigners: int  # submitting or co-signing
     organisations_verified: int  # of the submitting ones
     organisations_unverified: int
-    countries: int
+    countries: int  # the organisations' countries, "international / several" not one of them
     languages: int
     campaigns: int
     campaign_members: int
@@ -369,7 +372,7 @@ class ReportFigures:
             organisations_with_cosigners=len(self._cosigners.union(organisations)),
             organisations_verified=verified_organisations,
             organisations_unverified=len(organisations) - verified_organisations,
-            countries=len({key[3] for key in self._profiles if key[3] is not None}),
+            countries=len({key[3] for key in self._profiles} - {None, INTERNATIONAL}),
             # as many as the respondents' table lists (not "no text" or "not recognised")
             languages=len(set(languages) - {NO_TEXT, UNRECOGNISED}),
             campaigns=len(campaigns),

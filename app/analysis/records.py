@@ -22,7 +22,7 @@ class Submission(NamedTuple):
     organization_id: int
     organization_name: str
     organization_type: str  # OrganizationType value
-    country: str | None  # the organisation's country (ISO 3166 alpha-2)
+    country: str | None  # the organisation's country (ISO 3166 alpha-2, or "XX": international)
     verified: bool
     stance: str | None  # Stance value
     priority: int | None  # 1..5

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-STANCES = ("support", "support_with_amendments", "neutral", "oppose")
+# Held equal to app.vocabulary.STANCES by a test (the analysis imports nothing of the models).
+STANCES = ("support", "support_with_amendments", "neutral", "oppose", "no_position")
 PRIORITIES = (1, 2, 3, 4, 5)
 
 

@@ -29,6 +29,7 @@ from app.models import (
     VerificationState,
 )
 from app.models.base import utcnow
+from app.models.organization import INTERNATIONAL_COUNTRY
 
 DEMO_PASSWORD = "consulta-demo"  # noqa: S105 - documented demo credential, demo mode only
 DEMO_ORGANIZATION = "Northern Corridor Migrant Support Network"
@@ -130,6 +131,30 @@ OTHER_ORGANIZATIONS = (
                 "Withdrawn while we consult members.",
             ),
             ("P6", FeedbackState.DRAFT, Stance.OPPOSE, 4, "Draft: returns and reintegration."),
+        ],
+    ),
+    (
+        "Hemispheric Alliance for Migrant Rights",
+        OrganizationType.INTERNATIONAL,
+        INTERNATIONAL_COUNTRY,
+        VerificationState.VERIFIED,
+        "en",
+        [
+            (
+                "P3",
+                FeedbackState.PUBLISHED,
+                Stance.NO_POSITION,
+                3,
+                "Our members disagree on this pledge as a whole, so we take no overall "
+                "position; all of them ask that its funding be published country by country.",
+            ),
+            (
+                "P5",
+                FeedbackState.SUBMITTED,
+                Stance.NO_POSITION,
+                2,
+                "We comment on the data-sharing clauses only: they need a privacy safeguard.",
+            ),
         ],
     ),
 )
@@ -352,7 +377,8 @@ def _add_feedback(item, organization, author, state, stance, priority, comment, 
         comment=comment,
         language=locale,
         affected_populations=[],
-        countries=[organization.country],
+        # the countries concerned: an organisation working across countries names none here
+        countries=[] if organization.country == INTERNATIONAL_COUNTRY else [organization.country],
         evidence_links=[],
         submitted_at=now - timedelta(days=2) if submitted else None,
         published_at=now - timedelta(days=1) if state is FeedbackState.PUBLISHED else None,

@@ -59,8 +59,8 @@ MIN_CAMPAIGNS, MAX_CAMPAIGNS = 10, 30
 CAMPAIGN_WORDS = (90, 200)  # long enough that a greeting or one word keeps Jaccard above 0.8
 ORGANIZATION_SLACK = 1.2  # organisations per item position, so each answers most items
 
-STANCES = ("support", "support_with_amendments", "neutral", "oppose")
-STANCE_WEIGHTS = (0.35, 0.25, 0.15, 0.25)
+STANCES = ("support", "support_with_amendments", "neutral", "oppose", "no_position")
+STANCE_WEIGHTS = (0.34, 0.24, 0.14, 0.24, 0.04)
 PRIORITY_WEIGHTS = (0.08, 0.14, 0.28, 0.28, 0.22)
 ORGANIZATION_TYPES = (
     ("ngo", 0.35),

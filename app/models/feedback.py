@@ -63,6 +63,10 @@ class Stance(enum.StrEnum):
     SUPPORT_WITH_AMENDMENTS = "support_with_amendments"
     NEUTRAL = "neutral"
     OPPOSE = "oppose"
+    # The respondent states no overall position on the item (e.g. it comments on parts of it
+    # only). Its own category everywhere: not neutral (a position), and not on the
+    # support-oppose scale the coalitions are measured on.
+    NO_POSITION = "no_position"
 
 
 # The moderation code of a campaign member counted under its published representative

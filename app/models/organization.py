@@ -25,6 +25,14 @@ class OrganizationType(enum.StrEnum):
     OTHER = "other"
 
 
+# An organisation that works across countries gives "International / several countries".
+# Stored as "XX", a code ISO 3166-1 leaves to its users and assigns to no country, so it can
+# never clash with a real one and the column stays two letters (its index, the country filters
+# and every query keep working). The code is storage only: every page, form, file and count
+# shows it as its label (app.vocabulary.country_name) and lists it as a row of its own.
+INTERNATIONAL_COUNTRY = "XX"
+
+
 class VerificationState(enum.StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
@@ -39,7 +47,8 @@ class Organization(db.Model):
     type: Mapped[OrganizationType] = mapped_column(
         str_enum(OrganizationType, "organization_type"), default=OrganizationType.NGO
     )
-    country: Mapped[str] = mapped_column(String(2), index=True)  # ISO 3166-1 alpha-2
+    # ISO 3166-1 alpha-2, or INTERNATIONAL_COUNTRY
+    country: Mapped[str] = mapped_column(String(2), index=True)
     website: Mapped[str | None] = mapped_column(String(500))
     verification: Mapped[VerificationState] = mapped_column(
         str_enum(VerificationState, "verification_state"),

@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 
 from app.models.feedback import REGION_COUNTRIES
 from app.models.moderation import FlagKind
-from app.models.organization import OrganizationType
+from app.models.organization import INTERNATIONAL_COUNTRY, OrganizationType
 from app.moderation import exports
 from app.moderation import queue as review_queue
 from app.moderation.blueprint import bp
@@ -63,7 +63,8 @@ def queue():  # noqa: ANN201
         counts=review_queue.counts(current_user.id, filt),
         options=review_queue.filter_options(),
         labels=_filter_labels(),
-        countries=REGION_COUNTRIES,
+        # the organisations' countries: the region's, and those working across countries
+        countries=(*REGION_COUNTRIES, INTERNATIONAL_COUNTRY),
         # The detail page is added alongside the decisions; link to it once it is registered.
         has_detail="moderation.show" in current_app.view_functions,
     )

@@ -4,7 +4,9 @@ The file is UTF-8 (a byte-order mark is allowed), with a header line naming its 
 
     organisation_name   required, up to 200 characters
     organisation_type   required, one of the OrganizationType values (ngo, migrant_led, ...)
-    country             required, an ISO 3166-1 two-letter code (MX, CA, ...)
+    country             required, an ISO 3166-1 two-letter code (MX, CA, ...), or XX for an
+                        organisation working across countries ("International / several
+                        countries"; app.organizations.countries)
     website             optional, an http(s) address
     lead_name           required, up to 200 characters
     lead_email          required, an email address
@@ -29,13 +31,11 @@ The work is set-based: a few queries and bulk inserts for the whole file, never 
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from babel import Locale
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, insert, select
@@ -50,6 +50,7 @@ from app.extensions import db
 from app.models import LOCALES, Organization, OrganizationType, Role, User, VerificationState
 from app.models.base import utcnow
 from app.notifications import mail
+from app.organizations.countries import organisation_country
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -68,8 +69,6 @@ NAME_LIMIT = 200
 EMAIL_LIMIT = 254
 WEBSITE_LIMIT = 500
 EMAIL = re.compile(r"[^@\s]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", re.ASCII)
-# Babel's territories also hold regions ("001") and pseudo-codes that are no country.
-NOT_COUNTRIES = {"EU", "EZ", "QO", "UN", "ZZ"}
 
 
 @dataclass(frozen=True)
@@ -221,8 +220,12 @@ def _check(line: int, found: dict[str, str], *, extra: bool) -> tuple[Row | None
         choices = ", ".join(t.value for t in OrganizationType)
         fault("organisation_type", "invalid_choice", _("Use one of: %(choices)s.", choices=choices))
     country = found.get("country", "").upper()
-    if country and country not in _countries():
-        fault("country", "invalid_country", _("Use a two-letter country code, such as MX or CA."))
+    if country and organisation_country(country) is None:
+        message = _(
+            "Use a two-letter country code, such as MX or CA, or XX for an organisation "
+            "working across several countries."
+        )
+        fault("country", "invalid_country", message)
     website = found.get("website", "")
     if website and not _is_web_address(website):
         fault("website", "invalid_url", _("Use a web address starting with http:// or https://."))
@@ -263,14 +266,6 @@ def _repeats(
             message = _("The same value is already on line %(line)s.", line=earlier)
             faults.append(RowError(line, field, "duplicate", message))
     return faults
-
-
-@functools.cache
-def _countries() -> frozenset[str]:
-    codes = Locale("en").territories
-    return frozenset(
-        code for code in codes if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
-    )
 
 
 def _is_web_address(value: str) -> bool:

@@ -31,6 +31,8 @@ STANCE_COLOURS = {
     "support_with_amendments": "#56B4E9",
     "neutral": "#999999",
     "oppose": "#D55E00",
+    # Not a shade of neutral's grey: stating no overall position is not a neutral position.
+    "no_position": "#CC79A7",
 }
 RC = {
     "svg.hashsalt": "consulta-report",

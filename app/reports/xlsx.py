@@ -19,7 +19,7 @@ from app.reports.xlsx_texts import (
     summary_sheet,
     themes_sheet,
 )
-from app.vocabulary import STANCES, language_name, stance_label
+from app.vocabulary import STANCES, breakdown_label, language_name, stance_label
 
 PRIORITIES = ("1", "2", "3", "4", "5")
 
@@ -35,8 +35,8 @@ def _tally_cells(t: Mapping[str, Any]) -> list[object]:
     priorities = {str(p): n for p, n in t["priorities"].items()}
     return [
         t["total"],
-        *(t["stances"][s] for s in STANCES),
-        *(t["stance_shares"][s] for s in STANCES),
+        *(t["stances"].get(s, 0) for s in STANCES),  # a result older than a stance lacks it
+        *(t["stance_shares"].get(s, 0.0) for s in STANCES),
         t["mean_priority"],
         *(priorities.get(p, 0) for p in PRIORITIES),
     ]
@@ -77,8 +77,8 @@ def write_xlsx(
 
     figures = result["figures"]
     _headline_sheet(sheet("Headline", 48, 14, 10), result)
-    _stances_sheet(sheet("Stances", 22, 28), figures["distributions"])
-    _items_sheet(sheet("Items", 10, 22, 28), figures["distributions"]["items"])
+    _stances_sheet(sheet("Stances", 22, 14, 32), figures["distributions"])
+    _items_sheet(sheet("Items", 10, 22, 14, 32), figures["distributions"]["items"])
     _distinct_sheet(sheet("Distinct positions", 14, 14, 14), figures)
     _campaigns_sheet(sheet("Campaigns", 6, 24, 10, 14, 60, 20, 22, 22), result)
     themes_sheet(sheet("Themes", 16, 8, 10, 8, 10, 8, 50, 80, 30), result, result["themes"])
@@ -130,20 +130,21 @@ def _headline_sheet(s: Sheet, result: Mapping[str, Any]) -> None:
 
 
 def _stances_sheet(s: Sheet, distributions: Mapping[str, Any]) -> None:
-    s.heading(_("Breakdown"), _("Group"), *_tally_headers())
-    s.write(("overall", _("All submissions"), *_tally_cells(distributions["overall"])))
+    s.heading(_("Breakdown"), _("Group"), _("Name"), *_tally_headers())
+    s.write(("overall", "", _("All submissions"), *_tally_cells(distributions["overall"])))
     for dimension in DIMENSIONS:
         for group, t in distributions[dimension].items():
-            s.write((dimension, group, *_tally_cells(t)))
+            s.write((dimension, group, breakdown_label(dimension, group), *_tally_cells(t)))
 
 
 def _items_sheet(s: Sheet, items: Mapping[str, Any]) -> None:
-    s.heading(_("Item"), _("Breakdown"), _("Group"), *_tally_headers())
+    s.heading(_("Item"), _("Breakdown"), _("Group"), _("Name"), *_tally_headers())
     for code, breakdown in items.items():
-        s.write((code, "overall", _("All submissions"), *_tally_cells(breakdown["overall"])))
+        s.write((code, "overall", "", _("All submissions"), *_tally_cells(breakdown["overall"])))
         for dimension in DIMENSIONS:
             for group, t in breakdown[dimension].items():
-                s.write((code, dimension, group, *_tally_cells(t)))
+                name = breakdown_label(dimension, group)
+                s.write((code, dimension, group, name, *_tally_cells(t)))
 
 
 def _distinct_sheet(s: Sheet, figures: Mapping[str, Any]) -> None:
@@ -160,8 +161,8 @@ def _distinct_sheet(s: Sheet, figures: Mapping[str, Any]) -> None:
             _("All items"),
             raw["overall"]["total"],
             distinct["total"],
-            *(distinct["stances"][st] for st in STANCES),
-            *(raw["overall"]["stances"][st] for st in STANCES),
+            *(distinct["stances"].get(st, 0) for st in STANCES),
+            *(raw["overall"]["stances"].get(st, 0) for st in STANCES),
         )
     )
     for code, entry in distinct["items"].items():
@@ -171,7 +172,7 @@ def _distinct_sheet(s: Sheet, figures: Mapping[str, Any]) -> None:
                 code,
                 overall["total"],
                 entry["total"],
-                *(entry["stances"][st] for st in STANCES),
+                *(entry["stances"].get(st, 0) for st in STANCES),
                 *(overall["stances"].get(st, 0) for st in STANCES),
             )
         )

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Feedback, Item, User
+from app.models import Feedback, Item, Stance, User
 
 pytestmark = [pytest.mark.postgres]
 SUMMIT = "leaders-summit-2021-migration"
@@ -212,3 +212,25 @@ def test_creating_and_submitting_at_once_keeps_the_lead_only_rule_and_the_input_
             )
             is None
         )
+
+
+def test_the_lead_submits_no_overall_position_without_an_amendment(seeded, client, bearer):
+    item_id = _free_item(seeded, _org_of(seeded, "lead@example.org"))
+    response = client.post(
+        "/api/v1/feedback",
+        json={
+            **DRAFT,
+            "stance": "no_position",
+            "amendment": "",
+            "item_id": item_id,
+            "submit": True,
+        },
+        headers=bearer("lead"),
+    )
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["stance"], body["state"]) == ("no_position", "submitted")
+    with seeded.app_context():
+        assert db.session.get(Feedback, body["id"]).stance is Stance.NO_POSITION
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "no_position" in str(document)  # a documented choice

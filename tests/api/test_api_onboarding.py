@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Organization
+from app.models.organization import INTERNATIONAL_COUNTRY
 from tests.helpers.onboarding import csv_file, organisation_line
 
 pytestmark = [pytest.mark.postgres]
@@ -82,3 +83,18 @@ def test_the_import_is_in_the_openapi_document(seeded, client):
     operation = client.get("/api/v1/openapi.json").json["paths"][URL]["post"]
     assert set(operation["requestBody"]["content"]) == {"text/csv", "multipart/form-data"}
     assert {"200", "201", "403", "422"} <= set(operation["responses"])
+
+
+def test_an_organisation_working_across_countries_is_imported_as_international(
+    seeded, client, bearer
+):
+    line = "Onboarded Organisation 9,international,XX,,Lead 9,lead9@onboarded.example.org,en"
+    response = client.post(
+        URL, data=csv_file(line), headers={**bearer("admin"), "Content-Type": "text/csv"}
+    )
+    assert response.status_code == 201, response.json
+    with seeded.app_context():
+        organization = db.session.scalar(
+            select(Organization).where(Organization.name == "Onboarded Organisation 9")
+        )
+        assert organization.country == INTERNATIONAL_COUNTRY

@@ -150,7 +150,7 @@ def test_the_council_reads_the_briefing_first_on_the_page_and_in_the_pdf(
         code = article.get_attribute("data-item")
         total = number(article.locator('[data-brief="item-total"]').inner_text())
         assert total == expected["item_totals"][code], code
-        for stance in ("support", "support_with_amendments", "neutral", "oppose"):
+        for stance in ("support", "support_with_amendments", "neutral", "oppose", "no_position"):
             shown = number(article.locator(f'[data-brief="item-{stance}"]').inner_text())
             assert shown == expected["per_item"][code, stance], (code, stance)
         # Its balance is a chart with its numbers as text.

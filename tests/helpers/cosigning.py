@@ -14,6 +14,8 @@ QUEBEC = "Coalition québécoise pour l'accueil"  # verified; P4 published, P2 r
 # Verified; P2 published, P5 sent back for changes, nothing on P1 or P4.
 WORKERS = "Central American Workers' Rights Centre"
 DIASPORA = "Diaspora Futures Collective"  # pending verification
+# Verified, working across countries; no overall position on P3 (published) and P5 (submitted).
+HEMISPHERIC = "Hemispheric Alliance for Migrant Rights"
 
 
 def remove_demo_cosignatures(app: Flask) -> None:

@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.moderation import services as moderation
-from tests.helpers.cosigning import DIASPORA, MEXICAN, QUEBEC, WORKERS
+from tests.helpers.cosigning import DIASPORA, HEMISPHERIC, MEXICAN, QUEBEC, WORKERS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("without_demo_cosignatures")]
 
@@ -372,11 +372,14 @@ def test_candidates_are_verified_others_not_yet_asked_and_without_a_position(ctx
     position("lead@example.org", "P4")
     own = org_id(DEMO_ORGANIZATION)
     # Both Mexico and Quebec published their own P4 position; Diaspora is not verified.
-    assert cosigning.candidate_organizations(own, item_id("P4")) == [(org_id(WORKERS), WORKERS)]
+    assert cosigning.candidate_organizations(own, item_id("P4")) == [
+        (org_id(WORKERS), WORKERS),
+        (org_id(HEMISPHERIC), HEMISPHERIC),
+    ]
 
     position("lead@example.org", "P1")
     everyone = cosigning.candidate_organizations(own, item_id("P1"))
-    assert [name for _, name in everyone] == sorted([MEXICAN, QUEBEC, WORKERS])
+    assert [name for _, name in everyone] == sorted([MEXICAN, QUEBEC, WORKERS, HEMISPHERIC])
     invited = cosigning.invite(lead_of(DEMO_ORGANIZATION), item_id("P1"), org_id(WORKERS))
     assert WORKERS not in [n for _, n in cosigning.candidate_organizations(own, item_id("P1"))]
     cosigning.decide(lead_of(WORKERS), invited.id, accept=False)

@@ -71,7 +71,7 @@ def test_every_faulty_line_is_reported_and_nothing_is_imported(admin):
         organisation_line(1),
         ",ngo,MX,,Lead,lead-a@example.org,en",
         "Org B,charity,MX,,Lead,lead-b@example.org,en",
-        "Org C,ngo,XX,,Lead,lead-c@example.org,en",
+        "Org C,ngo,ZZ,,Lead,lead-c@example.org,en",
         "Org D,ngo,MX,ftp://d.example.org,Lead,lead-d@example.org,en",
         "Org E,ngo,MX,,Lead,not-an-address,en",
         "Org F,ngo,MX,,Lead,lead-f@example.org,de",

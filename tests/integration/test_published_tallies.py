@@ -253,12 +253,21 @@ def test_a_bulk_publication_is_counted_once_per_stance_and_priority(backend):
         "support_with_amendments": 0,
         "neutral": 0,
         "oppose": 133,
+        "no_position": 0,
     }
     assert sum(tally.priorities.values()) == 134 + 2 + 133
 
     set_state(ids[:250], FeedbackState.REJECTED)  # a bulk rejection after publication
     assert_counts_match()
     assert consultations.published_positions(item_ids()[0]) == 150
+
+
+def test_no_overall_position_is_counted_as_a_stance_of_its_own(backend):
+    # Also on SQLite, whose CHECK constraint the migration widened in place.
+    positions(5, state=PUBLISHED, stances=(Stance.NO_POSITION, Stance.NEUTRAL))
+    assert_counts_match()
+    tally = consultations.published_tally(item_ids()[0])
+    assert (tally.stances["no_position"], tally.stances["neutral"], tally.total) == (3, 2, 5)
 
 
 def test_the_public_tally_reads_the_counts_and_not_the_feedback(backend):

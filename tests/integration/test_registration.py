@@ -18,6 +18,7 @@ from app.models import (
     UserSession,
     VerificationState,
 )
+from app.models.organization import INTERNATIONAL_COUNTRY
 from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
@@ -548,3 +549,27 @@ def test_a_moderator_cannot_verify_their_own_organisation(seeded):
         db.session.commit()
         with pytest.raises(Forbidden):
             organizations.verify_organization(moderator.id, pending.id, approve=True)
+
+
+def test_an_organisation_working_across_countries_registers_as_international(seeded, app, login):
+    form = app.test_client().get("/auth/register").get_data(as_text=True)
+    assert '<option value="XX">International / several countries</option>' in form
+    response = register(app.test_client(), "hemisphere@example.net", organization_country="XX")
+    assert response.status_code == 200
+    with seeded.app_context():
+        user = db.session.scalar(select(User).where(User.email == "hemisphere@example.net"))
+        assert user.organization.country == INTERNATIONAL_COUNTRY
+    moderator = app.test_client()
+    login(moderator, "moderator@example.org")
+    queue = moderator.get("/moderation/organisations/").get_data(as_text=True)
+    assert "<td>International / several countries</td>" in queue
+    assert "<td>XX</td>" not in queue
+
+
+@pytest.mark.parametrize("country", ["", "QQ", "ZZ", "Mexico"])
+def test_a_country_not_on_the_list_is_refused(seeded, client, country):
+    response = register(client, "rosa@example.net", organization_country=country)
+    assert response.status_code == 422
+    assert "country" in response.get_data(as_text=True).lower()
+    with seeded.app_context():
+        assert db.session.scalar(select(User.id).where(User.email == "rosa@example.net")) is None

@@ -20,15 +20,19 @@ from app.models import (
     FeedbackState,
     Item,
     Organization,
+    OrganizationType,
     Report,
     ReportPart,
     ReportStatus,
+    Role,
     Stance,
     User,
 )
 from app.models.base import utcnow
+from app.models.organization import INTERNATIONAL_COUNTRY
 from app.reports import pipeline
 from app.reports import services as reports
+from tests import factories
 from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres]
@@ -276,3 +280,34 @@ def test_a_consultation_report_shows_a_part_waiting_to_be_retried(seeded, client
     status = client.get(f"/reports/{report_id}/status").get_json()
     assert status["retry"] == {"attempt": 2, "attempts": 3}
     assert status["progress_label"] == "Waiting to be retried (attempt 2 of 3)"
+
+
+def test_a_report_counts_and_names_no_overall_position_and_international_organisations(
+    unseeded, client, login, report_jobs_here
+):
+    with unseeded.test_request_context():
+        item = factories.item(code="A1")
+        international = factories.organization(
+            kind=OrganizationType.INTERNATIONAL, country=INTERNATIONAL_COUNTRY
+        )
+        factories.feedback(factories.lead(international), item, stance=Stance.NO_POSITION)
+        factories.feedback(factories.lead(), item, stance=Stance.NEUTRAL)  # from Mexico
+        council = factories.staff(Role.COUNCIL)
+        report_id = reports.request_item_report(council.id, item.id).id
+        pipeline.run_in_process(report_id)
+        figures = db.session.get(Report, report_id).result["figures"]
+        council_email = council.email
+    overall = figures["distributions"]["overall"]
+    assert (overall["stances"]["no_position"], overall["stances"]["neutral"]) == (1, 1)
+    by_country = figures["distributions"]["by_country"]
+    assert {code: t["total"] for code, t in by_country.items()} == {"MX": 1, "XX": 1}
+    assert by_country["XX"]["stances"]["no_position"] == 1
+    assert figures["headline"]["countries"] == 1
+
+    login(client, council_email)
+    page = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert '<th scope="col">No overall position</th>' in page
+    assert '<th scope="row">International / several countries</th>' in page
+    assert '<th scope="row">XX</th>' not in page
+    rows = client.get(f"/reports/{report_id}/download/csv").get_data(as_text=True)
+    assert "International / several countries" in rows and "No overall position" in rows

@@ -17,7 +17,7 @@ from app.models import AuditEvent, Feedback, FeedbackState, Item, ModerationFlag
 from app.models.base import utcnow
 from app.models.feedback import Stance
 from app.models.moderation import FlagKind
-from app.models.organization import OrganizationType, VerificationState
+from app.models.organization import INTERNATIONAL_COUNTRY, OrganizationType, VerificationState
 
 # (organisation, type, country, verified, language, state, comment, flag)
 ROWS = (
@@ -246,6 +246,34 @@ def test_keyset_pages_neither_overlap_nor_skip(queue_data, order):
     assert len(ids) == len(set(ids))
     stamps = [(entry.submitted_at, entry.id) for entry in seen]
     assert stamps == sorted(stamps, reverse=order == "newest")
+
+
+def test_international_organisations_are_a_country_choice_named_as_such(queue_data, moderator):
+    with queue_data.app_context():
+        organization = Organization(name="Queue International", country=INTERNATIONAL_COUNTRY)
+        db.session.add(organization)
+        db.session.flush()
+        item = db.session.scalar(select(Item).where(Item.code == "P2"))
+        db.session.add(
+            Feedback(
+                reference="QT-0900",
+                item_id=item.id,
+                item_version_id=item.versions[-1].id,
+                organization_id=organization.id,
+                state=FeedbackState.SUBMITTED,
+                stance=Stance.NO_POSITION,
+                priority=2,
+                comment="We comment on the funding clauses only.",
+                submitted_at=utcnow(),
+            )
+        )
+        db.session.commit()
+    assert queue_refs(moderator, country=INTERNATIONAL_COUNTRY) == ["QT-0900"]
+    html = moderator.get("/moderation/?country=XX").get_data(as_text=True)
+    assert '<option value="XX" selected>International / several countries</option>' in html
+    entry = html[html.index("QT-0900") :]
+    assert "International / several countries" in entry[:600]
+    assert "No overall position" in entry[:600]
 
 
 def test_next_page_link_keeps_the_filter(queue_data, moderator):

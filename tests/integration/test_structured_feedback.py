@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Feedback, FeedbackRevision
+from app.models import Feedback, FeedbackRevision, Stance
 from app.models.feedback import AFFECTED_POPULATIONS
 from app.vocabulary import population_labels
+from tests.helpers.feedback import publish
 from tests.helpers.web import csrf_token, hidden_fields, submit_form
 
 pytestmark = [pytest.mark.postgres]
@@ -117,3 +118,22 @@ def test_countries_are_named_in_the_readers_language(seeded, client, login):
     submit_form(client, FORM, "/auth/locale", locale="es", next=FORM)
     page = client.get(FORM).get_data(as_text=True)
     assert "México" in page and "Estados Unidos" in page
+
+
+def test_no_overall_position_needs_no_amendment_and_is_shown_and_counted_as_such(
+    seeded, app, login
+):
+    author, visitor = app.test_client(), app.test_client()
+    login(author, "lead@example.org")
+    form = author.get(FORM).get_data(as_text=True)
+    assert 'value="no_position"' in form and "No overall position" in form
+    response = post(author, **full_answer(stance="no_position", amendment=""))
+    assert response.status_code == 302
+    with seeded.app_context():
+        fb = db.session.scalar(select(Feedback).where(Feedback.comment.like("Visas must%")))
+        assert fb.stance is Stance.NO_POSITION
+    publish(app, fb.id)
+    page = visitor.get(ITEM).get_data(as_text=True)
+    assert "<strong>No overall position</strong>" in page
+    assert '<td data-stance="no_position">1</td>' in page  # the public tally
+    assert '<td data-stance="neutral">0</td>' in page  # not folded into neutral

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.analysis.coalitions import (
     METHOD,
+    NO_POSITION,
     NO_STANCE,
     StanceMatrix,
     find_coalitions,
@@ -122,6 +123,34 @@ def test_organisations_with_a_stance_on_fewer_than_two_items_are_not_clustered()
     assert member_ids(result) == [[1, 2, 3], [4, 5, 6]]
     assert result.too_few_items == 2
     assert dict((i, s) for i, _, s in result.rows)[9] == (NO_STANCE, "support", None)
+
+
+def test_no_overall_position_is_shown_in_the_matrix_but_neither_agrees_nor_disagrees():
+    rows = on_every_item(1, "support") + on_every_item(2, "support")
+    # Org 3 supports A and B and states no overall position on C; org 4 has no position on two
+    # items, too few scored answers to be compared with anyone.
+    rows += [position(3, "A", "support"), position(3, "B", "support")]
+    rows += [position(3, "C", NO_POSITION)]
+    rows += [position(4, "A", "oppose"), position(4, "B", NO_POSITION)]
+    rows += [position(4, "C", NO_POSITION)]
+    result = StanceMatrix().update(rows).result()
+    matrix = {i: stances for i, _, stances in result.rows}
+    assert matrix[3] == ("support", "support", NO_POSITION)
+    assert matrix[4] == ("oppose", NO_POSITION, NO_POSITION)
+    (coalition,) = result.coalitions
+    assert [i for i, _ in coalition.members] == [1, 2, 3]  # C unanswered, not a disagreement
+    # the shared stance on C is the members' with a stance on the scale; cohesion unharmed
+    assert (coalition.shared["C"].stance, coalition.shared["C"].answered) == ("support", 2)
+    assert coalition.cohesion == 1.0
+    assert result.too_few_items == 1  # org 4
+    assert "no overall position" in METHOD.lower()
+
+
+def test_a_coalition_whose_members_all_state_no_position_on_an_item_shares_none_on_it():
+    rows = [position(o, item, "oppose") for o in (1, 2) for item in ("A", "B")]
+    rows += [position(1, "C", NO_POSITION), position(2, "C", NO_POSITION)]
+    (coalition,) = StanceMatrix().update(rows).result().coalitions
+    assert set(coalition.shared) == {"A", "B"}
 
 
 def test_organisations_that_share_fewer_than_two_items_are_not_grouped():

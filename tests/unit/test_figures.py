@@ -7,8 +7,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from app.analysis.figures import ReportFigures, compare, dominant_stance, report_figures
+from app.analysis.figures import (
+    INTERNATIONAL,
+    ReportFigures,
+    compare,
+    dominant_stance,
+    report_figures,
+)
 from app.analysis.records import Submission
+from app.models.organization import INTERNATIONAL_COUNTRY
 
 ORGANISATIONS = {
     # id: (name, type, country, verified)
@@ -97,12 +104,13 @@ def figures():
     return report_figures(ROWS)
 
 
-def stances(support=0, with_amendments=0, neutral=0, oppose=0):
+def stances(support=0, with_amendments=0, neutral=0, oppose=0, no_position=0):
     return {
         "support": support,
         "support_with_amendments": with_amendments,
         "neutral": neutral,
         "oppose": oppose,
+        "no_position": no_position,
     }
 
 
@@ -158,6 +166,43 @@ def test_distribution_by_country_puts_missing_countries_under_unknown(figures):
         "unknown": 1,
     }
     assert by_country["US"]["stances"] == stances(support=4)
+
+
+def test_no_overall_position_is_counted_as_its_own_stance_not_as_neutral():
+    rows = [
+        submission(1, "A", 1, "no_position", 3, (), "es", day(1)),
+        submission(2, "A", 2, "no_position", 2, (), "en", day(1)),
+        submission(3, "A", 3, "neutral", 2, (), "en", day(2)),
+    ]
+    data = report_figures(rows).as_dict()
+    overall = data["distributions"]["overall"]
+    assert overall["stances"] == stances(neutral=1, no_position=2)
+    assert overall["stance_shares"]["no_position"] == pytest.approx(2 / 3, abs=1e-6)
+    assert data["distributions"]["items"]["A"]["overall"]["stances"]["no_position"] == 2
+    assert data["distinct_positions"]["stances"]["no_position"] == 2
+    assert data["timeline"][0]["stances"] == stances(no_position=2)
+
+
+def test_an_international_organisation_is_a_country_group_of_its_own_but_no_country():
+    rows = [
+        submission(1, "A", 1, "support", 3, (), "en", day(1))._replace(
+            organization_id=8, organization_name="Hemispheric", country=INTERNATIONAL_COUNTRY
+        ),
+        submission(2, "A", 1, "oppose", 3, (), "en", day(1)),  # Alpha, MX
+        submission(3, "A", 7, "oppose", 3, (), "en", day(1)),  # Eta, no country given
+    ]
+    data = report_figures(rows).as_dict()
+    by_country = data["distributions"]["by_country"]
+    assert {code: t["total"] for code, t in by_country.items()} == {
+        INTERNATIONAL: 1,
+        "MX": 1,
+        "unknown": 1,
+    }
+    assert data["headline"]["countries"] == 1  # Mexico; international is several, not one
+
+
+def test_the_analysis_layer_knows_the_stored_code_of_international():
+    assert INTERNATIONAL == INTERNATIONAL_COUNTRY
 
 
 def test_a_submission_counts_in_each_population_it_names(figures):
@@ -309,6 +354,7 @@ def test_compare_gives_exact_deltas_against_a_previous_report(figures):
         "support_with_amendments": 0.0,
         "neutral": 0.0,
         "oppose": pytest.approx(-21.4286, abs=1e-3),
+        "no_position": 0.0,
     }
     # item B: neutral 1/1 -> 1/3
     assert change["stance_shifts"]["items"]["B"]["neutral"] == pytest.approx(-66.6667, abs=1e-3)

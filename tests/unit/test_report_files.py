@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 import pytest
 
 from app import create_app
+from app.analysis.figures import report_figures
 from app.analysis.part_merge import merge_themes
 from app.analysis.records import Submission
 from app.analysis.themes import find_themes
@@ -287,6 +288,28 @@ def test_csv_puts_labels_in_the_readers_language_beside_codes(app_context, tmp_p
     assert record["submitted_at"] == "2026-11-01T09:30:05+00:00"  # to the second
 
 
+def test_files_name_no_overall_position_and_international_not_by_code(
+    app_context, sample, tmp_path
+):
+    rows = [submission(1, stance="no_position", country="XX"), submission(2, stance="neutral")]
+    part = csv_file.CsvRows(tmp_path / "part.csv", csv_file.labels_in("en"))
+    for row in rows:
+        part.add(row)
+    part.close()
+    csv_file.join_csv([part.path], tmp_path / "rows.csv")
+    with (tmp_path / "rows.csv").open(newline="", encoding="utf-8") as handle:
+        header, first, _second = list(csv.reader(handle))
+    record = dict(zip(header, first, strict=True))
+    assert (record["stance"], record["stance_label"]) == ("no_position", "No overall position")
+    assert record["country_name"] == "International / several countries"
+    result = copy.deepcopy(sample["result"])
+    result["figures"] = report_figures(rows).as_dict()
+    xlsx.write_xlsx(result, sample["matrix"], tmp_path / "report.xlsx")
+    stances_sheet = sheet_xml(tmp_path / "report.xlsx")["Stances"]
+    assert "No overall position" in stances_sheet
+    assert "International / several countries" in stances_sheet and "Mexico" in stances_sheet
+
+
 def test_csv_neutralises_spreadsheet_formulas(tmp_path):
     path = tmp_path / "rows.csv"
     row = submission(
@@ -473,6 +496,12 @@ def test_charts_are_valid_svg_and_identical_across_runs(sample):
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
         assert "<dc:date>" not in svg
     assert elapsed < 1.0, elapsed
+
+
+def test_every_stance_has_a_colour_of_its_own_and_no_position_is_not_neutrals_grey():
+    colours = report_charts.STANCE_COLOURS
+    assert set(colours) == set(report_charts.STANCES)
+    assert len(set(colours.values())) == len(colours)
 
 
 def test_chart_images_state_the_numbers_in_their_text_alternative(app_context, sample):
