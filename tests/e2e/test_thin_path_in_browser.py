@@ -58,7 +58,7 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
     sign_in(page, base, "council@example.org")
     page.goto(base + ITEM)
     page.get_by_role("button", name="Compile a report on P2").click()
-    expect(page.get_by_role("heading", name=re.compile("Report #"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Council version"))).to_be_visible()
     assert_accessible(page)
     # The progress view polls and reloads; the finished report shows the counts.
     tally = page.locator('section[aria-labelledby="tally-title"]')
