@@ -1,5 +1,16 @@
 # One image for every Python service of docker-compose.yml: web (gunicorn, the default CMD),
 # worker and beat (Celery, command overridden in compose) and the one-shot migrate service.
+
+# The front end (GOV.UK Frontend, the MOJ components, accessible-autocomplete) is built from the
+# packages package-lock.json pins, in a stage of its own: the image itself carries no Node.
+FROM node:20-slim AS frontend
+WORKDIR /build
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=optional --no-audit --no-fund
+COPY app/frontend app/frontend
+COPY scripts/build-frontend scripts/build-frontend
+RUN scripts/build-frontend
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +28,7 @@ WORKDIR /app
 # Every entry point (gunicorn, `flask --app app`, `celery -A worker.celery_app`) runs from /app,
 # and `flask db upgrade` finds migrations/ relative to it.
 COPY . .
+COPY --from=frontend /build/app/static/vendor app/static/vendor
 
 # Compile the message catalogues before installing, so the installed package carries the .mo
 # files too. Babel is the same one flask-babel pulls in; it provides `pybabel`.

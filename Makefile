@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export CONSULTA_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: install translations messages chromium run test lint format clean bench bench-smoke screenshots
+.PHONY: install translations messages chromium run test lint format clean bench bench-smoke screenshots frontend
 
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
 
@@ -19,7 +19,13 @@ $(VENV)/.installed: $(VENV)/.runtime
 	$(PIP) -e ".[embedded,test,dev,bench]"
 	touch $@
 
-install: $(VENV)/.installed translations
+install: $(VENV)/.installed translations frontend
+
+# GOV.UK Frontend, the MOJ components and accessible-autocomplete, pinned by package-lock.json,
+# built into app/static/vendor (scripts/build-frontend; node and npm are on every machine).
+frontend: app/static/vendor/consulta.css
+app/static/vendor/consulta.css: package.json package-lock.json app/frontend/consulta.scss scripts/build-frontend
+	scripts/build-frontend
 
 # Compiled catalogues (.mo) are build output; the .po files are the source.
 translations: $(VENV)/.runtime
@@ -38,7 +44,7 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium \
 	  || { [ "$$CI" != true ] && echo "chromium could not be installed: browser tests will be skipped"; }; }
 
-run: $(VENV)/.runtime translations
+run: $(VENV)/.runtime translations frontend
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app seed
 	CONSULTA_DEMO_MODE=true $(BIN)/flask --app app demo-data

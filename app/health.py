@@ -1,8 +1,9 @@
-"""Liveness and readiness probes for load balancers and compose health checks."""
+"""Liveness and readiness probes for load balancers and compose health checks, and the
+favicon browsers ask every site for."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, send_from_directory
 from sqlalchemy import text
 
 from app.extensions import csrf, db
@@ -13,6 +14,14 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():  # noqa: ANN201
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():  # noqa: ANN201
+    """Browsers ask for /favicon.ico whatever the page says: Consulta's icon, cached a day."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 @bp.get("/readyz")

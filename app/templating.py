@@ -17,6 +17,7 @@ from flask_babel import (
     format_percent,
     get_translations,
 )
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from markupsafe import Markup
 
 from app import vocabulary
@@ -86,7 +87,29 @@ def _translations():  # noqa: ANN202 - babel's Translations
     return translations
 
 
+def use_design_system(app: Flask) -> None:
+    """GOV.UK Frontend's Jinja macros and WTForms widgets beside our templates:
+    `{% from "govuk_frontend_jinja/components/button/macro.html" import govukButton %}`, and
+    `form.field(params={...})` for a field built with a `govuk_frontend_wtf` widget. The CSS
+    and scripts they need are built into static/vendor by scripts/build-frontend."""
+    from govuk_frontend_wtf.main import WTFormsHelpers
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            app.jinja_loader,
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)  # the `wtforms_errors(form)` global for govukErrorSummary
+
+
 def register_template_filters(app: Flask) -> None:
+    use_design_system(app)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),

@@ -369,7 +369,7 @@ def test_env_example_values_parse_but_never_pass_as_production_secrets() -> None
 
 def test_dockerfile_runs_gunicorn_as_a_non_root_user() -> None:
     froms = instruction_args("FROM")
-    assert froms and froms[0].startswith("python:3.11-slim")
+    assert froms and froms[-1].startswith("python:3.11-slim")  # the image; earlier stages build
     users = instruction_args("USER")
     assert users, "the image must switch to an unprivileged USER"
     assert users[-1].split(":")[0] not in {"root", "0"}
@@ -395,7 +395,7 @@ def test_dockerfile_installs_the_whole_project_and_compiles_translations() -> No
     assert ". ." in copies, "the whole project (app/, worker/, migrations/) must be copied"
     # gunicorn, `flask --app app` and `celery -A` all import `app` from the working directory,
     # whose migrations/ is what app/web.py hands to Flask-Migrate.
-    assert instruction_args("WORKDIR") == ["/app"]
+    assert instruction_args("WORKDIR")[-1] == "/app"  # the image's; /build is the front end's
     runs = " ".join(instruction_args("RUN"))
     assert "pip install ." in runs
     assert "pybabel compile -f -d app/translations" in runs
@@ -403,6 +403,19 @@ def test_dockerfile_installs_the_whole_project_and_compiles_translations() -> No
     assert "|| true" not in runs
     # Compiled before `pip install .`, so the installed package carries the .mo files as well.
     assert runs.index("pybabel compile") < runs.index("pip install .")
+
+
+def test_dockerfile_builds_the_front_end_from_the_lock_file_in_a_stage_of_its_own() -> None:
+    stages = instruction_args("FROM")
+    assert any(stage.startswith("node:") and stage.endswith(" AS frontend") for stage in stages)
+    runs = instruction_args("RUN")
+    assert "npm ci --omit=optional --no-audit --no-fund" in runs
+    assert "scripts/build-frontend" in runs
+    copies = instruction_args("COPY")
+    assert "package.json package-lock.json .npmrc ./" in copies
+    # Copied after the project, so the built files are what the image serves.
+    built = "--from=frontend /build/app/static/vendor app/static/vendor"
+    assert copies.index(built) > copies.index(". .")
 
 
 def test_dockerignore_keeps_local_state_out_but_not_the_code() -> None:
