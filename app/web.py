@@ -73,16 +73,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DB-API
 
 
 def select_locale() -> str:
+    """The page's language: the one chosen with the switch for this visit, else the account's,
+    else the browser's. The switch never changes the account (its page does), and a choice
+    made before signing in survives sign-in (auth_views keeps it in the fresh session)."""
     if not has_request_context():  # CLI and worker: callers choose with force_locale
         return "en"
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
     try:
         if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
             return current_user.locale
     except SQLAlchemyError:  # the database is down: still answer, in the visitor's language
         db.session.rollback()
-    chosen = session.get("locale")
-    if chosen in LOCALES:
-        return chosen
     return request.accept_languages.best_match(LOCALES) or "en"
 
 

@@ -60,7 +60,7 @@ def login():  # noqa: ANN201
             flash(_("Confirm your email address first: we have sent you a new link."), "error")
         else:
             next_url = safe_next(request.args.get("next"))
-            session.clear()  # a fresh session at sign-in: nothing carried over (fixation)
+            _fresh_session()  # nothing carried over at sign-in (fixation) but the language
             # Staff accounts are never remembered on a device.
             remember = bool(form.remember.data) and user.role is Role.STAKEHOLDER
             sessions.start_session(
@@ -78,7 +78,7 @@ def logout():  # noqa: ANN201
     if EmptyForm().validate_on_submit():
         sessions.end_session(current_user.session_token)
         logout_user()
-        session.clear()
+        _fresh_session()
         flash(_("You have signed out."), "success")
     return redirect(url_for("consultations.index"))
 
@@ -215,12 +215,18 @@ def _password_from_link(token: str, purpose: str):  # noqa: ANN202
     return page, 422 if form.errors else 200
 
 
+def _fresh_session() -> None:
+    """An empty session, but for the language the visitor chose for this visit."""
+    chosen = session.get("locale")
+    session.clear()
+    if chosen in LOCALES:
+        session["locale"] = chosen
+
+
 @bp.post("/locale")
 def set_locale():  # noqa: ANN201
     form = EmptyForm()
     chosen = request.form.get("locale", "")
     if form.validate_on_submit() and chosen in LOCALES:
-        session["locale"] = chosen
-        if current_user.is_authenticated:
-            accounts.set_locale(current_user.id, chosen)
+        session["locale"] = chosen  # this visit's pages; the account's language is on its page
     return redirect(safe_next(request.form.get("next")) or url_for("consultations.index"))

@@ -410,12 +410,3 @@ def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
     db.session.commit()
     return invitation
 
-
-# --- preferences -----------------------------------------------------------------------------
-
-
-def set_locale(user_id: int, locale: str) -> None:
-    user = db.session.get(User, user_id)
-    if user is not None:
-        user.locale = locale
-        db.session.commit()
