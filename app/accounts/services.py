@@ -409,4 +409,3 @@ def invite_colleague(lead_id: int, email: str) -> ColleagueInvitation:
     )
     db.session.commit()
     return invitation
-
