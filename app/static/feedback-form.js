@@ -103,6 +103,15 @@
     form.parentNode.insertBefore(box, form);
   }
 
+  // The time of a save as every other time on the site is shown: the reader's own time zone,
+  // named ("14:05 CET"), in the page's language.
+  function savedAt(iso) {
+    var lang = document.documentElement.lang || undefined;
+    return new Date(iso).toLocaleTimeString(lang, {
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+    });
+  }
+
   function autosave() {
     if (!url || stopped || inFlight || !dirty) { return; }
     inFlight = true;
@@ -117,7 +126,7 @@
         inFlight = false;
         if (result.ok) {
           form.elements.lock_version.value = result.data.lock_version;
-          say(message("saved", new Date(result.data.saved_at).toLocaleTimeString()));
+          say(message("saved", savedAt(result.data.saved_at)));
           if (!dirty) { forget(); }
           submitWaiting();
           return;

@@ -44,13 +44,15 @@ def in_language(app, lang: str, message: str, **values: object) -> str:
 
 
 def person(browser, base: str, email: str, lang: str) -> tuple[BrowserContext, Page]:
-    """A browser of its own, signed in, with the interface switched to `lang`."""
+    """A browser of its own, signed in, whose account speaks `lang` (set on the account page:
+    the language switch changes only the visit's pages)."""
     context = browser.new_context(locale="en-GB", timezone_id="America/Mexico_City")
     page = context.new_page()
     page.set_default_timeout(15_000)
     sign_in(page, base, email)
-    page.locator("#locale-select").select_option(lang)
-    page.locator(".locale-switcher button").click()
+    page.goto(f"{base}/account/")
+    page.locator("#locale").select_option(lang)
+    page.locator("#submit").click()
     expect(page.locator("html")).to_have_attribute("lang", lang)
     return context, page
 
@@ -106,6 +108,9 @@ def test_an_organisation_takes_a_position_in_each_language(
     member.clock.run_for(16_000)
     autosaved = say("Draft saved automatically at %(time)s.", time="{time}").split("{time}")[0]
     expect(member.locator("#autosave-status")).to_contain_text(autosaved.strip())
+    # The time names its zone, as every other time on the site does ("01:37 PM CST", "GMT-6").
+    zoned = re.compile(r"\d\d:\d\d.*(?:\b[A-Z]{3,4}\b|GMT[+-]\d+|UTC)")
+    expect(member.locator("#autosave-status")).to_contain_text(zoned)
     member.reload()
     expect(member.locator("#comment")).to_have_value(first)
     member.locator("#comment").fill(f"{first} ")
