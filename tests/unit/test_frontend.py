@@ -4,6 +4,7 @@ and crown, and their Jinja macros and WTForms widgets rendering through the app;
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,14 @@ def test_the_favicon_is_served(app):
     assert response.status_code == 200
     assert response.mimetype == "image/vnd.microsoft.icon"
     assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_replaced_word_is_set_apart_from_its_replacement(app):
+    from app.analysis.textdiff import word_diff
+
+    runs = word_diff("Aid for Honduras now", "Aid for voluntary returns now")
+    with app.test_request_context():
+        html = render_template_string('{% include "consultations/_diff.html" %}', runs=runs)
+    seen = re.sub(r"<[^>]+>", "", re.sub(r'<span class="visually-hidden">.*?</span>', "", html))
+    assert "Aid for Honduras voluntary returns now" in seen  # "Hondurasvoluntary" before
+    assert "<del>" in html and "<ins>" in html
