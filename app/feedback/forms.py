@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
-    IntegerField,
     RadioField,
     SelectMultipleField,
     SubmitField,
@@ -29,6 +28,17 @@ def country_choices() -> list[SelectChoice]:
     )
 
 
+class PriorityField(RadioField):
+    """Five labelled radios; a value that is not a whole number gets the same message as one
+    out of range (the service's), rather than WTForms' "could not coerce"."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError(_l("Give a priority from 1 to 5.")) from error
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -42,8 +52,18 @@ class FeedbackForm(FlaskForm):
     stance = RadioField(
         _l("Your organisation's stance"), choices=stance_choices(), validators=[Optional()]
     )
-    priority = IntegerField(
-        _l("Priority (1 = low, 5 = highest)"),
+    # Five labelled choices, not a number box; the service checks the value (feedback_input).
+    priority = PriorityField(
+        _l("Priority"),
+        choices=[
+            SelectChoice(1, _l("1 – low")),
+            SelectChoice(2, _l("2 – fairly low")),
+            SelectChoice(3, _l("3 – medium")),
+            SelectChoice(4, _l("4 – high")),
+            SelectChoice(5, _l("5 – highest")),
+        ],
+        coerce=int,
+        validate_choice=False,
         validators=[Optional()],
     )
     affected_populations = MultiCheckboxField(

@@ -15,7 +15,7 @@ from app.errors import Conflict, DomainError
 from app.extensions import csrf, kept_after_commit, login_manager
 from app.feedback import attachments, cosignatures, cosigning, positions, read_models
 from app.feedback import services as feedback
-from app.feedback.feedback_input import FeedbackInput, input_faults, input_snapshot
+from app.feedback.feedback_input import TEXT_LIMIT, FeedbackInput, input_faults, input_snapshot
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
 from app.models import Attribution, ConsultationState, Disclosure, Stance
@@ -178,6 +178,7 @@ def _render(  # noqa: ANN202
         expired=expired,
         stored=stored,  # the form shows what the database holds, not a re-rendered POST
         state=state,
+        text_limit=TEXT_LIMIT,
         withdraw_form=WithdrawForm(lock_version=existing.lock_version if existing else 0),
         **({} if expired else _around_the_form(view, existing, state)),
     )

@@ -149,7 +149,7 @@ def test_an_organisation_takes_a_position_in_each_language(
     )
     lead.locator("#attachments button.primary").click()
     expect(lead.locator("#attachments a[download]")).to_have_text("evidence.pdf")
-    lead.locator("#priority").fill("4")
+    lead.locator("input[name=priority][value='4']").check()
     lead.locator("#amendment").fill("Shelters shall be funded for three years.")
     lead.locator("#submit").click()
     confirmation = lead.locator(".flash-success")

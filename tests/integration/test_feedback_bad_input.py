@@ -134,7 +134,7 @@ def test_every_fault_is_shown_in_one_round(seeded, client, login):
     )
     page = assert_refused_and_kept(seeded, client and post(client, **fields))
     for message in (
-        "Not a valid integer value.",  # the form could not read the priority
+        "Give a priority from 1 to 5.",  # the form could not read the priority
         "Give the wording you propose when you support with amendments.",
         "This is not a web address: javascript:alert(1)",
         "is not a valid choice for this field",  # the country
@@ -181,6 +181,32 @@ def test_twenty_thousand_characters_and_one_is_refused_and_kept(seeded, client, 
     assert "Keep this to 20,000 characters or fewer: it has 20,001." in page
     assert textarea(page, field) == too_long  # nothing typed is lost
     assert_nothing_stored(seeded)
+
+
+def test_the_browser_never_cuts_a_long_text_it_counts_it(seeded, client, login):
+    """A textarea with maxlength drops what is pasted past it without a word: the form has a
+    character count instead (GOV.UK Frontend's), in the page's language."""
+    login(client, LEAD)
+    page = client.get(FORM).get_data(as_text=True)
+    for field in ("comment", "amendment"):
+        tag = re.search(rf'<textarea[^>]*name="{field}"[^>]*>', page)[0]
+        assert "maxlength" not in tag and "govuk-js-character-count" in tag
+        assert f'aria-describedby="{field}-hint {field}-info"' in tag
+    assert page.count('data-module="govuk-character-count" data-maxlength="20000"') == 2
+    assert 'data-i18n.characters-over-limit.other="You have %{count} characters too many"' in page
+    spanish = client.get(FORM, headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert "characters too many" in spanish or "%{count}" in spanish
+
+
+def test_priority_is_five_labelled_choices_and_a_choice_is_kept(seeded, client, login):
+    login(client, LEAD)
+    page = client.get(FORM).get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="priority"[^>]*>', page)
+    assert len(radios) == 5 and all('type="radio"' in radio for radio in radios)
+    assert "1 – low" in page and "5 – highest" in page
+    response = post(client, **answer(priority="4", stance=None))  # refused: no stance
+    kept = re.search(r'<input[^>]*name="priority"[^>]*value="4"[^>]*>', response.get_data(True))
+    assert response.status_code == 422 and "checked" in kept[0]
 
 
 def test_twenty_thousand_characters_are_accepted(seeded, client, login):
