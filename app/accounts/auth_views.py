@@ -164,7 +164,7 @@ def confirm_email(token: str):  # noqa: ANN201
     try:
         accounts.confirm_email(token)
     except InvalidToken as error:
-        return render_template("auth/token_problem.html", message=error.message), 400
+        return _token_problem(error, "confirm")
     flash(_("Your email address is confirmed. You can sign in now."), "success")
     return redirect(url_for("auth.login"))
 
@@ -191,17 +191,25 @@ def set_password(token: str):  # noqa: ANN201
     return _password_from_link(token, "welcome")
 
 
+def _token_problem(error: InvalidToken, purpose: str):  # noqa: ANN202
+    """Why a mailed link cannot be used, and the way on that fits the link: a confirmation
+    link leads to signing in (which sends a new one if still needed), a password link to a
+    new password link."""
+    page = render_template("auth/token_problem.html", message=error.message, purpose=purpose)
+    return page, 400
+
+
 def _password_from_link(token: str, purpose: str):  # noqa: ANN202
     try:
         accounts.check_reset_token(token, purpose)
     except InvalidToken as error:
-        return render_template("auth/token_problem.html", message=error.message), 400
+        return _token_problem(error, purpose)
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             accounts.reset_password(token, form.password.data, purpose)
         except InvalidToken as error:
-            return render_template("auth/token_problem.html", message=error.message), 400
+            return _token_problem(error, purpose)
         except DomainError as error:
             attach_domain_error(form, error)
         else:

@@ -88,7 +88,12 @@ def test_the_confirmation_link_works_once(seeded, client, login):
     login(client, "rosa@example.net", STRONG)
     again = seeded.test_client().get(link)
     assert again.status_code == 400
-    assert "already been used" in again.get_data(as_text=True)
+    page = again.get_data(as_text=True)
+    assert "already been used" in page and "your address is confirmed already" in page
+    # The way on is signing in, not a password link (which it offered before).
+    assert "Ask for a new password link" not in page and "/auth/login" in page
+    password_link = seeded.test_client().get("/auth/reset-password/not-a-token")
+    assert "Ask for a new password link" in password_link.get_data(as_text=True)
 
 
 def test_a_tampered_or_foreign_token_is_refused(seeded, client):
