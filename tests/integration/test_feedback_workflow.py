@@ -196,12 +196,18 @@ def test_each_change_is_a_revision_with_author_and_word_diff(seeded, client, log
     assert "shelters" in removed and "processing" not in removed
     assert "processing centres" in added and "shelters" not in added
 
-    # A published position that the lead changes goes back to the moderators.
+    # A published position that the lead changes goes back to the moderators: the form says
+    # so before the lead submits, and the page after says so too.
     publish(seeded, fb.id)
     page = client.get(FORM).get_data(as_text=True)
+    assert "Submitting changes takes your published position off the public page." in page
+    assert 'aria-describedby="resubmit-notice"' in page
     third = "We support the plan for regional processing centres with free legal aid."
     response = post_from(client, page, **ANSWER, comment=third, submit="Submit changes")
     assert response.status_code == 302
+    after = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "your published position is hidden from the public page until" in after
+    assert "Thank you. Your feedback was submitted" not in after
     fb = our_feedback(seeded)
     assert fb.state is FeedbackState.SUBMITTED
     assert fb.comment == third
