@@ -85,6 +85,29 @@ def test_bad_redactions_are_refused_with_a_message(seeded, login):
     assert "feedback.redact" not in audit_actions(seeded, fb_id)
 
 
+def test_a_refused_redaction_keeps_what_was_typed_and_its_summary_links_to_the_fields(
+    seeded, login
+):
+    fb_id = submitted(seeded, login)
+    moderator = signed_in(seeded, login, "moderator@example.org")
+    page = f"/moderation/feedback/{fb_id}"
+    refused = submit_form(
+        moderator, page, f"{page}/redactions", field="comment", text="not in it", reason="Phone"
+    ).get_data(as_text=True)
+    start = refused.index('class="error-summary"')
+    summary = refused[start : refused.index("</ul>", start)]
+    # A fault of the whole form: no empty label before it, a link to the text box.
+    assert 'href="#redact-comment-text">' in summary and ">: " not in summary
+    assert 'id="redact-comment-reason" name="reason"' in refused
+    assert 'value="Phone"' in refused  # the typed reason was cleared before
+    assert 'value="not in it"' in refused
+    missing = submit_form(
+        moderator, page, f"{page}/redactions", field="comment", text=PHONE, reason=""
+    ).get_data(as_text=True)
+    assert 'href="#redact-comment-reason">Reason for the redaction: Give a reason' in missing
+    assert 'id="redact-comment-reason-error"' in missing
+
+
 def test_a_redaction_hides_words_from_the_public_until_it_is_reverted(seeded, login, client):
     fb_id = submitted(seeded, login)
     moderator = signed_in(seeded, login, "moderator@example.org")
