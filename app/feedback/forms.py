@@ -70,7 +70,8 @@ class FeedbackForm(FlaskForm):
         _l("Affected populations"),
         choices=[SelectChoice(key, label) for key, label in population_labels().items()],
     )
-    countries = SelectMultipleField(_l("Countries concerned"))
+    # Twenty countries: boxes to tick, which a phone or a keyboard works as well as a mouse.
+    countries = MultiCheckboxField(_l("Countries concerned"))
     # The rules of what may be stored or submitted are the service's (feedback_input.py): the
     # form reads the fields, and the view shows the service's faults on them.
     comment = TextAreaField(_l("Comment"))

@@ -209,6 +209,21 @@ def test_priority_is_five_labelled_choices_and_a_choice_is_kept(seeded, client, 
     assert response.status_code == 422 and "checked" in kept[0]
 
 
+def test_countries_are_boxes_named_by_country_and_ticked_ones_are_kept(seeded, client, login):
+    login(client, LEAD)
+    page = client.get(FORM).get_data(as_text=True)
+    boxes = re.findall(r'<input[^>]*name="countries"[^>]*>', page)
+    assert len(boxes) == 20 and all('type="checkbox"' in box for box in boxes)
+    assert "Ctrl" not in page and "<select" not in page.split('name="countries"')[0][-200:]
+    assert "Honduras" in page and "Guatemala" in page
+    response = post(client, **answer(countries=["HN", "GT"], stance=None))
+    kept = response.get_data(as_text=True)
+    for code in ("HN", "GT"):
+        assert re.search(
+            rf'<input[^>]*checked[^>]*value="{code}"|<input[^>]*value="{code}"[^>]*checked', kept
+        )
+
+
 def test_twenty_thousand_characters_are_accepted(seeded, client, login):
     login(client, LEAD)
     longest = ("Shelters need funding. " * 1000)[:19999] + "!"
