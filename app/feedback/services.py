@@ -122,7 +122,10 @@ def save_feedback(
     if feedback is None:
         feedback = new_draft(item, user.organization_id, user.id, version_id=found.version.id)
     before = {"state": feedback.state}
-    if feedback.state is FeedbackState.PUBLISHED:  # edited: back to review, out of reports
+    # Edited: back to review, out of the public page and reports. The caller tells the lead
+    # (not stored: an attribute of this object only).
+    feedback.taken_off_public_page = feedback.state is FeedbackState.PUBLISHED
+    if feedback.taken_off_public_page:
         reports.retract_public_reports(item_id, user.id, "edit")
     stance_before = feedback.stance
     old_texts = {field: getattr(feedback, field) or "" for field in REDACTABLE_FIELDS}

@@ -18,7 +18,7 @@ from app.feedback import services as feedback
 from app.feedback.feedback_input import TEXT_LIMIT, FeedbackInput, input_faults, input_snapshot
 from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
-from app.models import Attribution, ConsultationState, Disclosure, FeedbackState, Stance
+from app.models import Attribution, ConsultationState, Disclosure, Stance
 from app.models.base import utcnow
 from app.parsing import parse_id
 
@@ -60,8 +60,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
         expired_token = _explain_expired_token(form)
         return _render(view, form, _own_position(view)), 400 if expired_token else 422
     # Saving reads and locks what it needs itself: the stored position is read again only to
-    # show it beside an error, and before a submission, to say what submitting changes did.
-    was_published = submitting and _was_published(view)
+    # show it beside an error.
     try:
         with kept_after_commit():  # the reference for the thank-you note, without a re-read
             saved = feedback.save_feedback(
@@ -83,12 +82,7 @@ def edit(slug: str, code: str):  # noqa: ANN201
     except DomainError as error:
         attach_domain_error(form, error)
         return _render(view, form, _own_position(view)), error.status_code
-    return _after_save(saved, submitting, slug, code, was_published=was_published)
-
-
-def _was_published(view: ItemView) -> bool:
-    existing = _own_position(view)
-    return existing is not None and existing.state is FeedbackState.PUBLISHED
+    return _after_save(saved, submitting, slug, code)
 
 
 def _own_position(view: ItemView):  # noqa: ANN202 - a Feedback or None
@@ -283,15 +277,8 @@ def _lock_version(raw: str | None) -> int:
     return version
 
 
-def _after_save(  # noqa: ANN202
-    saved,  # noqa: ANN001 - the saved Feedback
-    submitting: bool,
-    slug: str,
-    code: str,
-    *,
-    was_published: bool = False,
-):
-    if submitting and was_published:
+def _after_save(saved, submitting: bool, slug: str, code: str):  # noqa: ANN001, ANN202
+    if submitting and getattr(saved, "taken_off_public_page", False):
         flash(
             _(
                 "Your changes were submitted with reference %(ref)s. They go back to the "

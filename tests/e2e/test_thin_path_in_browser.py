@@ -34,7 +34,7 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
     assert_accessible(page)
 
     page.get_by_label("Support with amendments").check()
-    page.get_by_label(re.compile("Priority")).fill("4")
+    page.get_by_label("4 – high").check()
     page.get_by_label("Labour migrants").check()
     page.get_by_label("Proposed amendment (replacement wording)").fill(
         "Seasonal visas shall allow a change of employer."
