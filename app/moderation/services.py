@@ -10,7 +10,7 @@ from datetime import datetime
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import joinedload
 
 from app import audit
@@ -65,8 +65,19 @@ def rejection_reasons() -> list[tuple[str, str]]:
     return [(code, rejection_reason_label(code)) for code in REJECTION_REASONS]
 
 
-def publish_feedback(user_id: int, feedback_id: int, seen_version: int) -> None:
-    """Publish the text the moderator saw (`seen_version`), never a newer one."""
+def publish_feedback(
+    user_id: int, feedback_id: int, seen_version: int, *, flags_seen: bool = False
+) -> None:
+    """Publish the text the moderator saw (`seen_version`), never a newer one. A flagged
+    submission is published only from a page that showed its flags (`flags_seen`): its review
+    page, never the queue's list."""
+    acting_user(user_id, *MODERATORS)  # who may decide first: a flag is not everyone's to know
+    if not flags_seen and db.session.scalar(
+        select(exists().where(ModerationFlag.feedback_id == feedback_id))
+    ):
+        raise InvalidState(
+            _("This submission is flagged: open it to see why, and decide on its page.")
+        )
     _decide(user_id, feedback_id, seen_version, FeedbackState.PUBLISHED)
     db.session.commit()
 
