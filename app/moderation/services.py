@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app, has_request_context
@@ -18,7 +18,9 @@ from app.accounts.permissions import MODERATORS, acting_user
 from app.errors import Conflict, InvalidState, NotFound
 from app.extensions import db
 from app.feedback import cosignatures, cosigning
+from app.feedback.attachments import attachments_of
 from app.models import (
+    Attachment,
     Feedback,
     FeedbackRevision,
     FeedbackState,
@@ -373,6 +375,14 @@ class FeedbackReview:
     may_decide: bool  # a moderator or an admin, on a submission awaiting a decision
     may_moderate: bool  # a moderator or an admin (notes, redactions)
     sees_original: bool  # council and admin read redacted words
+    attachments: list[Attachment] = field(default_factory=list)  # every file, any disclosure
+    campaign_key: str | None = None  # the campaign it belongs to, if any
+
+    @property
+    def item_title(self) -> dict[str, str]:
+        """The title of the item's version the organisation answered."""
+        version = self.feedback.item_version
+        return dict(version.title) if version is not None else {}
 
 
 def review(user_id: int, feedback_id: int) -> FeedbackReview:
@@ -399,6 +409,8 @@ def review(user_id: int, feedback_id: int) -> FeedbackReview:
         may_decide=moderates and feedback.state is FeedbackState.SUBMITTED,
         may_moderate=moderates,
         sees_original=user.role in (Role.COUNCIL, Role.ADMIN),
+        attachments=attachments_of(feedback_id),
+        campaign_key=next((f.campaign_key for f in flags if f.campaign_key), None),
     )
 
 

@@ -258,3 +258,46 @@ def test_a_visitor_is_not_told_whether_a_submission_is_flagged(seeded, login):
     response = submit_form(lead, "/", f"/moderation/{fb_id}/publish", lock_version="1")
     assert response.status_code == 403
     assert "flagged" not in response.get_data(as_text=True)
+
+
+def test_the_review_page_shows_every_field_the_organisation_sent(seeded, login):
+    lead = signed_in(seeded, login, "lead@example.org")
+    response = submit_form(
+        lead,
+        FORM,
+        stance="support_with_amendments",
+        priority="4",
+        affected_populations=["unaccompanied_children"],
+        countries=["HN", "GT"],
+        comment="Every field, seen before deciding.",
+        comment_disclosure="public",
+        amendment="Replace the second sentence.",
+        amendment_disclosure="council_only",
+        evidence_links="https://example.org/study",
+        attribution="anonymous",
+        submit="Submit",
+    )
+    assert response.status_code == 302
+    with seeded.app_context():
+        fb_id = db.session.scalar(
+            select(Feedback.id).where(Feedback.comment == "Every field, seen before deciding.")
+        )
+    moderator = signed_in(seeded, login, "moderator@example.org")
+    review = html.unescape(moderator.get(page(fb_id)).get_data(as_text=True))
+    details = review[review.index('id="submission-details"') : review.index("</dl>")]
+    for shown in (
+        "P1: ",  # the item by its title, not only its code
+        "The item's text, as the organisation read it",
+        "Support with amendments",
+        "Priority 4 of 5",
+        "Unaccompanied children",
+        "Honduras",
+        "Guatemala",
+        "For the council only",
+        "Anonymous",
+        "https://example.org/study",
+        "Not part of a campaign",
+    ):
+        assert shown in details, shown
+    # Before the decision buttons.
+    assert review.index('id="submission-details"') < review.index('id="publish-form"')
