@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput
 from wtforms import (
     BooleanField,
     EmailField,
@@ -67,6 +68,8 @@ class RegistrationForm(FlaskForm):
         ],
         default="new",
         validate_choice=False,  # checked below: not asked of invited colleagues
+        # GOV.UK Frontend's radios: the page reveals the fields of the chosen answer only.
+        widget=GovRadioInput(),
     )
     organization_name = StringField(_l("Organisation name"), validators=[Length(max=200)])
     organization_type = SelectField(

@@ -39,7 +39,9 @@ def publish(feedback_id: int):  # noqa: ANN201
     if not form.validate_on_submit():
         flash(_("The form expired or lost the version you read. Review it again."), "error")
         return _page(feedback_id, status=400)
-    moderation.publish_feedback(current_user.id, feedback_id, form.lock_version.data)
+    moderation.publish_feedback(
+        current_user.id, feedback_id, form.lock_version.data, flags_seen=form.flags_seen.data
+    )
     flash(_("Published."), "success")
     return redirect(url_for("moderation.queue"))
 

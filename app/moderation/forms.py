@@ -2,7 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -18,9 +25,11 @@ from app.moderation.services import NOTE_MAX, OTHER_REASON, rejection_reasons
 
 
 class DecisionForm(FlaskForm):
-    """Carries the version of the text the moderator read."""
+    """Carries the version of the text the moderator read, and whether the page it came from
+    showed the submission's flags (its review page does; the queue's list does not)."""
 
     lock_version = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+    flags_seen = BooleanField()
 
 
 class RejectForm(DecisionForm):

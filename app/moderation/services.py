@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import joinedload
 
 from app import audit
@@ -18,7 +18,9 @@ from app.accounts.permissions import MODERATORS, acting_user
 from app.errors import Conflict, InvalidState, NotFound
 from app.extensions import db
 from app.feedback import cosignatures, cosigning
+from app.feedback.attachments import attachments_of
 from app.models import (
+    Attachment,
     Feedback,
     FeedbackRevision,
     FeedbackState,
@@ -65,8 +67,19 @@ def rejection_reasons() -> list[tuple[str, str]]:
     return [(code, rejection_reason_label(code)) for code in REJECTION_REASONS]
 
 
-def publish_feedback(user_id: int, feedback_id: int, seen_version: int) -> None:
-    """Publish the text the moderator saw (`seen_version`), never a newer one."""
+def publish_feedback(
+    user_id: int, feedback_id: int, seen_version: int, *, flags_seen: bool = False
+) -> None:
+    """Publish the text the moderator saw (`seen_version`), never a newer one. A flagged
+    submission is published only from a page that showed its flags (`flags_seen`): its review
+    page, never the queue's list."""
+    acting_user(user_id, *MODERATORS)  # who may decide first: a flag is not everyone's to know
+    if not flags_seen and db.session.scalar(
+        select(exists().where(ModerationFlag.feedback_id == feedback_id))
+    ):
+        raise InvalidState(
+            _("This submission is flagged: open it to see why, and decide on its page.")
+        )
     _decide(user_id, feedback_id, seen_version, FeedbackState.PUBLISHED)
     db.session.commit()
 
@@ -362,6 +375,14 @@ class FeedbackReview:
     may_decide: bool  # a moderator or an admin, on a submission awaiting a decision
     may_moderate: bool  # a moderator or an admin (notes, redactions)
     sees_original: bool  # council and admin read redacted words
+    attachments: list[Attachment] = field(default_factory=list)  # every file, any disclosure
+    campaign_key: str | None = None  # the campaign it belongs to, if any
+
+    @property
+    def item_title(self) -> dict[str, str]:
+        """The title of the item's version the organisation answered."""
+        version = self.feedback.item_version
+        return dict(version.title) if version is not None else {}
 
 
 def review(user_id: int, feedback_id: int) -> FeedbackReview:
@@ -388,6 +409,8 @@ def review(user_id: int, feedback_id: int) -> FeedbackReview:
         may_decide=moderates and feedback.state is FeedbackState.SUBMITTED,
         may_moderate=moderates,
         sees_original=user.role in (Role.COUNCIL, Role.ADMIN),
+        attachments=attachments_of(feedback_id),
+        campaign_key=next((f.campaign_key for f in flags if f.campaign_key), None),
     )
 
 

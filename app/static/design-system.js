@@ -1,6 +1,17 @@
-// GOV.UK Frontend's components on the pages that use them (a character count so far), from the
-// build in static/vendor. A browser without ES modules skips this file and keeps plain fields.
+// GOV.UK Frontend's components on the pages that use them (character counts, radios that
+// reveal the fields of the answer chosen), from the build in static/vendor. A browser without
+// ES modules skips this file and keeps plain fields, every one shown.
 import { initAll } from "./vendor/govuk-frontend.min.js";
 
 document.body.classList.add("govuk-frontend-supported");
 initAll();
+
+// The radios' script marks each input that reveals fields with aria-expanded, which ARIA does
+// not allow on a radio or a checkbox (axe reports it as critical): aria-controls alone says
+// what the input shows, and the revealed fields follow it in the page.
+const expanded = "input.govuk-radios__input[aria-expanded], input.govuk-checkboxes__input[aria-expanded]";
+const strip = () => document.querySelectorAll(expanded).forEach((input) => input.removeAttribute("aria-expanded"));
+new MutationObserver(strip).observe(document.body, {
+  subtree: true, attributes: true, attributeFilter: ["aria-expanded"]
+});
+strip();

@@ -92,3 +92,14 @@ def test_register_confirm_verify_invite_and_sign_in(
     expect(colleague.locator("h1")).to_have_text(organization)
     expect(colleague.get_by_text("Ana Pérez")).to_be_visible()
     colleague_context.close()
+
+
+def test_registration_shows_only_the_fields_of_the_organisation_choice(live_server, page):
+    page.goto(live_server + "/auth/register")
+    # A new organisation is the default: its fields are shown, the list of existing ones not.
+    expect(page.locator("#organization_name")).to_be_visible()
+    expect(page.locator("#join_organization_id")).to_be_hidden()
+    page.get_by_label("Ask to join an organisation already on Consulta").check()
+    expect(page.locator("#join_organization_id")).to_be_visible()
+    expect(page.locator("#organization_name")).to_be_hidden()
+    assert_accessible(page)

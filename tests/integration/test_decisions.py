@@ -217,3 +217,87 @@ def test_outsiders_get_nothing_from_the_moderation_urls(seeded, login, client):
         assert response.status_code == 403, url
         assert "Secret words" not in response.get_data(as_text=True)
     assert state_of(seeded, fb_id).state is FeedbackState.SUBMITTED
+
+
+def flag(app, feedback_id: int) -> None:
+    from app.models import FlagKind, ModerationFlag
+
+    with app.app_context():
+        detail = "phone number"
+        db.session.add(
+            ModerationFlag(feedback_id=feedback_id, kind=FlagKind.PERSONAL_DATA, detail=detail)
+        )
+        db.session.commit()
+
+
+def test_a_flagged_submission_is_decided_on_its_page_not_from_the_list(seeded, login):
+    fb_id = submitted(seeded, login, comment="Call us on the number in our letter.")
+    flag(seeded, fb_id)
+    moderator = signed_in(seeded, login, "moderator@example.org")
+    queue = moderator.get("/moderation/").get_data(as_text=True)
+    entry = queue[queue.index(f'aria-labelledby="entry-{fb_id}"') :]
+    entry = entry[: entry.index("</article>")]
+    assert "publish-form" not in entry and 'name="reason"' not in entry
+    assert f'href="{page(fb_id)}">Flagged: review' in entry
+    # A publish sent from the list (no flags shown) is refused; from the review page it goes.
+    refused = submit_form(moderator, "/moderation/", f"/moderation/{fb_id}/publish")
+    assert refused.status_code in (409, 422)
+    assert "This submission is flagged" in html.unescape(refused.get_data(as_text=True))
+    assert state_of(seeded, fb_id).state is FeedbackState.SUBMITTED
+    review = moderator.get(page(fb_id)).get_data(as_text=True)
+    assert "Automatic flags" in review and "phone number" in html.unescape(review)
+    published = submit_form(moderator, page(fb_id), f"/moderation/{fb_id}/publish")
+    assert published.status_code == 302
+    assert state_of(seeded, fb_id).state is FeedbackState.PUBLISHED
+
+
+def test_a_visitor_is_not_told_whether_a_submission_is_flagged(seeded, login):
+    fb_id = submitted(seeded, login, comment="Flagged words for the council.")
+    flag(seeded, fb_id)
+    lead = signed_in(seeded, login, "lead@example.org")
+    response = submit_form(lead, "/", f"/moderation/{fb_id}/publish", lock_version="1")
+    assert response.status_code == 403
+    assert "flagged" not in response.get_data(as_text=True)
+
+
+def test_the_review_page_shows_every_field_the_organisation_sent(seeded, login):
+    lead = signed_in(seeded, login, "lead@example.org")
+    response = submit_form(
+        lead,
+        FORM,
+        stance="support_with_amendments",
+        priority="4",
+        affected_populations=["unaccompanied_children"],
+        countries=["HN", "GT"],
+        comment="Every field, seen before deciding.",
+        comment_disclosure="public",
+        amendment="Replace the second sentence.",
+        amendment_disclosure="council_only",
+        evidence_links="https://example.org/study",
+        attribution="anonymous",
+        submit="Submit",
+    )
+    assert response.status_code == 302
+    with seeded.app_context():
+        fb_id = db.session.scalar(
+            select(Feedback.id).where(Feedback.comment == "Every field, seen before deciding.")
+        )
+    moderator = signed_in(seeded, login, "moderator@example.org")
+    review = html.unescape(moderator.get(page(fb_id)).get_data(as_text=True))
+    details = review[review.index('id="submission-details"') : review.index("</dl>")]
+    for shown in (
+        "P1: ",  # the item by its title, not only its code
+        "The item's text, as the organisation read it",
+        "Support with amendments",
+        "Priority 4 of 5",
+        "Unaccompanied children",
+        "Honduras",
+        "Guatemala",
+        "For the council only",
+        "Anonymous",
+        "https://example.org/study",
+        "Not part of a campaign",
+    ):
+        assert shown in details, shown
+    # Before the decision buttons.
+    assert review.index('id="submission-details"') < review.index('id="publish-form"')
