@@ -128,7 +128,12 @@ def test_a_decision_made_through_the_orm_moves_the_copies(backend):
 def test_a_decision_made_by_the_moderation_service_moves_the_copies(backend):
     feedback_id = submission()
     feedback = db.session.get(Feedback, feedback_id)
-    moderation.publish_feedback(moderator_id(), feedback_id, feedback.lock_version)
+    moderation.publish_feedback(
+        moderator_id(),
+        feedback_id,
+        feedback.lock_version,
+        flags_seen=True,  # its review page
+    )
     db.session.commit()
     assert copies(feedback_id) == [(FeedbackState.PUBLISHED, truth(feedback_id)[1])]
 
