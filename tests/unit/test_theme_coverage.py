@@ -8,6 +8,7 @@ import pytest
 from app.analysis.cleaning import clean_text, links
 from app.analysis.theme_groups import Evidence, evidence_score, group_themes, names_in
 from app.analysis.themes import OTHER, find_themes
+from tests.helpers.theme_texts import VISAS_ES, corpus
 
 WORK_DE = [
     "Saisonarbeiter brauchen längere Arbeitsvisa für die Landwirtschaft.",
@@ -65,16 +66,6 @@ REUNIFICATION = {
         "Les conditions de revenus de la réunification familiale sont trop strictes.",
     ],
 }
-VISAS_ES = [
-    "Necesitamos más visas de trabajo temporal para los trabajadores agrícolas.",
-    "Las visas de trabajo temporal deben renovarse sin salir del país.",
-    "Pedimos ampliar las visas de trabajo temporal en la construcción y el turismo.",
-    "El programa de visas de trabajo temporal excluye a muchos trabajadores.",
-]
-
-
-def corpus(texts, language, first_id=1):
-    return [(text, 1, [first_id + i], language) for i, text in enumerate(texts)]
 
 
 def all_terms(result):

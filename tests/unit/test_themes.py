@@ -15,13 +15,8 @@ from app.analysis.sentences import (
     split_sentences,
 )
 from app.analysis.themes import find_themes, group_amendments, term_vectorizer, theme_count
+from tests.helpers.theme_texts import VISAS_ES, corpus
 
-VISAS_ES = [
-    "Necesitamos más visas de trabajo temporal para los trabajadores agrícolas.",
-    "Las visas de trabajo temporal deben renovarse sin salir del país.",
-    "Pedimos ampliar las visas de trabajo temporal en la construcción y el turismo.",
-    "El programa de visas de trabajo temporal excluye a muchos trabajadores.",
-]
 FAMILY_ES = [
     "La reunificación familiar tarda años y separa a los niños de sus padres.",
     "Proponemos acelerar la reunificación familiar para cónyuges e hijos.",
@@ -52,10 +47,6 @@ JOBS_EN = [
     "Migrant teachers wait too long for the recognition of their diplomas.",
     "A single office should handle the recognition of migrant diplomas.",
 ]
-
-
-def corpus(texts, language, first_id=1):
-    return [(text, 1, [first_id + i], language) for i, text in enumerate(texts)]
 
 
 def without_assignment(result):
