@@ -20,7 +20,7 @@ from flask_babel import (
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from markupsafe import Markup
 
-from app import vocabulary
+from app import navigation, vocabulary
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "h3", "h4", "br", "code"}
 
@@ -118,6 +118,8 @@ def register_template_filters(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_global(navigation.main_navigation, "main_navigation")
+    app.add_template_global(navigation.sub_navigation, "sub_navigation")
     app.add_template_global(text_lang, "text_lang")
     # The report page and its PDF draw their charts through this one global.
     app.add_template_global(_chart_images, "report_chart_images")

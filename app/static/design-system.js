@@ -1,10 +1,13 @@
-// GOV.UK Frontend's components on the pages that use them (character counts, radios that
-// reveal the fields of the answer chosen), from the build in static/vendor. A browser without
-// ES modules skips this file and keeps plain fields, every one shown.
+// GOV.UK Frontend's and MOJ Frontend's components on every page (the header's menu on a phone,
+// character counts, radios that reveal the fields of the answer chosen, sortable tables, filter
+// panels), from the build in static/vendor. A browser without ES modules skips this file and
+// keeps plain pages: every field shown, the menu open.
 import { initAll } from "./vendor/govuk-frontend.min.js";
+import { initAll as initCaseWorking } from "./vendor/moj-frontend.min.js";
 
-document.body.classList.add("govuk-frontend-supported");
+document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
+initCaseWorking();
 
 // The radios' script marks each input that reveals fields with aria-expanded, which ARIA does
 // not allow on a radio or a checkbox (axe reports it as critical): aria-controls alone says

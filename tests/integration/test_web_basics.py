@@ -48,7 +48,7 @@ def test_unknown_page_is_a_404_in_the_site_layout(client):
     assert response.status_code == 404
     page = response.get_data(as_text=True)
     assert "Page not found" in page
-    assert 'class="site-header"' in page
+    assert 'class="app-header"' in page
 
 
 def test_api_paths_get_json_errors(client):

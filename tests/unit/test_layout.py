@@ -20,6 +20,7 @@ WEB_MODULES = {
     "app.web",
     "app.cli",
     "app.templating",
+    "app.navigation",
     "app.form_errors",
     "app.staff",
     "app.health",
