@@ -21,6 +21,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from markupsafe import Markup
 
 from app import navigation, vocabulary
+from app.form_widgets import govuk_field
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "h3", "h4", "br", "code"}
 
@@ -118,6 +119,7 @@ def register_template_filters(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.add_template_filter(render_markdown, "markdown")
+    app.add_template_global(govuk_field, "govuk_field")
     app.add_template_global(navigation.main_navigation, "main_navigation")
     app.add_template_global(navigation.sub_navigation, "sub_navigation")
     app.add_template_global(text_lang, "text_lang")

@@ -15,7 +15,7 @@ SLUG = "task-force-migration-recommendations"
 def test_an_admin_edits_the_content_with_the_keyboard(live_server, page):
     base = live_server
     sign_in(page, base, "admin@example.org")
-    page.get_by_role("link", name="Content", exact=True).click()
+    page.get_by_role("link", name="Administration", exact=True).click()
     expect(page.get_by_role("heading", name="Consultations")).to_be_visible()
     assert_accessible(page)
 

@@ -62,7 +62,7 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.locator("#email").fill(email)
     page.locator("#password").fill(DEMO_PASSWORD)
     page.locator("main form [type=submit]").click()
-    expect(page.locator(".account button.link-button")).to_be_visible()  # "Sign out"
+    expect(page.locator("form[data-sign-out] button")).to_be_visible()
 
 
 def flash(page: Page, text: str):  # noqa: ANN201
@@ -133,7 +133,7 @@ def test_an_organisation_takes_a_position_in_each_language(
     expect(flash(member, say("Draft saved."))).to_be_visible()
     # Signing out leaves nothing of the text in this browser for the next person.
     member.locator("#comment").fill("Unsaved words on a shared computer")
-    member.locator(".account button.link-button").click()
+    member.locator("form[data-sign-out] button").click()
     kept = member.evaluate(
         "Object.keys(localStorage).filter(k => k.startsWith('consulta-draft:')).length"
     )

@@ -17,6 +17,7 @@ def test_an_admin_imports_organisations_and_reads_the_faulty_lines(live_server, 
     valid = tmp_path / "valid.csv"
     valid.write_bytes(csv_file(organisation_line(1), organisation_line(2)))
     sign_in(page, live_server, "admin@example.org")
+    page.get_by_role("link", name="Administration", exact=True).click()
     page.get_by_role("link", name="Import organisations").click()
     expect(page.get_by_role("heading", name="Import organisations")).to_be_visible()
     assert_accessible(page)

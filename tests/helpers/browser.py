@@ -29,7 +29,7 @@ def assert_accessible(page: Page) -> None:
 def sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/auth/login")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible()
 

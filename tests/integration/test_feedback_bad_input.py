@@ -120,7 +120,7 @@ def test_submitting_without_a_required_answer(seeded, client, login, missing, me
     login(client, LEAD)
     response = post(client, **answer(**{missing: None}))
     page = assert_refused_and_kept(seeded, response, message)
-    assert 'class="error-summary"' in page
+    assert 'class="govuk-error-summary"' in page
 
 
 def test_every_fault_is_shown_in_one_round(seeded, client, login):
@@ -149,7 +149,7 @@ def test_a_priority_outside_one_to_five_is_refused(seeded, client, login, priori
     fields = answer(priority=priority, submit=None)
     response = post(client, **fields, **{action: "go"})
     page = assert_refused_and_kept(seeded, response)
-    assert 'class="error-summary"' in page
+    assert 'class="govuk-error-summary"' in page
 
 
 @pytest.mark.parametrize("stance", ["maybe", "SUPPORT", "support ", "<script>"])

@@ -27,7 +27,7 @@ def test_submitting_without_a_stance_keeps_what_was_typed(seeded, client, login)
     assert response.status_code == 422
     assert "Choose a stance." in page
     assert "Our careful words" in page
-    assert 'class="error-summary"' in page
+    assert 'class="govuk-error-summary"' in page
 
 
 def test_priority_out_of_range_is_refused(seeded, client, login):
@@ -121,7 +121,8 @@ def test_a_conflict_shows_every_field_the_colleague_changed(seeded, login, app):
     response = post_form(second, stale_page, stance="support", comment="Shared words", save="S")
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    differences = page[page.index('id="theirs-title"') : page.index("</section>")]
+    start = page.index('id="theirs-title"')
+    differences = page[start : page.index("</section>", start)]
     assert "Who may read the comment" in differences
     assert "Yours: Public" in differences
     assert "For the council only" in differences

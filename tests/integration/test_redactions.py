@@ -94,7 +94,7 @@ def test_a_refused_redaction_keeps_what_was_typed_and_its_summary_links_to_the_f
     refused = submit_form(
         moderator, page, f"{page}/redactions", field="comment", text="not in it", reason="Phone"
     ).get_data(as_text=True)
-    start = refused.index('class="error-summary"')
+    start = refused.index('class="govuk-error-summary"')
     summary = refused[start : refused.index("</ul>", start)]
     # A fault of the whole form: no empty label before it, a link to the text box.
     assert 'href="#redact-comment-text">' in summary and ">: " not in summary

@@ -21,6 +21,7 @@ WEB_MODULES = {
     "app.cli",
     "app.templating",
     "app.navigation",
+    "app.form_widgets",
     "app.form_errors",
     "app.staff",
     "app.health",
