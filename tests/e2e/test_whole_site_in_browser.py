@@ -12,6 +12,7 @@ every page must open for at least one role.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +20,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page
 
 from tests.helpers.browser import blocking_violations, sideways_scroll, sign_in
+from tests.helpers.database import SEEDED
 from tests.helpers.site_pages import (
     EXPECTED_STATUS,
     ROLES,
@@ -36,11 +38,21 @@ WIDTHS = (390, 1280)
 BEFOREHAND = {"auth.check_email": ("/auth/forgot-password", {"email": "nobody@example.org"})}
 
 
-@pytest.fixture
-def site(seeded: Flask) -> tuple[SiteData, dict[str, str], list[str]]:
-    data = build_site_data(seeded)
-    pages, unresolved = page_urls(seeded, data)
-    return data, pages, unresolved
+@pytest.fixture(scope="module")
+def site(app: Flask, session_database) -> Iterator[tuple[SiteData, dict[str, str], list[str]]]:
+    """The demo data and the records made on top of it, once for the module: its tests only
+    read pages (GET), so they share them instead of compiling the reports again for each."""
+    session_database.reset(SEEDED)
+    data = build_site_data(app)
+    pages, unresolved = page_urls(app, data)
+    yield data, pages, unresolved
+    session_database.touched()  # the next module's tests start from a reset
+
+
+@pytest.fixture(autouse=True)
+def _isolated_database(site) -> None:
+    """Replaces conftest's reset before each test: here every test starts from `site`'s
+    data (the seeded data plus its records), which a reset would delete."""
 
 
 def test_every_get_rule_is_a_page_that_some_role_opens_or_is_excluded(seeded, site):
@@ -63,6 +75,21 @@ def test_every_get_rule_is_a_page_that_some_role_opens_or_is_excluded(seeded, si
             if status == EXPECTED_STATUS.get(endpoint, 200):
                 opened.add(endpoint)
     assert set(pages) == opened, f"pages no role can open: {sorted(set(pages) - opened)}"
+
+
+def test_the_checks_catch_a_sideways_scroll_and_a_serious_violation(browser):
+    """What the whole-site test looks for, on a page made to have both."""
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.set_content(
+        '<html lang="en"><title>Wide</title><body style="margin: 0"><main><h1>Wide</h1>'
+        '<div style="width: 600px">wide</div><img src="x.png"></main></body></html>'
+    )
+    assert sideways_scroll(page) == 600 - 390
+    assert any(found.startswith("image-alt (critical") for found in blocking_violations(page))
+    page.set_content('<html lang="en"><title>Fine</title><main><h1>Fine</h1></main></html>')
+    assert sideways_scroll(page) == 0
+    assert blocking_violations(page) == []
+    page.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -106,6 +133,8 @@ def signed_in_page(browser: Browser, base: str, email: str | None, width: int) -
 
 def post_form(page: Page, url: str, fields: dict[str, str]) -> None:
     page.goto(url)
+    if page.url != url:
+        return  # not offered to this role: the page that needs it will send the role away
     for name, value in fields.items():
         page.locator(f"form [name='{name}']").fill(value)
     page.locator("form button[type='submit'], form input[type='submit']").last.click()
