@@ -55,10 +55,12 @@ test: install chromium
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# The pictures the README shows, taken by the browser tests that visit those pages (needs the
-# test services: PostgreSQL and Redis, as for `make test`).
+# The pictures the README shows: the main pages of each role (scripts/screenshots, on a fresh
+# seeded SQLite database), then the report's briefing and its PDF, taken by the browser test
+# that checks them (which needs the test services: PostgreSQL and Redis, as for `make test`).
 screenshots: install chromium
 	mkdir -p docs/screenshots
+	$(BIN)/python scripts/screenshots docs/screenshots
 	CONSULTA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
 	  tests/e2e/test_report_briefing_in_browser.py
 

@@ -37,3 +37,27 @@ def sign_in(page: Page, base: str, email: str) -> None:
 def sign_out(page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+# --- the whole-site checks (tests/e2e/test_whole_site_in_browser.py) -----------------------
+
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def blocking_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 AA violations of serious or critical impact on the page, as
+    "rule-id (impact, n nodes: first selector)"."""
+    results = Axe().run(page, options=WCAG_AA)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") not in BLOCKING_IMPACTS:
+            continue
+        nodes = violation.get("nodes", [])
+        first = nodes[0]["target"][0] if nodes and nodes[0].get("target") else "?"
+        found.append(f"{violation['id']} ({violation['impact']}, {len(nodes)} nodes: {first})")
+    return found
+
+
+def sideways_scroll(page: Page) -> int:
+    """How many pixels wider than the window the page is (0 when it does not scroll sideways)."""
+    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
