@@ -134,7 +134,8 @@ def moderator(client, login):
 
 def references(html: str) -> list[str]:
     return re.findall(
-        r'<a class="govuk-link" id="entry-\d+" href="[^"]*">((?:QT-\d{4})|(?:[A-Z]+-[0-9A-Z-]+))</a>',
+        r'<a class="govuk-link" id="entry-\d+" href="[^"]*">'
+        r"((?:QT-\d{4})|(?:[A-Z]+-[0-9A-Z-]+))</a>",
         html,
     )
 
