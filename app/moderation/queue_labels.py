@@ -6,7 +6,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Consultation, Item, ItemVersion, localized
+from app.models import Consultation, Feedback, Item, ItemVersion, localized
 
 
 def _locale() -> str:
@@ -46,3 +46,16 @@ def filter_options() -> dict[str, list[tuple[int, str]]]:
             for row in items
         ],
     }
+
+
+def titles_of_submissions(feedback_ids: list[int]) -> dict[int, str]:
+    """Each submission's item as "P1: its title", by the submission's id."""
+    if not feedback_ids:
+        return {}
+    rows = db.session.execute(
+        select(Feedback.id, Item.id.label("item_id"), Item.code)
+        .join(Item, Item.id == Feedback.item_id)
+        .where(Feedback.id.in_(feedback_ids))
+    ).all()
+    titles = item_titles({row.item_id for row in rows})
+    return {row.id: f"{row.code}: {titles.get(row.item_id, '')}".rstrip(": ") for row in rows}
