@@ -40,6 +40,7 @@ ACTIONS = {
     "organization.suspend": _l("Organisation suspended"),
     "organization.unsuspend": _l("Organisation's suspension lifted"),
     "consultation.create": _l("Consultation created"),
+    "consultation.seed": _l("Consultation loaded"),
     "consultation.update": _l("Consultation changed"),
     "item.create": _l("Item created"),
     "item.update": _l("Item changed"),
