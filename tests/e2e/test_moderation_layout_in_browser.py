@@ -94,3 +94,32 @@ def test_the_queue_a_review_page_and_the_audit_log_fit_the_window(
     page.locator("main tbody a[href*='/moderation/organisations/']").first.click()
     fits(page, width, "organisation")
     context.close()
+
+
+def test_the_queue_table_answers_the_keyboard_shortcuts(seeded, live_server, browser):
+    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, live_server, "moderator@example.org")
+    page.goto(f"{live_server}/moderation/")
+    rows = page.locator("tr.queue-entry")
+    expect(rows.first).to_be_visible()
+    focused = "document.activeElement.getAttribute('data-feedback')"
+
+    page.keyboard.press("j")
+    first = page.evaluate(focused)
+    assert first == rows.nth(0).get_attribute("data-feedback")
+    page.keyboard.press("j")
+    assert page.evaluate(focused) == rows.nth(1).get_attribute("data-feedback")
+    page.keyboard.press("k")
+    assert page.evaluate(focused) == first
+    page.keyboard.press("o")  # opens the focused submission's review page
+    expect(page).to_have_url(f"{live_server}/moderation/feedback/{first}")
+
+    page.goto(f"{live_server}/moderation/")
+    page.keyboard.press("j")
+    page.keyboard.press("p")  # publishes it from the list (it carries no flag)
+    expect(page.locator(".govuk-notification-banner--success")).to_contain_text("Published.")
+    with seeded.app_context():
+        assert db.session.get(Feedback, int(first)).state is FeedbackState.PUBLISHED
+    context.close()
