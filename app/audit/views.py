@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from app import staff
 from app.audit import log as audit_log
+from app.audit import presentation
 from app.parsing import parse_id
 
 bp = Blueprint("moderation_audit", __name__, url_prefix="/moderation/audit")
@@ -19,15 +20,18 @@ PAGE_SIZE = 50
 def _filters() -> audit_log.AuditFilters:
     """The filters of the query string; 400 when an id or a date is malformed."""
     args = request.args
-    target_id = None
-    if args.get("target_id"):
-        target_id = parse_id(args["target_id"])
+    target_id, target_type = None, args.get("target_type", "").strip()[:40]
+    raw = args.get("target_id", "").strip()
+    if raw and "-" in raw:  # a submission's reference, as people know it
+        target_id, target_type = presentation.feedback_id(raw[:20]), "feedback"
+    elif raw:
+        target_id = parse_id(raw)
         if target_id is None:
             abort(400)
     return audit_log.AuditFilters(
         actor_email=args.get("actor", "").strip()[:254],
         action_prefix=args.get("action", "").strip()[:60],
-        target_type=args.get("target_type", "").strip()[:40],
+        target_type=target_type,
         target_id=target_id,
         date_from=_date("from"),
         date_to=_date("to"),
@@ -57,7 +61,10 @@ def index():  # noqa: ANN201
     query = {key: value for key, value in request.args.items() if key != "before" and value}
     return render_template(
         "moderation/audit.html",
-        lines=lines,
+        lines=presentation.readable(lines),
+        action_groups=presentation.action_choices(),
+        target_kinds=presentation.target_kinds(),
+        action_label=presentation.action_label,
         filters=filters,
         query=query,
         next_before=lines[-1].id if len(lines) == PAGE_SIZE else None,

@@ -15,6 +15,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import CampaignMerge, Feedback, FeedbackState, Item, Organization
 from app.models.moderation import FlagKind, ModerationFlag
+from app.moderation.queue_labels import item_titles
 
 
 def in_campaign(key: str):  # noqa: ANN202 - a SQL condition
@@ -41,6 +42,7 @@ class CampaignGroup:
     item_code: str
     item_count: int
     sample: str
+    item_title: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def campaign_groups(user_id: int, limit: int = 50) -> list[CampaignGroup]:
             select(Item.id, Item.code).where(Item.id.in_([r[4] for r in rows]))
         ).all()
     )
+    titles = item_titles(set(codes))
     return [
         CampaignGroup(
             key=key,
@@ -102,6 +105,7 @@ def campaign_groups(user_id: int, limit: int = 50) -> list[CampaignGroup]:
             item_code=codes.get(item_id, ""),
             item_count=items,
             sample=samples.get(first_id, ""),
+            item_title=titles.get(item_id, ""),
         )
         for key, size, pending, first_id, item_id, items in rows
     ]

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app.analysis.redaction import apply_redactions
 from app.errors import InvalidState
 from app.models import Disclosure
-from app.moderation import redactions
+from app.moderation import redactions, review_page
 from app.moderation import services as moderation
 from app.moderation.blueprint import bp
 from app.moderation.forms import (
@@ -173,6 +173,10 @@ def _page(  # noqa: ANN202
             feedback=feedback,
             texts=texts,
             redactions=entries,
+            redacted_words=review_page.redacted_words(feedback, entries),
+            revisions=review_page.revisions(current_user.id, feedback_id),
+            note_max=moderation.NOTE_MAX,
+            reason_max=redactions.REASON_MAX,
             publish_form=DecisionForm(formdata=None),
             reject_form=reject_form or RejectWithReasonForm(formdata=None),
             changes_form=changes_form or RequestChangesForm(formdata=None),

@@ -29,7 +29,6 @@ from app.cache import remembered
 from app.errors import DomainError
 from app.extensions import db
 from app.models import (
-    Consultation,
     Feedback,
     FeedbackState,
     Item,
@@ -39,12 +38,13 @@ from app.models import (
 )
 from app.models.moderation import FlagKind
 from app.models.organization import OrganizationType, VerificationState
+from app.moderation.queue_labels import item_titles
+from app.moderation.queue_sorting import DATE_ORDERS, ORDERS, column_sorted
 from app.parsing import parse_id
 
 EXPORTERS = (Role.MODERATOR, Role.ADMIN, Role.COUNCIL)
 # Drafts belong to their organisation alone and never reach a moderator.
 QUEUE_STATES = tuple(state for state in FeedbackState if state is not FeedbackState.DRAFT)
-ORDERS = ("oldest", "newest")
 # A search matching at most this many submissions is answered from the GIN index first.
 RARE_MATCHES = 5_000
 # Counting stops here: an exact count of a million rows costs a full index scan per filter,
@@ -146,6 +146,7 @@ class QueueEntry:
     reference: str
     lock_version: int
     item_code: str
+    item_title: str
     organization: str
     organization_type: str
     country: str
@@ -323,8 +324,10 @@ def page(
     after: tuple[datetime, int] | None = None,
     limit: int = 50,
     order: str | None = None,
+    after_id: int | None = None,
 ) -> list[QueueEntry]:
-    """One page of the queue after the keyset cursor `after`, oldest first unless `newest`."""
+    """One page of the queue, oldest first unless another order: after the keyset cursor
+    `after` in a date order, after the row `after_id` in a column order (queue_sorting)."""
     authorize(user_id)
     query = filtered(
         filt,
@@ -336,6 +339,7 @@ def page(
         Feedback.language,
         func.substr(Feedback.comment, 1, EXCERPT_LENGTH).label("excerpt"),
         Feedback.submitted_at,
+        Item.id.label("item_id"),
         Item.code.label("item_code"),
         Organization.name.label("organization"),
         Organization.type.label("organization_type"),
@@ -345,15 +349,21 @@ def page(
     query = query.join(Item, Item.id == Feedback.item_id).join(
         Organization, Organization.id == Feedback.organization_id
     )
-    query = keyset(query, after, order or filt.order).limit(limit)
-    rows = db.session.execute(query).all()
+    order = order or filt.order
+    if order in DATE_ORDERS:
+        query = keyset(query, after, order)
+    else:
+        query = column_sorted(query, order, after_id)
+    rows = db.session.execute(query.limit(limit)).all()
     flags = flags_of([row.id for row in rows])
+    titles = item_titles({row.item_id for row in rows})
     return [
         QueueEntry(
             id=row.id,
             reference=row.reference,
             lock_version=row.lock_version,
             item_code=row.item_code,
+            item_title=titles.get(row.item_id, row.item_code),
             organization=row.organization,
             organization_type=row.organization_type.value,
             country=row.country,
@@ -399,19 +409,3 @@ def _counted(filt: QueueFilter) -> QueueCounts:
         group, _sep, value = key.partition(":")
         (by_state if group == "state" else by_flag)[value] = number
     return QueueCounts(by_state=by_state, by_flag=by_flag)
-
-
-def filter_options() -> dict[str, list[tuple[int, str]]]:
-    """The consultations and items a moderator can filter by (small tables)."""
-    consultations = db.session.execute(
-        select(Consultation.id, Consultation.slug).order_by(Consultation.slug)
-    ).all()
-    items = db.session.execute(
-        select(Item.id, Item.code, Consultation.slug)
-        .join(Consultation, Consultation.id == Item.consultation_id)
-        .order_by(Consultation.slug, Item.position, Item.code)
-    ).all()
-    return {
-        "consultations": [(row.id, row.slug) for row in consultations],
-        "items": [(row.id, f"{row.code} ({row.slug})") for row in items],
-    }

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from app.models.feedback import REGION_COUNTRIES
 from app.models.moderation import FlagKind
 from app.models.organization import INTERNATIONAL_COUNTRY, OrganizationType
-from app.moderation import exports
+from app.moderation import exports, queue_labels, queue_sorting
 from app.moderation import queue as review_queue
 from app.moderation.blueprint import bp
 from app.parsing import parse_id
@@ -44,16 +44,34 @@ def _cursor() -> tuple[datetime, int] | None:
     return moment, feedback_id
 
 
+def _after_id() -> int | None:
+    """The cursor of a column order: the id of the last row of the previous page."""
+    raw = request.args.get("after", "")
+    if not raw:
+        return None
+    feedback_id = parse_id(raw)
+    if feedback_id is None:
+        abort(400)
+    return feedback_id
+
+
 @bp.get("/")
 @login_required
 def queue():  # noqa: ANN201
     review_queue.authorize(current_user.id)  # 403 before anything of the queue is read
     filt = review_queue.QueueFilter.from_args(request.args)
-    entries = review_queue.page(current_user.id, filt, after=_cursor(), limit=PAGE_SIZE)
+    by_date = filt.order in queue_sorting.DATE_ORDERS
+    entries = review_queue.page(
+        current_user.id,
+        filt,
+        after=_cursor() if by_date else None,
+        after_id=None if by_date else _after_id(),
+        limit=PAGE_SIZE,
+    )
     next_cursor = None
     if len(entries) == PAGE_SIZE:
         last = entries[-1]
-        next_cursor = f"{last.submitted_at.isoformat()}_{last.id}"
+        next_cursor = f"{last.submitted_at.isoformat()}_{last.id}" if by_date else str(last.id)
     return render_template(
         "moderation/queue.html",
         entries=entries,
@@ -61,12 +79,14 @@ def queue():  # noqa: ANN201
         filt=filt,
         filter_args=filt.to_args(),
         counts=review_queue.counts(current_user.id, filt),
-        options=review_queue.filter_options(),
+        options=queue_labels.filter_options(),
         labels=_filter_labels(),
         # the organisations' countries: the region's, and those working across countries
         countries=(*REGION_COUNTRIES, INTERNATIONAL_COUNTRY),
         # The detail page is added alongside the decisions; link to it once it is registered.
         has_detail="moderation.show" in current_app.view_functions,
+        sorting=queue_sorting,
+        paged=bool(request.args.get("after")),
     )
 
 

@@ -10,7 +10,10 @@ from app import staff
 from app.accounts.auth_forms import EmptyForm, organization_type_choices
 from app.accounts.permissions import MODERATORS
 from app.errors import DomainError, Forbidden, NotFound
+from app.moderation import queue_labels
 from app.organizations import services as organizations
+
+REASON_MAX = 2000  # the length the services keep of a reason
 
 bp = Blueprint("moderation_organizations", __name__, url_prefix="/moderation/organisations")
 bp.before_request(staff.only(*MODERATORS))
@@ -27,16 +30,22 @@ def pending():  # noqa: ANN201
         "moderation/organizations.html",
         queue=organizations.verification_queue(current_user.id),
         type_labels=_type_labels(),
+        reason_max=REASON_MAX,
     )
 
 
 @bp.get("/<int:organization_id>")
 @login_required
 def detail(organization_id: int):  # noqa: ANN201
+    found = organizations.organization_detail(current_user.id, organization_id)
     return render_template(
         "moderation/organization.html",
-        detail=organizations.organization_detail(current_user.id, organization_id),
+        detail=found,
         type_labels=_type_labels(),
+        item_titles=queue_labels.titles_of_submissions(
+            [line.id for line in found.recent_submissions]
+        ),
+        reason_max=REASON_MAX,
     )
 
 

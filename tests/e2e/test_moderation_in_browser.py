@@ -72,7 +72,7 @@ def seed_campaign(app, size: int = 12) -> None:
 
 def open_submission(page: Page, base: str, text: str) -> None:
     page.goto(f"{base}/moderation/?q={text.split()[0]}")
-    entry = page.locator("article.queue-entry").filter(has_text=text)
+    entry = page.locator("tr.queue-entry").filter(has_text=text)
     entry.locator("a[href*='/moderation/feedback/']").first.click()
     expect(page.locator("#decide-title")).to_be_visible()
 
@@ -86,7 +86,7 @@ def test_a_moderator_works_through_the_queue(seeded, live_server, browser, celer
     sign_in(page, base, "moderator@example.org")
 
     page.goto(f"{base}/moderation/")
-    expect(page.locator("article.queue-entry").first).to_be_visible()
+    expect(page.locator("tr.queue-entry").first).to_be_visible()
     assert_accessible(page)
 
     # Redact a phrase, then publish: the public sees [redacted].

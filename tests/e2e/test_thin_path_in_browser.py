@@ -46,8 +46,8 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
     sign_in(page, base, "moderator@example.org")
     page.goto(base + "/moderation/")
     assert_accessible(page)
-    entry = page.locator("article.queue-entry").filter(has_text=COMMENT)
-    entry.locator("h3 a").click()  # decided on its review page, where every field is shown
+    entry = page.locator("tr.queue-entry").filter(has_text=COMMENT)
+    entry.locator("th a").click()  # decided on its review page, where every field is shown
     page.locator("#publish-form button").click()
     expect(page.get_by_text("Published.")).to_be_visible()
     sign_out(page)

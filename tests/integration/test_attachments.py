@@ -474,3 +474,25 @@ def test_public_attachments_lists_public_files_of_published_feedback_in_one_quer
         )
     assert f'href="/attachments/{entry.id}"' in html
     assert "public.pdf" in html and "council.png" not in html
+
+
+def test_the_review_page_lists_each_file_with_its_kind_size_and_a_download_link(
+    seeded, member, login
+):
+    upload(member, pdf_bytes(), "brief.pdf")
+    submit_feedback(seeded, login)
+    feedback = our_feedback(seeded)
+    with seeded.app_context():
+        attachment_id = db.session.scalar(
+            select(Attachment.id).where(Attachment.feedback_id == feedback.id)
+        )
+    moderator = signed_in(seeded, login, "moderator@example.org")
+    review = moderator.get(f"/moderation/feedback/{feedback.id}").get_data(as_text=True)
+    files = review[review.index('id="attachments"') :]
+    files = files[: files.index("</dd>")]
+    assert (
+        f'href="/attachments/{attachment_id}" download rel="noopener noreferrer">brief.pdf</a>'
+        in files
+    )
+    assert "PDF document" in files and "1 KB" in files and "application/pdf" not in files
+    assert review.index('id="attachments"') < review.index('id="publish-form"')

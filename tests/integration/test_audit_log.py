@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app import audit
 from app.audit import log as audit_log
 from app.extensions import db
-from app.models import AuditEvent, Organization
+from app.models import AuditEvent, Feedback, Organization
 from app.models.audit import AuditLogIsAppendOnly
 from app.models.base import utcnow
 from tests.helpers.web import csrf_token
@@ -46,6 +46,11 @@ def actions(app) -> list[str]:
         return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
+def rows_of(page: str) -> list[str]:
+    """The action of each event row of an audit log page (its code, kept on the row)."""
+    return re.findall(r'<tr class="govuk-table__row" data-action="([^"]+)"', page)
+
+
 def csv_rows(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
@@ -65,10 +70,17 @@ def test_moderators_council_and_admins_read_who_did_what_with_before_after_and_r
     page = reader.get(LOG, query_string={"action": "organization."}).get_data(as_text=True)
 
     (event,) = [e for e in _events(seeded) if e.action == "organization.verify"]
-    assert "organization.verify" in page
+    assert "organization.verify" in rows_of(page)
+    assert "Organisation verified" in page  # the action in words
     assert "moderator@example.org" in page
-    assert f"organization #{org_id}" in page
-    assert "pending" in page and "verified" in page
+    assert (
+        f'Organisation\n          <a class="govuk-link" href="/moderation/organisations/{org_id}">'
+        f"{PENDING_ORGANISATION}</a>" in page
+    )
+    assert re.search(
+        r"Verification:</span>\s*Waiting for verification <span aria-hidden=\"true\">→</span>", page
+    )
+    assert re.search(r"→</span><span class=\"govuk-visually-hidden\">became</span> Verified", page)
     assert event.request_id and event.request_id in page
 
 
@@ -88,8 +100,8 @@ def test_filters_narrow_the_log(seeded, client, login):
         db.session.commit()
     today = utcnow().date()
 
-    def shown(**query: str) -> str:
-        return client.get(LOG, query_string=query).get_data(as_text=True)
+    def shown(**query: str) -> list[str]:
+        return rows_of(client.get(LOG, query_string=query).get_data(as_text=True))
 
     assert "content.edit" not in shown(action="organization.")
     assert "organization.verify" in shown(action="organization.")
@@ -100,7 +112,9 @@ def test_filters_narrow_the_log(seeded, client, login):
     assert "organization.verify" not in shown(target_id=str(org_id + 1000))
     assert "organization.verify" in shown(**{"from": today.isoformat(), "to": today.isoformat()})
     tomorrow = (today + timedelta(days=1)).isoformat()
-    assert "No event matches these filters." in shown(**{"from": tomorrow})
+    assert shown(**{"from": tomorrow}) == []
+    empty = client.get(LOG, query_string={"from": tomorrow}).get_data(as_text=True)
+    assert "No event matches these filters." in empty
     assert client.get(LOG, query_string={"target_id": "1e3"}).status_code == 400
     assert client.get(LOG, query_string={"from": "yesterday"}).status_code == 400
 
@@ -113,10 +127,10 @@ def test_pages_go_from_newest_to_oldest_without_overlap(seeded, client, login):
     login(client, "council@example.org")
 
     first = client.get(LOG, query_string={"action": "test."}).get_data(as_text=True)
-    ids_first = [int(i) for i in re.findall(r"item #(\d+)", first)]
+    ids_first = [int(i) for i in re.findall(r"Item\s+number (\d+)", first)]
     older = re.search(r'href="([^"]*before=\d+[^"]*)"', first).group(1).replace("&amp;", "&")
     second = client.get(older).get_data(as_text=True)
-    ids_second = [int(i) for i in re.findall(r"item #(\d+)", second)]
+    ids_second = [int(i) for i in re.findall(r"Item\s+number (\d+)", second)]
 
     assert ids_first == list(range(59, 9, -1))
     assert ids_second == list(range(9, -1, -1))
@@ -239,3 +253,35 @@ def test_the_source_scan_would_catch_a_bulk_update_or_delete():
     ]
     for sample in samples:
         assert any(pattern.search(sample) for pattern in FORBIDDEN_STATEMENTS), sample
+
+
+def test_the_log_names_submissions_by_reference_and_tells_changes_in_words(seeded, login):
+    from tests.helpers.web import submit_form
+    from tests.integration.test_redactions import PHONE, submitted
+
+    fb_id = submitted(seeded, login)
+    moderator = seeded.test_client()
+    login(moderator, "moderator@example.org")
+    page = f"/moderation/feedback/{fb_id}"
+    submit_form(moderator, page, f"{page}/redactions", field="comment", text=PHONE, reason="Phone")
+    assert submit_form(moderator, page, f"/moderation/{fb_id}/publish").status_code == 302
+    with seeded.app_context():
+        reference = db.session.get(Feedback, fb_id).reference
+
+    log = moderator.get(LOG, query_string={"action": "feedback."}).get_data(as_text=True)
+    rows = log[log.index('<tbody class="govuk-table__body">') :]
+    assert f'<a class="govuk-link" href="/moderation/feedback/{fb_id}">{reference}</a>' in rows
+    assert f"#{fb_id}" not in rows and "{&#34;" not in rows and '{"' not in rows  # no raw JSON
+    assert re.search(
+        r"State:</span>\s*Submitted, awaiting review <span aria-hidden=\"true\">→</span>"
+        r"<span class=\"govuk-visually-hidden\">became</span> Published",
+        rows,
+    )
+    assert "Submission published" in rows and "Words redacted" in rows
+    # A redaction is told by its words, never by character offsets.
+    assert re.search(rf"Words:</span>\s*{re.escape(PHONE)}", rows)
+    assert "Start:" not in rows and "End:" not in rows
+    # The reference people know finds the submission's events.
+    found = moderator.get(LOG, query_string={"target_id": reference}).get_data(as_text=True)
+    assert set(rows_of(found)) == {"feedback.submit", "feedback.redact", "feedback.published"}
+    assert "Version read" not in rows  # a technical counter, not for people

@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from datetime import timedelta
+from html import escape as html_escape
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -438,8 +439,15 @@ def test_the_campaign_pages_show_groups_differences_and_start_a_bulk_decision(
     listing = client.get("/moderation/campaigns/")
     assert listing.status_code == 200
     assert f'data-campaign="{KEY}"' in listing.get_data(as_text=True)
+    with seeded.app_context():
+        item = db.session.scalar(select(Item).where(Item.code == "P1"))
+        title = item.versions[-1].title["en"]
+    row = listing.get_data(as_text=True).split(f'data-campaign="{KEY}"')[1].split("</tr>")[0]
+    assert f"P1: {html_escape(title)}" in row  # the item by its title
+    assert f">{KEY}<" not in row and f">{KEY}" not in row  # the key is no name for people
     page = client.get(f"/moderation/campaigns/{KEY}")
     html = page.get_data(as_text=True)
+    assert f">{KEY}" not in html and f"{KEY}<" not in html
     assert page.status_code == 200
     assert SHARED in html
     seen = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", html)

@@ -236,9 +236,10 @@ def test_a_flagged_submission_is_decided_on_its_page_not_from_the_list(seeded, l
     moderator = signed_in(seeded, login, "moderator@example.org")
     queue = moderator.get("/moderation/").get_data(as_text=True)
     entry = queue[queue.index(f'aria-labelledby="entry-{fb_id}"') :]
-    entry = entry[: entry.index("</article>")]
+    entry = entry[: entry.index("</tr>")]
     assert "publish-form" not in entry and 'name="reason"' not in entry
     assert f'href="{page(fb_id)}">Flagged: review' in entry
+    assert 'class="moj-badge moj-badge--red app-flag-badge"' in entry  # the flag as a badge
     # A publish sent from the list (no flags shown) is refused; from the review page it goes.
     refused = submit_form(moderator, "/moderation/", f"/moderation/{fb_id}/publish")
     assert refused.status_code in (409, 422)
@@ -284,7 +285,8 @@ def test_the_review_page_shows_every_field_the_organisation_sent(seeded, login):
         )
     moderator = signed_in(seeded, login, "moderator@example.org")
     review = html.unescape(moderator.get(page(fb_id)).get_data(as_text=True))
-    details = review[review.index('id="submission-details"') : review.index("</dl>")]
+    start = review.index('id="submission-details"')
+    details = review[start : review.index("</dl>", start)]
     for shown in (
         "P1: ",  # the item by its title, not only its code
         "The item's text, as the organisation read it",
@@ -299,5 +301,7 @@ def test_the_review_page_shows_every_field_the_organisation_sent(seeded, login):
         "Not part of a campaign",
     ):
         assert shown in details, shown
-    # Before the decision buttons.
+    # Before the decision buttons: the details, the files and the revision history.
     assert review.index('id="submission-details"') < review.index('id="publish-form"')
+    assert review.index('id="revision-history"') < review.index('id="publish-form"')
+    assert 'class="moj-timeline__title">Revision 1</h3>' in review

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,6 +14,7 @@ from app.models import (
     AuditEvent,
     Feedback,
     FeedbackState,
+    Item,
     Notification,
     Organization,
     User,
@@ -86,6 +90,13 @@ def test_the_queue_shows_details_members_and_submissions_of_pending_organisation
         )
     assert submitted >= 1 and f"Submissions ({submitted})" in detail
     assert "P3" in detail  # the item of its submitted feedback, linked
+    with seeded.app_context():
+        item = db.session.scalar(select(Item).where(Item.code == "P3"))
+        title = item.versions[-1].title["en"]
+    assert f">P3: {html.escape(title)}</a>" in detail  # by its title, not only its code
+    # Reasons are typed in GOV.UK character counts: counted, never cut at a limit.
+    assert 'data-module="govuk-character-count"' in detail
+    assert not re.search(r"\smaxlength=", detail)
     assert f"Reject {PENDING_ORGANISATION}" in detail
 
 

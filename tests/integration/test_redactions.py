@@ -99,7 +99,7 @@ def test_a_refused_redaction_keeps_what_was_typed_and_its_summary_links_to_the_f
     # A fault of the whole form: no empty label before it, a link to the text box.
     assert 'href="#redact-comment-text">' in summary and ">: " not in summary
     assert 'id="redact-comment-reason" name="reason"' in refused
-    assert 'value="Phone"' in refused  # the typed reason was cleared before
+    assert ">Phone</textarea>" in refused  # the typed reason was cleared before
     assert 'value="not in it"' in refused
     missing = submit_form(
         moderator, page, f"{page}/redactions", field="comment", text=PHONE, reason=""
@@ -120,10 +120,18 @@ def test_a_redaction_hides_words_from_the_public_until_it_is_reverted(seeded, lo
         redaction = db.session.scalar(select(Redaction))
         assert (redaction.start, redaction.end) == (COMMENT.index(PHONE), COMMENT.index(PHONE) + 11)
         redaction_id = redaction.id
-    # The moderator reads what the public will read; the redaction is listed with its reason.
+    # The moderator reads what the public will read; the redaction is listed with its reason
+    # and the words it hides (never as character offsets).
     moderator_page = moderator.get(page).get_data(as_text=True)
-    assert PHONE not in moderator_page and "[redacted]" in moderator_page
+    shown = moderator_page[moderator_page.index('id="text-comment"') :]
+    shown = shown[: shown.index("</div>")]
+    assert PHONE not in shown and "[redacted]" in shown
     assert "Phone number" in moderator_page
+    listed = moderator_page[moderator_page.index('id="redactions-section"') :]
+    listed = listed[: listed.index("</table>")]
+    assert f"<q>{PHONE}</q>" in listed
+    start, end = COMMENT.index(PHONE), COMMENT.index(PHONE) + len(PHONE)
+    assert f"{start}–{end}" not in listed and "Characters" not in listed
     submit_form(moderator, page, f"/moderation/{fb_id}/publish")
     public = html.unescape(client.get(ITEM).get_data(as_text=True))
     assert "Call our coordinator on [redacted] for the case files." in public

@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from app.errors import DomainError
 from app.extensions import db
@@ -133,7 +133,11 @@ def moderator(client, login):
 
 
 def references(html: str) -> list[str]:
-    return re.findall(r'<a href="[^"]*">((?:QT-\d{4})|(?:[A-Z]+-[0-9A-Z-]+))</a> ·', html)
+    return re.findall(
+        r'<a class="govuk-link" id="entry-\d+" href="[^"]*">'
+        r"((?:QT-\d{4})|(?:[A-Z]+-[0-9A-Z-]+))</a>",
+        html,
+    )
 
 
 def queue_refs(client, **args) -> list[str]:
@@ -278,7 +282,7 @@ def test_international_organisations_are_a_country_choice_named_as_such(queue_da
 
 def test_next_page_link_keeps_the_filter(queue_data, moderator):
     html = moderator.get("/moderation/?country=PA&order=newest").get_data(as_text=True)
-    assert html.count('class="queue-entry"') == EXTRA
+    assert html.count('class="queue-entry ') == EXTRA
     # 23 rows fit on one page of 50: no next link; the export link carries the filter.
     assert "export.csv?country=PA&amp;order=newest" in html
 
@@ -444,3 +448,83 @@ def test_counts_are_shared_through_redis_for_a_few_seconds_then_counted_again(
         )
         with pytest.raises(DomainError):
             review_queue.counts(stakeholder, review_queue.QueueFilter())
+
+
+def walk_pages(client, monkeypatch, size: int, **args) -> list[tuple[str, str]]:
+    """(reference, organisation) of every queue row, following the pagination's Next link."""
+    from app.moderation import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", size)
+    url, rows = "/moderation/?" + "&".join(f"{k}={v}" for k, v in args.items()), []
+    for _hop in range(50):
+        page_html = client.get(url).get_data(as_text=True)
+        rows += re.findall(
+            r'id="entry-\d+" href="[^"]*">([^<]+)</a></th>.*?</td>\s*<td class="govuk-table__cell">'
+            r"([^<]+?)\s*<span",
+            page_html,
+            flags=re.S,
+        )
+        found = re.search(
+            r'<a class="govuk-link govuk-pagination__link" href="([^"]+)" rel="next"', page_html
+        )
+        if not found:
+            return rows
+        url = found.group(1).replace("&amp;", "&")
+    raise AssertionError("the pages never end")
+
+
+@pytest.mark.parametrize("order", ["organisation", "-organisation"])
+def test_a_column_sorts_the_whole_queue_across_pages(queue_data, moderator, monkeypatch, order):
+    rows = walk_pages(moderator, monkeypatch, 7, order=order)
+    names = [name.strip().lower() for _ref, name in rows]
+    assert names == sorted(names, reverse=order.startswith("-"))
+    references = [ref for ref, _name in rows]
+    assert len(references) == len(set(references))  # no row twice across the pages
+    with queue_data.app_context():
+        waiting = db.session.scalar(
+            select(func.count()).where(Feedback.state == FeedbackState.SUBMITTED)
+        )
+    assert len(references) == waiting  # and none missed
+    assert "QT-0000" in references and f"QT-{EXTRA + 4:04d}" in references
+
+
+def test_column_headers_are_links_that_set_the_order_and_mark_it(queue_data, moderator):
+    page_html = moderator.get("/moderation/?country=PA&order=priority").get_data(as_text=True)
+    header = re.search(r'<th scope="col"[^>]*data-sort="priority".*?</th>', page_html, re.S)[0]
+    assert 'aria-sort="ascending"' in header
+    assert "order=-priority" in header and "country=PA" in header  # the filter is kept
+    other = re.search(r'<th scope="col"[^>]*data-sort="reference".*?</th>', page_html, re.S)[0]
+    assert 'aria-sort="none"' in other and "order=reference" in other
+    descending = moderator.get("/moderation/?order=-reference").get_data(as_text=True)
+    refs = [r for r in references(descending) if r.startswith("QT-")]
+    assert refs == sorted(refs, reverse=True)
+    assert 'data-sort="reference"' in descending
+    assert re.search(r'aria-sort="descending" data-sort="reference"', descending)
+
+
+def test_a_column_order_refuses_a_cursor_that_is_not_a_row(queue_data, moderator):
+    assert moderator.get("/moderation/?order=priority&after=abc").status_code == 400
+    assert moderator.get("/moderation/?order=priority&after=99999999").status_code == 400
+
+
+def test_the_filter_panel_draws_each_filter_and_narrows_the_table(queue_data, moderator):
+    page_html = moderator.get("/moderation/?organization_type=legal_aid").get_data(as_text=True)
+    panel = page_html[page_html.index('class="moj-filter-layout__filter"') :]
+    panel = panel[: panel.index('class="moj-filter-layout__content"')]
+    for name in (
+        "q",
+        "state",
+        "consultation",
+        "item",
+        "flag",
+        "organization_type",
+        "country",
+        "language",
+        "verified",
+    ):
+        assert f'name="{name}"' in panel and f'for="filter-{name}"' in panel
+    assert "govuk-select" in panel and "govuk-input" in panel and "Clear filters" in panel
+    # countries, languages, consultations and items by name, never by code
+    assert ">Mexico</option>" in panel and ">Spanish</option>" in panel
+    assert "leaders-summit-2021-migration" not in panel
+    assert [r for r in references(page_html) if r.startswith("QT-")] == ["QT-0002"]
