@@ -72,7 +72,8 @@ def test_the_whole_form_is_filled_and_submitted_from_the_keyboard(live_server, p
     banner = page.locator(".govuk-notification-banner--success")
     expect(banner).to_contain_text("Thank you. Your feedback was submitted with reference")
     page.goto(live_server + FORM)
-    expect(page.locator(".app-position-summary [data-state=submitted]")).to_have_text("Submitted, awaiting review")
+    state = page.locator(".app-position-summary [data-state=submitted]")
+    expect(state).to_have_text("Submitted, awaiting review")
     expect(page.locator("#amendment")).to_have_value(
         "Replace 'should' with 'shall' in the second sentence."
     )
@@ -131,4 +132,8 @@ def test_the_stakeholder_pages_fit_the_screen_and_are_accessible(live_server, pa
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
+        if path == "/organisation/feedback":  # each item's action is in reach, unscrolled
+            link = page.locator(f"a[href$='{FORM}']").first
+            box = link.bounding_box()
+            assert box and box["x"] + box["width"] <= width, box
         assert_accessible(page)
