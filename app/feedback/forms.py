@@ -44,6 +44,10 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+# A bound on what the evidence box reads at all (its character count shows it).
+LINKS_TEXT_LIMIT = 50_000
+
+
 def parse_links(raw: str | None) -> list[str]:
     return [line.strip() for line in (raw or "").splitlines() if line.strip()]
 
@@ -84,7 +88,7 @@ class FeedbackForm(FlaskForm):
     )
     evidence_links = TextAreaField(
         _l("Evidence links (one web address per line)"),
-        validators=[Length(max=50_000)],  # a bound on what is read at all
+        validators=[Length(max=LINKS_TEXT_LIMIT)],
     )
     attribution = RadioField(
         _l("Show your organisation's name with the published feedback?"),

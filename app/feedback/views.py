@@ -15,8 +15,9 @@ from app.errors import Conflict, DomainError
 from app.extensions import csrf, kept_after_commit, login_manager
 from app.feedback import attachments, cosignatures, cosigning, positions, read_models
 from app.feedback import services as feedback
+from app.feedback.attachment_forms import AttachmentForm
 from app.feedback.feedback_input import TEXT_LIMIT, FeedbackInput, input_faults, input_snapshot
-from app.feedback.forms import FeedbackForm, WithdrawForm, parse_links
+from app.feedback.forms import LINKS_TEXT_LIMIT, FeedbackForm, WithdrawForm, parse_links
 from app.form_errors import attach_domain_error
 from app.models import Attribution, ConsultationState, Disclosure, Stance
 from app.models.base import utcnow
@@ -25,6 +26,7 @@ from app.parsing import parse_id
 bp = Blueprint("feedback", __name__)
 # What a person sees side by side when a colleague saved first (everything they can type).
 COMPARED_FIELDS = (*read_models.TEXT_FIELDS, *read_models.OTHER_FIELDS[1:-2])
+UNSAVED = "unsaved"  # the answers stay on the page, not saved (see draft_before_attaching)
 
 
 # The form checks its own CSRF token (Flask-WTF's FlaskForm), so an expired token re-renders the
@@ -54,11 +56,20 @@ def edit(slug: str, code: str):  # noqa: ANN201
         return _render(view, form, existing, stored=True)
 
     submitting = bool(form.submit.data)
+    saved, failed = _save(view, form, submitting=submitting)
+    if failed is not None:
+        return failed
+    return _after_save(saved, submitting, slug, code)
+
+
+def _save(view: ItemView, form: FeedbackForm, *, submitting: bool):  # noqa: ANN202
+    """Save (or submit) what the form holds: the saved Feedback and None, or None and the page
+    to send back, which keeps the typed text (its errors, or a colleague's version beside it)."""
     if not form.validate():
         # One round of errors: what the form could not read, and every rule the rest breaks.
         _attach_input_faults(form, submitting)
         expired_token = _explain_expired_token(form)
-        return _render(view, form, _own_position(view)), 400 if expired_token else 422
+        return None, (_render(view, form, _own_position(view)), 400 if expired_token else 422)
     # Saving reads and locks what it needs itself: the stored position is read again only to
     # show it beside an error.
     try:
@@ -78,11 +89,37 @@ def edit(slug: str, code: str):  # noqa: ANN201
         differences = read_models.changes_between(
             input_snapshot(_input_from(form)), positions.snapshot(theirs) if theirs else {}
         )
-        return _render(view, form, theirs, theirs=theirs, differences=differences), 409
+        return None, (_render(view, form, theirs, theirs=theirs, differences=differences), 409)
     except DomainError as error:
         attach_domain_error(form, error)
-        return _render(view, form, _own_position(view)), error.status_code
-    return _after_save(saved, submitting, slug, code)
+        return None, (_render(view, form, _own_position(view)), error.status_code)
+    return saved, None
+
+
+def draft_before_attaching(view: ItemView, form: FeedbackForm):  # noqa: ANN201
+    """Before a file is attached or removed from the page's form: keep the answers typed there.
+    A draft is saved first (None when it was, else the form with its errors); a submitted
+    position changes only by its lead's submit, so its text is not saved here ("unsaved") and
+    the page is drawn again with it (`typed_page`)."""
+    existing = _own_position(view)
+    if existing is not None and existing.state in positions.SUBMITTED_STATES:
+        return UNSAVED
+    _saved, failed = _save(view, form, submitting=False)
+    return failed
+
+
+def typed_page(view: ItemView, form: FeedbackForm, lock_before: int | None):  # noqa: ANN201
+    """The form again with the answers typed and not yet submitted, after a file changed; the
+    lock moves on with the file's own change when nobody else changed the position meanwhile."""
+    existing = _own_position(view)
+    if existing is not None and lock_before == _lock_version(form.lock_version.data):
+        form.lock_version.data = str(existing.lock_version)
+    return _render(view, form, existing)
+
+
+def lock_of_position(view: ItemView) -> int | None:
+    existing = _own_position(view)
+    return existing.lock_version if existing else None
 
 
 def _own_position(view: ItemView):  # noqa: ANN202 - a Feedback or None
@@ -179,6 +216,7 @@ def _render(  # noqa: ANN202
         stored=stored,  # the form shows what the database holds, not a re-rendered POST
         state=state,
         text_limit=TEXT_LIMIT,
+        links_limit=LINKS_TEXT_LIMIT,
         withdraw_form=WithdrawForm(lock_version=existing.lock_version if existing else 0),
         **({} if expired else _around_the_form(view, existing, state)),
     )
@@ -191,16 +229,17 @@ def _around_the_form(view: ItemView, existing, state: ConsultationState) -> dict
     org_id, is_lead = current_user.organization_id, current_user.is_lead
     cosignable = existing is not None and existing.state in cosigning.COSIGNABLE_STATES
     return {
+        "candidates": cosigning.candidate_organizations(org_id, view.item.id)
+        if cosignable and is_lead
+        else [],
         "attachments": attachments.attachments_of(existing.id) if existing else [],
         "can_edit": attachments.can_change_attachments(
             existing, view.item.consultation, is_lead=is_lead
         ),
+        "attachment_form": AttachmentForm(formdata=None),
         "cosigned": cosigning.cosigned_feedback(org_id, view.item.id),
         "show_cosigners": cosignable,
         "cosigners": cosignatures.cosigners_of(existing.id) if cosignable else [],
-        "candidates": cosigning.candidate_organizations(org_id, view.item.id)
-        if cosignable and is_lead
-        else [],
         "is_lead": is_lead,
         "window_open": state is ConsultationState.OPEN,
     }

@@ -18,11 +18,16 @@
   }
   function say(text) { if (status) { status.textContent = text; } }
 
-  // Only the fields a person types or chooses; the token and the lock travel separately.
+  // Only the answers a person types or chooses; the token and the lock travel separately, and
+  // the file inputs below the form (form="feedback-form") belong to the upload, not the answers.
+  function answer(el) {
+    return el.name && el.type !== "hidden" && el.type !== "submit" && el.type !== "file" &&
+      form.contains(el);
+  }
   function values() {
     var data = {};
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.type === "hidden" || el.type === "submit") { return; }
+      if (!answer(el)) { return; }
       if (el.type === "radio" || el.type === "checkbox") {
         data[el.name] = data[el.name] || [];
         if (el.checked) { data[el.name].push(el.value); }
@@ -37,7 +42,7 @@
   }
   function restore(data) {
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || !(el.name in data) || el.type === "hidden" || el.type === "submit") { return; }
+      if (!answer(el) || !(el.name in data)) { return; }
       var value = data[el.name];
       if (el.type === "radio" || el.type === "checkbox") {
         el.checked = value.indexOf(el.value) !== -1;
@@ -84,13 +89,15 @@
     }
     if (form.querySelector("fieldset[disabled]")) { return; }
     var box = document.createElement("div");
-    box.className = "notice";
+    box.className = "govuk-inset-text";
     box.setAttribute("role", "region");
     box.setAttribute("aria-label", message("restore-title"));
     var text = document.createElement("p");
+    text.className = "govuk-body";
     text.textContent = message("restore", new Date(backup.at).toLocaleString());
     var button = document.createElement("button");
     button.type = "button";
+    button.className = "govuk-button govuk-button--secondary";
     button.textContent = message("restore-button");
     button.addEventListener("click", function () {
       restore(backup.values);
@@ -117,6 +124,10 @@
     inFlight = true;
     dirty = false;
     var body = new FormData(form);
+    // The upload's own inputs (a chosen file) are not part of a background save.
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && !form.contains(el)) { body.delete(el.name); }
+    });
     fetch(url, { method: "POST", body: body, credentials: "same-origin",
       headers: { "Accept": "application/json" } })
       .then(function (response) {

@@ -98,7 +98,7 @@ def test_an_organisation_takes_a_position_in_each_language(
     expect(member.locator("h1")).to_contain_text("Northern Corridor")
     assert_accessible(member)
     member.clock.install()  # the form's background save runs on the page's own clock
-    member.locator(f"table.board a[href$='{FORM}']").click()
+    member.locator(f"table.app-board a[href$='{FORM}']").click()
     expect(member.locator("h1")).to_contain_text("P1")
     assert_accessible(member)
     expect(member.locator("#submit")).to_have_count(0)
@@ -147,7 +147,7 @@ def test_an_organisation_takes_a_position_in_each_language(
     lead.locator("#attachment").set_input_files(
         files=[{"name": "evidence.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}]
     )
-    lead.locator("#attachments button.primary").click()
+    lead.locator("#attachments button[formaction$='/feedback/attachments']").click()
     expect(lead.locator("#attachments a[download]")).to_have_text("evidence.pdf")
     lead.locator("input[name=priority][value='4']").check()
     lead.locator("#amendment").fill("Shelters shall be funded for three years.")
@@ -165,16 +165,16 @@ def test_an_organisation_takes_a_position_in_each_language(
     lead.locator("#comment").fill(f"{first} {more} (2)")
     lead.locator("#submit").click()
     lead.goto(f"{base}{FORM}/revisions")
-    expect(lead.locator("section.revision")).to_have_count(2)
-    expect(lead.locator("section.revision").first.locator("ins")).to_contain_text("(2)")
-    expect(lead.locator("section.revision").first).to_contain_text("Lee Lead")
+    expect(lead.locator("section.app-revision")).to_have_count(2)
+    expect(lead.locator("section.app-revision").first.locator("ins")).to_contain_text("(2)")
+    expect(lead.locator("section.app-revision").first).to_contain_text("Lee Lead")
     assert_accessible(lead)
 
     # The lead invites another organisation to co-sign; its lead accepts.
     lead.goto(base + FORM)
     lead.locator("#cosigner-organization").select_option(label=PARTNER)
-    lead.locator(".cosigners form [type=submit]").last.click()
-    expect(lead.locator(".cosigners table")).to_contain_text(PARTNER)
+    lead.locator(".app-cosigners form [type=submit]").last.click()
+    expect(lead.locator(".app-cosigners table")).to_contain_text(PARTNER)
     assert_accessible(lead)
 
     partner_context, partner = person(browser, base, partner_lead, lang)
@@ -185,16 +185,16 @@ def test_an_organisation_takes_a_position_in_each_language(
     assert_accessible(partner)
     partner.locator("form[action$='/accept'] button").click()
     partner.goto(base + FORM)
-    expect(partner.locator(".cosigned-notice")).to_be_visible()
+    expect(partner.locator(".app-cosigned-notice")).to_be_visible()
     expect(partner.locator("#submit")).to_have_count(0)
     partner_context.close()
 
     # Until the window closes, the lead can withdraw the position.
     lead.goto(base + FORM)
-    lead.locator("form.withdraw [type=submit]").click()
+    lead.locator("form.app-withdraw [type=submit]").click()
     expect(flash(lead, say("Your organisation's position was withdrawn."))).to_be_visible()
     lead.goto(f"{base}/organisation/feedback")
-    row = lead.locator("table.board tr").filter(has=lead.locator(f"a[href$='{FORM}']"))
+    row = lead.locator("table.app-board tr").filter(has=lead.locator(f"a[href$='{FORM}']"))
     expect(row).to_contain_text(say("Withdrawn"))
     assert_accessible(lead)
     lead_context.close()

@@ -15,6 +15,7 @@ from app.accounts.services import create_user
 from app.consultations.services import get_item
 from app.extensions import db
 from app.feedback import attachments
+from app.feedback.attachment_forms import AttachmentForm
 from app.models import (
     Attachment,
     AuditEvent,
@@ -209,13 +210,18 @@ def test_the_attachment_list_shows_name_type_size_and_disclosure(seeded, member)
             consultation=view.item.consultation,
             attachments=files,
             can_edit=True,
+            attachment_form=AttachmentForm(formdata=None),
         )
     assert "brief.pdf" in html and "PDF document" in html and "1 KB" in html
     assert "chart.png" in html and "PNG image" in html and "For the council only" in html
-    assert 'enctype="multipart/form-data"' in html
+    assert 'formenctype="multipart/form-data"' in html
     assert 'accept=".pdf,.docx,.odt,.png,.jpg,.jpeg"' in html
     assert 'aria-describedby="attachment-hint"' in html
-    assert html.count('name="csrf_token"') == 3  # two delete buttons and the upload form
+    # The file inputs and buttons belong to the feedback form (its token, its typed answers):
+    # the file, both disclosure radios, two remove buttons and the upload button.
+    assert html.count('form="feedback-form"') == 6
+    assert f'formaction="/c/{SLUG}/items/{CODE}/feedback/attachments"' in html
+    assert html.count('formaction="/attachments/') == 2
     assert "Remove “brief.pdf”" in html
 
 

@@ -191,7 +191,7 @@ def test_the_browser_never_cuts_a_long_text_it_counts_it(seeded, client, login):
     for field in ("comment", "amendment"):
         tag = re.search(rf'<textarea[^>]*name="{field}"[^>]*>', page)[0]
         assert "maxlength" not in tag and "govuk-js-character-count" in tag
-        assert f'aria-describedby="{field}-hint {field}-info"' in tag
+        assert f'aria-describedby="{field}-info {field}-hint"' in tag
     assert page.count('data-module="govuk-character-count" data-maxlength="20000"') == 2
     assert 'data-i18n.characters-over-limit.other="You have %{count} characters too many"' in page
     client.post("/auth/locale", data={**hidden_fields(page), "locale": "es", "next": FORM})

@@ -106,7 +106,7 @@ ANSWER = {"stance": "support", "priority": "4"}
 def test_a_member_drafts_but_cannot_submit(seeded, client, login):
     login(client, MEMBER)
     page = client.get(FORM).get_data(as_text=True)
-    assert 'value="Save draft"' in page
+    assert re.search(r'<button[^>]*name="save"[^>]*>\s*Save draft\s*</button>', page)
     assert 'name="submit"' not in page  # no Submit button for a non-lead
     assert "lead signs off and submits" in page
 
@@ -174,7 +174,8 @@ def test_each_change_is_a_revision_with_author_and_word_diff(seeded, client, log
     second = "We support the plan for regional processing centres with legal aid."
     submit_form(client, FORM, **ANSWER, comment=first, submit="Submit feedback")
     page = client.get(FORM).get_data(as_text=True)
-    assert 'value="Submit changes"' in page  # the lead may still change it
+    # the lead may still change it
+    assert re.search(r'<button[^>]*name="submit"[^>]*>\s*Submit changes\s*</button>', page)
     response = post_from(client, page, **ANSWER, comment=second, submit="Submit changes")
     assert response.status_code == 302
 
@@ -466,10 +467,10 @@ def test_autosave_does_not_touch_a_submitted_position(seeded, app, login):
 def dashboard_rows(page: str) -> dict[str, tuple[str, str]]:
     """{item code: (state, row html)} of the dashboard's tables."""
     rows = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
-        code = re.search(r'<th scope="row"><a href="[^"]*/items/([^"]+)">', row)
+    for row in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', page, re.S):
+        code = re.search(r'<th scope="row"[^>]*><a [^>]*href="[^"]*/items/([^"]+)">', row)
         if code:
-            rows[code[1]] = (re.search(r'class="state state-(\w+)"', row)[1], row)
+            rows[code[1]] = (re.search(r'class="govuk-tag[^"]*" data-state="(\w+)"', row)[1], row)
     return rows
 
 
@@ -528,7 +529,7 @@ def test_the_dashboard_lists_every_item_with_our_state(seeded, app, login):
     assert set(rows) == set(expected)
     for code, state in expected.items():
         assert rows[code][0] == state, code
-        assert f">{labels[state]}</span>" in rows[code][1], code
+        assert f">{labels[state]}</strong>" in rows[code][1], code
     assert f"Reason: {reason}" in html.unescape(rows["P3"][1])
     assert "Reason:" not in rows["P2"][1]
     # Other organisations' positions (on P1, P2, P3, P5, P6 at least) do not show.
@@ -550,7 +551,7 @@ def test_only_members_of_an_organisation_have_a_dashboard(seeded, app, login):
     response = moderator.get(DASHBOARD)
     assert response.status_code in (403, 404)
     page = response.get_data(as_text=True)
-    assert 'class="board"' not in page
+    assert "app-board" not in page
     assert DEMO_ORGANIZATION not in page
 
 
