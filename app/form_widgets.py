@@ -55,6 +55,8 @@ def govuk_field(
     merged: dict[str, Any] = dict(params or {})
     if hint:
         merged["hint"] = {"text": hint}
+    elif not field.description:
+        merged.setdefault("hint", None)  # no empty hint for aria-describedby to point at
     classes = attributes.pop("class_", None) or attributes.pop("class", None)
     if classes:
         merged["classes"] = f"{merged.get('classes', '')} {classes}".strip()
