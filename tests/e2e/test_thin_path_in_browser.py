@@ -54,7 +54,8 @@ def test_stakeholder_to_council_in_a_real_browser(live_server, page, celery_work
 
     page.goto(base + ITEM)
     expect(page.get_by_text(COMMENT)).to_be_visible()
-    expect(page.locator('td[data-stance="support_with_amendments"]')).to_have_text("2")
+    public_tally = page.locator('section[aria-labelledby="tally-title"]')
+    expect(public_tally.locator('[data-stance="support_with_amendments"]')).to_have_text("2")
 
     sign_in(page, base, "council@example.org")
     page.goto(base + ITEM)
