@@ -33,6 +33,8 @@ from app.models import (
     Organization,
     OrganizationType,
     Redaction,
+    Report,
+    ReportStatus,
     Stance,
     VerificationState,
 )
@@ -222,7 +224,7 @@ def test_the_participation_counts_each_organisation_once_cosigners_included(back
     assert "3 organisations took part" in page_of(client, f"{CONSULTATION}/items/A2")
 
 
-def test_the_councils_responses_and_reports_are_listed_on_the_consultation_page(backend, client):
+def test_the_councils_published_responses_and_reports_are_on_the_consultation_page(backend, client):
     consultation = the_consultation()
     for code, decision, when in (
         ("A2", Decision.ACCEPTED, utcnow()),
@@ -237,9 +239,27 @@ def test_the_councils_responses_and_reports_are_listed_on_the_consultation_page(
                 published_at=when,
             )
         )
+    for item, public, published_at in (
+        (item_id("A1"), True, utcnow()),  # the public version, published
+        (None, True, None),  # prepared, not yet published
+        (None, False, utcnow()),  # the council's own version never shows
+    ):
+        db.session.add(
+            Report(
+                scope=f"item:{item}" if item else f"consultation:{consultation.id}",
+                consultation_id=consultation.id,
+                item_id=item,
+                snapshot_key=f"public-pages-{next(_numbers)}",
+                status=ReportStatus.DONE,
+                is_public=public,
+                published_at=published_at,
+            )
+        )
     db.session.commit()
     page = page_of(client, CONSULTATION)
-    responses = page[page.index('id="responses-title"') :]
+    reports = page[page.index('id="reports-title"') :]
+    assert re.findall(r'href="/c/[^"]+/reports/\d+">([^<]+)</a>', reports) == ["Report on A1"]
+    responses = page[page.index('id="responses-title"') : page.index('id="reports-title"')]
     assert f'href="{CONSULTATION}/items/A2#response-title">Response on A2</a>' in responses
     assert "Accepted" in responses
     assert 'data-response="A1"' not in page  # not published: the council's only
