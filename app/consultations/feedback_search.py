@@ -62,7 +62,8 @@ def parse_search(args: Mapping[str, str]) -> PublicSearch:
     """The search in a page's GET parameters; InvalidSearch when one of them is not a value the
     filters offer (its message says which and why)."""
     search = PublicSearch(
-        q=" ".join(args.get("q", "").split()),
+        # Control characters (a NUL that PostgreSQL refuses) are no part of any text searched.
+        q=" ".join("".join(c for c in args.get("q", "") if c.isprintable() or c.isspace()).split()),
         stance=args.get("stance", "").strip(),
         language=args.get("language", "").strip().lower(),
         type=args.get("type", "").strip(),

@@ -469,6 +469,15 @@ def test_a_bad_search_is_answered_with_a_message_not_an_error(backend, client, q
     assert "Correct the search to see the published feedback." in page
 
 
+def test_odd_characters_in_the_search_are_searched_for_literally(backend, client):
+    published(name="Percent Org", comment="Rents rose 100% in a year.")
+    published(name="Other Org", comment="Rents rose 1000 in a year.")
+    assert names_on(page_of(client, f"{A1}?q=100%25")) == ["Percent Org"]
+    assert names_on(page_of(client, f"{A1}?q=100_")) == []  # "_" is no wildcard
+    assert results(page_of(client, f"{A1}?q=%00%01")) == "2 published positions"  # no search
+    assert len(names_on(page_of(client, f"{A1}?q=rents%00"))) == 2
+
+
 def test_odd_page_values_give_the_first_page(backend, client):
     published(name="First Page Org")
     for query in ("page=abc", "page=-1", "page=99999999999999999999", "after=zz", "before=1_x"):
