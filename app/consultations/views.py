@@ -96,7 +96,7 @@ def item(slug: str, code: str):  # noqa: ANN201
         search=search,
         search_errors=search_errors,
         options=feedback_search.filter_options(view.item.id),
-        organization_types=ORGANIZATION_TYPE_LABELS.items(),
+        type_labels=ORGANIZATION_TYPE_LABELS,
         responses=consultations.council_responses(view.item.id),
         own_feedback=own,
         versions=consultations.item_versions(view.item.id),

@@ -35,6 +35,9 @@ class PublicFeedback:
     cosigners: list[str]  # organisations that co-sign it; empty when the owner is anonymous
     cosigner_count: int
     attachments: list[attachments.PublicAttachment]  # the files shared publicly
+    # What the organisation is and where (None, like its name, when it is anonymous).
+    organization_type: str | None = None
+    organization_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,8 @@ def _rows(
     stance: Stance | None = None,
     language: str | None = None,
 ) -> list:
-    """(feedback, organisation name) rows, newest first (oldest first when `newer_than`): one
-    range of ix_feedback_item_id_state_published_at_id."""
+    """(feedback, organisation name, type, country) rows, newest first (oldest first when
+    `newer_than`): one range of ix_feedback_item_id_state_published_at_id."""
     conditions = [*_published(item_id), *where]
     if stance is not None:
         conditions.append(Feedback.stance == stance)
@@ -218,7 +221,7 @@ def _rows(
             ids = ids.join(Organization, Organization.id == Feedback.organization_id)
         conditions = [Feedback.id.in_(ids.scalar_subquery())]
     return db.session.execute(
-        select(Feedback, Organization.name)
+        select(Feedback, Organization.name, Organization.type, Organization.country)
         .join(Organization, Organization.id == Feedback.organization_id)
         .where(*conditions)
         .order_by(*order)
@@ -227,8 +230,8 @@ def _rows(
 
 
 def _public_entries(rows: list) -> list[PublicFeedback]:
-    """(feedback, organisation name) rows as a visitor may see them."""
-    ids = [fb.id for fb, _name in rows]
+    """(feedback, organisation name, type, country) rows as a visitor may see them."""
+    ids = [row[0].id for row in rows]
     spans = redacted_spans(ids)
     cosigners = cosignatures.accepted_cosigner_names(ids)
     files = attachments.public_attachments(ids)
@@ -249,8 +252,10 @@ def _public_entries(rows: list) -> list[PublicFeedback]:
             cosigners=cosigners.get(fb.id, []) if fb.attribution is Attribution.NAMED else [],
             cosigner_count=len(cosigners.get(fb.id, [])),
             attachments=files.get(fb.id, []),
+            organization_type=kind.value if fb.attribution is Attribution.NAMED else None,
+            organization_country=country if fb.attribution is Attribution.NAMED else None,
         )
-        for fb, name in rows
+        for fb, name, kind, country in rows
     ]
 
 

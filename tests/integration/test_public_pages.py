@@ -410,6 +410,18 @@ def test_each_filter_narrows_the_published_feedback(backend, client, query, expe
     assert "Anonymous Academic" not in page
 
 
+def test_a_named_organisations_type_and_country_are_shown_an_anonymous_ones_are_not(
+    backend, client
+):
+    named = published(name="Shown Academic", kind=OrganizationType.ACADEMIC, country="GT")
+    hidden = published(name="Hidden Legal", kind=OrganizationType.LEGAL_AID, anonymous=True)
+    page = page_of(client, A1)
+    entry = page[page.index(f'id="{named.reference}"') :].split("</article>")[0]
+    assert re.search(r"Academic or research centre, Guatemala\s*<", entry)
+    anonymous = page[page.index(f'id="{hidden.reference}"') :].split("</article>")[0]
+    assert "Legal aid provider" not in anonymous and "Hidden Legal" not in anonymous
+
+
 def test_the_filters_offer_the_languages_and_countries_of_the_published_feedback(backend, client):
     published(language="fr", country="GT")
     published(language="es", country="XX", anonymous=True)  # an anonymous country is not offered
