@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, union_all
+from sqlalchemy import delete, func, insert, select, union, union_all
 
 from app.analysis.tally import Tally, tally
 from app.errors import NotFound
@@ -248,3 +248,72 @@ def council_responses(item_id: int) -> list[PublishedResponse]:
         )
         for response in responses
     ]
+
+
+def item_tallies(item_ids: list[int]) -> dict[int, Tally]:
+    """The public tally of each item, from the published counts in one query."""
+    if not item_ids:
+        return {}
+    rows = db.session.execute(
+        select(
+            PublishedTally.item_id,
+            PublishedTally.stance,
+            PublishedTally.priority,
+            PublishedTally.positions + PublishedTally.cosignatures,
+        ).where(PublishedTally.item_id.in_(item_ids))
+    )
+    by_item: dict[int, list[tuple]] = {item_id: [] for item_id in item_ids}
+    for item_id, stance, priority, n in rows:
+        by_item[item_id].append((stance or None, priority or None, n))
+    return {item_id: tally(counted) for item_id, counted in by_item.items()}
+
+
+def participating_organisations(consultation_ids: list[int]) -> dict[int, int]:
+    """How many distinct organisations took part in each consultation, publicly: those whose
+    position is published, and those that accepted to co-sign one (each counted once)."""
+    if not consultation_ids:
+        return {}
+    published = (Feedback.state == FeedbackState.PUBLISHED,)
+    owners = (
+        select(Item.consultation_id, Feedback.organization_id.label("organization_id"))
+        .join(Item, Item.id == Feedback.item_id)
+        .where(Item.consultation_id.in_(consultation_ids), *published)
+    )
+    cosigners = (
+        select(Item.consultation_id, FeedbackCosigner.organization_id.label("organization_id"))
+        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+        .join(Item, Item.id == Feedback.item_id)
+        .where(
+            Item.consultation_id.in_(consultation_ids),
+            FeedbackCosigner.state == CosignState.ACCEPTED,
+            *published,
+        )
+    )
+    taking_part = union(owners, cosigners).subquery()
+    rows = db.session.execute(
+        select(taking_part.c.consultation_id, func.count()).group_by(taking_part.c.consultation_id)
+    )
+    counts = dict.fromkeys(consultation_ids, 0)
+    counts.update({consultation_id: n for consultation_id, n in rows})
+    return counts
+
+
+@dataclass(frozen=True)
+class ItemResponse:
+    item_code: str
+    decision: str
+    published_at: datetime
+
+
+def published_responses_by_item(consultation_id: int) -> list[ItemResponse]:
+    """The council's published responses on the consultation's items, in the items' order."""
+    rows = db.session.execute(
+        select(Item.code, CouncilResponse.decision, CouncilResponse.published_at)
+        .join(Item, Item.id == CouncilResponse.item_id)
+        .where(
+            CouncilResponse.consultation_id == consultation_id,
+            CouncilResponse.published_at.is_not(None),
+        )
+        .order_by(Item.position, CouncilResponse.published_at.desc())
+    )
+    return [ItemResponse(code, decision.value, when) for code, decision, when in rows]

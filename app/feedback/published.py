@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 
 from app.analysis.redaction import apply_redactions
 from app.consultations.services import published_positions
@@ -35,6 +35,9 @@ class PublicFeedback:
     cosigners: list[str]  # organisations that co-sign it; empty when the owner is anonymous
     cosigner_count: int
     attachments: list[attachments.PublicAttachment]  # the files shared publicly
+    # What the organisation is and where (None, like its name, when it is anonymous).
+    organization_type: str | None = None
+    organization_country: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,27 +99,29 @@ def published_page(
     before: Cursor | None = None,
     page: int | None = None,
     per_page: int = PUBLIC_PAGE_SIZE,
+    where: tuple = (),
 ) -> PublicPage:
     """One page of the item's published feedback as a visitor may see it, newest first: the
-    page after the cursor `after`, the page before `before`, page number `page`, or the first.
+    page after the cursor `after`, the page before `before`, page number `page`, or the first;
+    only the positions that meet the conditions `where` (a search's), when given.
 
     Pages reached by a cursor are one range of the public index, whatever their depth; their
     number is not known (counting the positions before them would grow with the depth). A
     page number reads the ids of the pages before it in that index (cheap for the first few
     dozen pages: older links, typed addresses); the links a page gives carry cursors.
     """
-    total = published_positions(item_id)
+    total = _count(item_id, where) if where else published_positions(item_id)
     pages = max(1, -(-total // per_page))
     if before is not None:
-        rows = _rows(item_id, per_page + 1, newer_than=before)
+        rows = _rows(item_id, per_page + 1, newer_than=before, where=where)
         if len(rows) <= per_page:  # nothing newer than these: this is the first page
-            return published_page(item_id, per_page=per_page)
+            return published_page(item_id, per_page=per_page, where=where)
         entries = _public_entries(rows[:per_page][::-1])
         return PublicPage(
             entries, total, None, pages, Cursor.of(entries[0]), Cursor.of(entries[-1])
         )
     if after is not None:
-        rows = _rows(item_id, per_page + 1, older_than=after)
+        rows = _rows(item_id, per_page + 1, older_than=after, where=where)
         entries = _public_entries(rows[:per_page])
         return PublicPage(
             entries,
@@ -127,7 +132,7 @@ def published_page(
             Cursor.of(entries[-1]) if len(rows) > per_page else None,
         )
     page = min(max(1, page or 1), pages)
-    rows = _rows(item_id, per_page + 1, skip=(page - 1) * per_page)
+    rows = _rows(item_id, per_page + 1, skip=(page - 1) * per_page, where=where)
     entries = _public_entries(rows[:per_page])
     return PublicPage(
         entries,
@@ -174,19 +179,30 @@ def _published(item_id: int) -> tuple:
     return (Feedback.item_id == item_id, Feedback.state == FeedbackState.PUBLISHED)
 
 
+def _count(item_id: int, where: tuple) -> int:
+    """How many published positions on the item meet `where` (a search's conditions)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Feedback)
+        .join(Organization, Organization.id == Feedback.organization_id)
+        .where(*_published(item_id), *where)
+    )
+
+
 def _rows(
     item_id: int,
     limit: int,
     *,
+    where: tuple = (),
     older_than: Cursor | None = None,
     newer_than: Cursor | None = None,
     skip: int = 0,
     stance: Stance | None = None,
     language: str | None = None,
 ) -> list:
-    """(feedback, organisation name) rows, newest first (oldest first when `newer_than`): one
-    range of ix_feedback_item_id_state_published_at_id."""
-    conditions = list(_published(item_id))
+    """(feedback, organisation name, type, country) rows, newest first (oldest first when
+    `newer_than`): one range of ix_feedback_item_id_state_published_at_id."""
+    conditions = [*_published(item_id), *where]
     if stance is not None:
         conditions.append(Feedback.stance == stance)
     if language is not None:
@@ -201,9 +217,11 @@ def _rows(
     if skip:
         # The ids alone, from the index: the rows skipped are never read.
         ids = select(Feedback.id).where(*conditions).order_by(*order).offset(skip).limit(limit)
+        if where:  # a search may read the organisation
+            ids = ids.join(Organization, Organization.id == Feedback.organization_id)
         conditions = [Feedback.id.in_(ids.scalar_subquery())]
     return db.session.execute(
-        select(Feedback, Organization.name)
+        select(Feedback, Organization.name, Organization.type, Organization.country)
         .join(Organization, Organization.id == Feedback.organization_id)
         .where(*conditions)
         .order_by(*order)
@@ -212,8 +230,8 @@ def _rows(
 
 
 def _public_entries(rows: list) -> list[PublicFeedback]:
-    """(feedback, organisation name) rows as a visitor may see them."""
-    ids = [fb.id for fb, _name in rows]
+    """(feedback, organisation name, type, country) rows as a visitor may see them."""
+    ids = [row[0].id for row in rows]
     spans = redacted_spans(ids)
     cosigners = cosignatures.accepted_cosigner_names(ids)
     files = attachments.public_attachments(ids)
@@ -234,8 +252,10 @@ def _public_entries(rows: list) -> list[PublicFeedback]:
             cosigners=cosigners.get(fb.id, []) if fb.attribution is Attribution.NAMED else [],
             cosigner_count=len(cosigners.get(fb.id, [])),
             attachments=files.get(fb.id, []),
+            organization_type=kind.value if fb.attribution is Attribution.NAMED else None,
+            organization_country=country if fb.attribution is Attribution.NAMED else None,
         )
-        for fb, name in rows
+        for fb, name, kind, country in rows
     ]
 
 

@@ -564,15 +564,18 @@ def entries_on(page: str) -> list[str]:
 
 def link(page: str, rel: str) -> str | None:
     """The address of the page link `rel` (next, prev, first), without its fragment."""
-    found = re.search(rf'rel="{rel}" href="([^"#]+)#published-title"', page)
-    return found[1] if found else None
+    for tag in re.findall(r"<a [^>]*>", page):
+        found = re.search(r'href="([^"#]+)#published-title"', tag)
+        if found and f'rel="{rel}"' in tag:
+            return html.unescape(found[1])
+    return None
 
 
 def test_published_feedback_is_paginated(seeded, client):
     add_published_feedback(seeded, 25)
 
     first = client.get(ITEM).get_data(as_text=True)
-    assert first.count('<article class="feedback" id="') == 20
+    assert first.count('<article class="app-published-entry" id="') == 20
     assert entries_on(first) == [f"{n:02d}" for n in range(20)]  # newest first
     assert "Page 1 of 2" in first
     assert "25 published positions" in first
@@ -581,7 +584,7 @@ def test_published_feedback_is_paginated(seeded, client):
     assert link(first, "next").startswith(f"{ITEM}?after=")
 
     second = client.get(link(first, "next")).get_data(as_text=True)
-    assert second.count('<article class="feedback" id="') == 5
+    assert second.count('<article class="app-published-entry" id="') == 5
     assert entries_on(second) == [f"{n:02d}" for n in range(20, 25)]
     assert link(second, "next") is None
     assert link(second, "first") == ITEM
@@ -610,9 +613,9 @@ def test_published_feedback_is_paginated(seeded, client):
 def test_one_page_of_feedback_has_no_pagination(seeded, client):
     add_published_feedback(seeded, 20)
     page = client.get(ITEM).get_data(as_text=True)
-    assert page.count('<article class="feedback" id="') == 20
+    assert page.count('<article class="app-published-entry" id="') == 20
     assert "Page 1 of" not in page
-    assert 'class="pagination"' not in page
+    assert "govuk-pagination" not in page
 
 
 # --- 11. redactions --------------------------------------------------------------------------

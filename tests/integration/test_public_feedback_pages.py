@@ -4,6 +4,7 @@ the page's tally and total read from the published tallies, not counted from the
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -20,8 +21,12 @@ def entries_on(page: str, prefix: str = "Paged") -> list[str]:
 
 
 def link(page: str, rel: str) -> str | None:
-    found = re.search(rf'rel="{rel}" href="([^"#]+)#published-title"', page)
-    return found[1] if found else None
+    """The address of the pagination's link `rel` (first, prev, next), if the page has one."""
+    for tag in re.findall(r"<a [^>]*>", page):
+        found = re.search(r'href="([^"#]+)#published-title"', tag)
+        if found and f'rel="{rel}"' in tag:
+            return html.unescape(found[1])
+    return None
 
 
 def test_a_next_link_leads_to_the_same_positions_after_new_ones_are_published(seeded, client):

@@ -108,6 +108,8 @@ def test_a_replaced_word_is_set_apart_from_its_replacement(app):
     runs = word_diff("Aid for Honduras now", "Aid for voluntary returns now")
     with app.test_request_context():
         html = render_template_string('{% include "consultations/_diff.html" %}', runs=runs)
-    seen = re.sub(r"<[^>]+>", "", re.sub(r'<span class="visually-hidden">.*?</span>', "", html))
+    seen = re.sub(
+        r"<[^>]+>", "", re.sub(r'<span class="govuk-visually-hidden">.*?</span>', "", html)
+    )
     assert "Aid for Honduras voluntary returns now" in seen  # "Hondurasvoluntary" before
     assert "<del>" in html and "<ins>" in html
