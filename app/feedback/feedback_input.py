@@ -22,8 +22,10 @@ MAX_EVIDENCE_LINKS = 10
 MAX_LINK_LENGTH = 500  # characters of one evidence link
 PRIORITIES = range(1, 6)
 # Links are shown as links on the public page: only plain web addresses, whoever calls.
-# (Spelt without flags, so the API's document can state it as a JSON Schema pattern too.)
-WEB_ADDRESS_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$"
+# (Spelt without flags, so the API's document can state it as a JSON Schema pattern too; blanks
+# are listed, because Python's \s and ECMAScript's do not agree on control characters.)
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+WEB_ADDRESS_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{_BLANK}/?#]+[^{_BLANK}]*$"
 WEB_ADDRESS = re.compile(WEB_ADDRESS_PATTERN)
 
 
