@@ -81,7 +81,6 @@ def item_responses(item_id: int):  # noqa: ANN201
         form=form,
         responses=responses,
         item=consultations.item_by_id(item_id),
-        publish_form=EmptyForm(),
     ), status
 
 
