@@ -2,10 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount
 from wtforms import (
     DateTimeLocalField,
     HiddenField,
     IntegerField,
+    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -34,6 +36,15 @@ class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices(), validators=[InputRequired()])
 
 
+class UserSearchForm(FlaskForm):
+    """The users list's search box: read from the query string, so without a CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search by email or name"), validators=[Length(max=254)])
+
+
 class ActivationForm(FlaskForm):
     """`active` is "1" to reactivate an account and "0" to deactivate it."""
 
@@ -45,15 +56,18 @@ class ActivationForm(FlaskForm):
 LOCALE_NAMES = {"en": _l("English"), "es": _l("Spanish"), "fr": _l("French")}
 
 
-def _localized(form_class: type, name: str, label: str, field: type, **kwargs: object) -> None:
-    """Add `<name>_en`, `<name>_es` and `<name>_fr` to `form_class`; English is required."""
+def _localized(
+    form_class: type, name: str, label: str, field: type, limit: int = 200, **options: object
+) -> None:
+    """Add `<name>_en`, `<name>_es` and `<name>_fr` to `form_class`; English is required. Each
+    is at most `limit` characters: the validator's error is shown, the text is never cut."""
     for locale, language in LOCALE_NAMES.items():
         validators = [InputRequired()] if locale == "en" else [Optional()]
         full_label = _l("%(label)s (%(language)s)", label=label, language=language)
         setattr(
             form_class,
             f"{name}_{locale}",
-            field(full_label, validators=[*validators, Length(max=kwargs.get("max", 200))]),
+            field(full_label, validators=[*validators, Length(max=limit)], **options),
         )
 
 
@@ -94,7 +108,14 @@ class ConsultationForm(FlaskForm):
 
 
 _localized(ConsultationForm, "title", _l("Title"), StringField)
-_localized(ConsultationForm, "summary", _l("Summary"), TextAreaField, max=20_000)
+_localized(
+    ConsultationForm,
+    "summary",
+    _l("Summary"),
+    TextAreaField,
+    limit=20_000,
+    widget=GovCharacterCount(),
+)
 
 
 def kind_choices() -> list[SelectChoice]:
@@ -116,6 +137,8 @@ class ItemForm(FlaskForm):
     conflict: str | None = None  # set by the view when another admin saved first
 
 
-_localized(ItemForm, "title", _l("Title"), StringField, max=300)
-_localized(ItemForm, "body", _l("Text (Markdown)"), TextAreaField, max=50_000)
-_localized(ItemForm, "source", _l("Source document"), StringField, max=500)
+_localized(ItemForm, "title", _l("Title"), StringField, limit=300)
+_localized(
+    ItemForm, "body", _l("Text (Markdown)"), TextAreaField, limit=50_000, widget=GovCharacterCount()
+)
+_localized(ItemForm, "source", _l("Source document"), StringField, limit=500)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app.accounts import roles
 from app.admin.blueprint import bp
-from app.admin.forms import ActivationForm, RoleForm, role_choices, role_labels
+from app.admin.forms import ActivationForm, RoleForm, UserSearchForm, role_labels
 from app.models import Role
 from app.parsing import parse_id
 
@@ -29,15 +29,18 @@ def _after() -> int | None:
 @bp.get("/users")
 @login_required
 def users():  # noqa: ANN201
-    search = request.args.get("q", "").strip()
+    search_form = UserSearchForm(request.args)
+    search = (search_form.q.data or "").strip() if search_form.validate() else ""
     found = roles.list_users(current_user.id, search=search, after=_after(), limit=PAGE_SIZE)
     next_after = found[-1].id if len(found) == PAGE_SIZE else None
+    # Each row's role select, showing that user's role (the forms post to change_role).
+    rows = [(user, RoleForm(formdata=None, role=user.role.value)) for user in found]
     return render_template(
         "admin/users.html",
-        users=found,
+        rows=rows,
         search=search,
+        search_form=search_form,
         next_after=next_after,
-        role_choices=role_choices(),
         list_args=_list_args(),
     )
 

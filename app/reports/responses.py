@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCharacterCount
 from wtforms import RadioField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
@@ -27,10 +28,16 @@ INVALID = 422
 class ResponseForm(FlaskForm):
     decision = RadioField(_l("Decision"), validators=[InputRequired()])
     theme = StringField(_l("Theme (optional)"), validators=[Optional(), Length(max=200)])
-    rationale = TextAreaField(_l("Rationale"), validators=[InputRequired(), Length(max=10_000)])
+    # Limited texts are counted as they are typed (GOV.UK's character count), never cut.
+    rationale = TextAreaField(
+        _l("Rationale"),
+        validators=[InputRequired(), Length(max=10_000)],
+        widget=GovCharacterCount(),
+    )
     references = TextAreaField(
         _l("References of the submissions it answers (optional)"),
         validators=[Optional(), Length(max=20_000)],
+        widget=GovCharacterCount(),
     )
     save_draft = SubmitField(_l("Save as a draft"))
     publish = SubmitField(_l("Publish and tell the organisations"))
@@ -74,7 +81,6 @@ def item_responses(item_id: int):  # noqa: ANN201
         form=form,
         responses=responses,
         item=consultations.item_by_id(item_id),
-        publish_form=EmptyForm(),
     ), status
 
 

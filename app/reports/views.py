@@ -22,7 +22,6 @@ def index():  # noqa: ANN201
         "reports/index.html",
         reports=reports.list_reports(current_user.id),
         consultations=consultations.list_consultations(),
-        form=EmptyForm(),
     )
 
 

@@ -19,7 +19,7 @@ WORDS = {
 
 
 def submit(page: Page) -> None:
-    page.locator("main form.stacked [type=submit]").click()
+    page.locator("main form[method=post]:not([action]) [type=submit]").click()
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "fr"])

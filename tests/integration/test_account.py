@@ -96,6 +96,18 @@ def test_profile_page_shows_the_persons_name_and_email(seeded, client, login):
     assert 'for="locale"' in page
 
 
+def test_the_accounts_language_is_chosen_by_name_on_the_profile(seeded, client, login):
+    login(client, STAKEHOLDER)
+    page = client.get("/account/").get_data(as_text=True)
+    select_html = re.search(
+        r'<select class="govuk-select" id="locale" name="locale".*?</select>', page, re.S
+    )[0]
+    options = re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', select_html)
+    assert options == [("en", "English"), ("es", "Español"), ("fr", "Français")]
+    assert "changes this visit only" in page  # the header's switch is not the account's language
+    assert 'class="govuk-summary-list' in page and 'class="moj-sub-navigation' in page
+
+
 def test_saving_the_profile_changes_name_and_language_and_this_sessions_locale(
     seeded, client, login
 ):
@@ -298,6 +310,17 @@ def test_api_token_secret_is_shown_once_and_stored_only_as_a_hash(seeded, client
         db.session.expire_all()
         assert db.session.get(ApiToken, token.id).last_used_at is not None
         assert profile.caller_for_api_token(secret[:-1] + "x") is None
+
+
+def test_a_new_token_is_announced_in_a_banner_and_each_tokens_state_is_a_tag(seeded, client, login):
+    login(client, STAKEHOLDER)
+    response = submit_form(client, "/account/tokens", name="Nightly export")
+    page = response.get_data(as_text=True)
+    banner = re.search(r'<div class="govuk-notification-banner.*?</div>\s*</div>', page, re.S)[0]
+    assert "Your new token “Nightly export”" in banner and 'readonly="readonly"' in banner
+    listing = client.get("/account/tokens").get_data(as_text=True)
+    assert re.search(r'govuk-tag--green">\s*Active', listing)
+    assert "Revoke “Nightly export”" in listing
 
 
 def test_a_revoked_token_no_longer_identifies_its_owner(seeded, client, login):

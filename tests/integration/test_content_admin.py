@@ -20,7 +20,7 @@ EDIT = f"/admin/consultations/{SLUG}/edit"
 
 
 class FormReader(HTMLParser):
-    """The values a browser would send back from the page's main (stacked) form."""
+    """The values a browser would send back from the form that posts back to the page."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,7 +31,8 @@ class FormReader(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and "stacked" in (attrs.get("class") or ""):
+        # The page's own form posts back to the page (the header's forms have an action).
+        if tag == "form" and attrs.get("method") == "post" and "action" not in attrs:
             self._in_form = True
         if not self._in_form:
             return
@@ -328,3 +329,69 @@ def test_unsafe_markdown_never_reaches_visitors(seeded, admin):
     page = seeded.test_client().get(f"/c/{SLUG}/items/P4").get_data(as_text=True)
     assert "Fine text." in page
     assert "<script>alert(1)" not in page and "onerror" not in page
+
+
+# --- limited texts: counted as they are typed, refused with a message, never cut -------------
+
+
+def text_without_addresses(html: str) -> str:
+    """What a reader sees of the page: the markup without its links' and forms' addresses
+    and without hidden inputs."""
+    html = re.sub(r'<input type="hidden"[^>]*>', "", html)
+    return re.sub(r'\s(?:href|action|data-[\w-]+)="[^"]*"', "", html)
+
+
+def test_limited_texts_are_counted_and_never_cut(seeded, admin):
+    consultation_form = admin.get(NEW).get_data(as_text=True)
+    for locale in ("en", "es", "fr"):
+        assert re.search(
+            r'<div class="govuk-form-group govuk-character-count"[^>]*'
+            rf'data-module="govuk-character-count" data-maxlength="20000"[^>]*>\s*'
+            rf'<label[^>]*for="summary_{locale}"',
+            consultation_form,
+        )
+    item_form = admin.get(f"/admin/consultations/{SLUG}/items/new").get_data(as_text=True)
+    assert item_form.count('data-maxlength="50000"') == 3
+    assert 'data-i18n.characters-over-limit.other="You have %{count} characters too many"' in (
+        item_form
+    )
+    # A single line is refused by its validator, not cut by the browser.
+    assert " maxlength=" not in consultation_form and " maxlength=" not in item_form
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("summary_en", 20_000), ("title_es", 200), ("summary_fr", 20_000)]
+)
+def test_an_overlong_consultation_text_is_refused_with_the_text_kept(seeded, admin, field, limit):
+    typed = "Labour mobility " * (limit // 16) + "and more besides"  # 8 characters too many
+    response = admin.post(NEW, data=new_consultation_fields(admin, **{field: typed}))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    message = f"Field cannot be longer than {limit} characters."
+    assert 'class="govuk-error-summary"' in body and f'href="#{field}"' in body
+    assert re.search(rf'id="{field}-error"[^>]*>.*?{re.escape(message)}', body, re.S)
+    assert typed in unescape(body)
+    assert consultation(seeded, "caribbean-mobility-2027") is None
+
+
+def test_an_overlong_item_text_is_refused_with_the_text_kept(seeded, admin):
+    page = f"/admin/consultations/{SLUG}/items/new"
+    typed = "A long paragraph of the item. " * 1700  # 51,000 characters
+    response = admin.post(page, data=new_item_fields(admin, body_en=typed))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Field cannot be longer than 50000 characters." in body
+    assert typed in unescape(body)
+    with seeded.app_context():
+        assert db.session.scalar(select(Item).where(Item.code == "P7")) is None
+
+
+def test_the_list_shows_states_as_tags_and_titles_not_addresses(seeded, admin):
+    listing = admin.get(LIST).get_data(as_text=True)
+    assert re.search(
+        r'<strong class="govuk-tag govuk-tag--green app-tag" data-state="open">', listing
+    )
+    assert SLUG not in text_without_addresses(listing)
+    editing = admin.get(EDIT).get_data(as_text=True)
+    assert SLUG not in text_without_addresses(editing)
+    assert 'class="govuk-breadcrumbs' in editing and 'href="/admin/consultations"' in editing

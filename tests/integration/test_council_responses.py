@@ -264,3 +264,21 @@ def test_the_reconciler_sends_a_lost_notification_again(seeded):
         wait_for(notified)
         assert lost_id not in council_responses.reconcile_notifications()
         assert mailed(seeded, lost_id)
+
+
+def test_the_rationale_is_counted_and_an_overlong_one_is_refused_with_its_text_kept(
+    seeded, client, login
+):
+    login(client, COUNCIL)
+    form = client.get(page(seeded)).get_data(as_text=True)
+    assert 'data-module="govuk-character-count" data-maxlength="10000"' in form
+    assert 'data-module="govuk-character-count" data-maxlength="20000"' in form  # references
+    assert " maxlength=" not in form  # the theme's limit is checked, never cut
+    before = count_responses(seeded)
+    typed = "The council will fund shelters. " * 320  # 10,240 characters
+    refused = respond(client, seeded, rationale=typed, publish="1")
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'href="#rationale"' in body and "Field cannot be longer than 10000 characters." in body
+    assert typed in body
+    assert count_responses(seeded) == before

@@ -39,7 +39,7 @@ def test_admin_imports_a_file_and_sees_what_was_created(seeded, client, login):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "The file is imported" in html
-    assert "<td>2</td>" in html
+    assert 'govuk-table__cell--numeric">2</td>' in html
     assert organisations_named(seeded, "Onboarded Organisation") == 2
 
     again = upload(client, csv_file(organisation_line(1), organisation_line(2)))
@@ -58,7 +58,9 @@ def test_faulty_lines_are_listed_and_nothing_is_kept(seeded, client, login):
     assert response.status_code == 422
     assert "There is a problem" in html
     assert 'id="faulty-lines"' in html
-    assert '<th scope="row">3</th>' in html and "organisation_type" in html
+    assert (
+        '<th scope="row" class="govuk-table__header">3</th>' in html and "organisation_type" in html
+    )
     assert organisations_named(seeded, "Onboarded Organisation") == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,23 @@ def test_a_report_without_a_result_shows_a_message_not_an_error(seeded, client, 
     response = client.get(f"/reports/{report_id}")
     assert response.status_code == 200
     assert "could not be compiled" in response.get_data(as_text=True)
+
+
+def test_reports_are_listed_by_title_with_their_status_as_a_tag(seeded, client, login):
+    council, _stakeholder, item = _ids(seeded)
+    with seeded.test_request_context():
+        report_id = _unsent_report(item, council, status=ReportStatus.FAILED)
+    login(client, "council@example.org")
+    listing = client.get("/reports/").get_data(as_text=True)
+    row = re.search(
+        rf'<tr class="govuk-table__row" data-report="{report_id}">.*?</tr>', listing, re.S
+    )[0]
+    assert re.search(rf'href="/reports/{report_id}">[^<]*North American Leaders[^<]*· P3', row)
+    assert f"#{report_id}" not in row
+    assert 'class="govuk-tag govuk-tag--red app-tag" data-state="failed">Failed<' in row
+    page = client.get(f"/reports/{report_id}").get_data(as_text=True)
+    assert 'data-state="failed">Failed<' in page
+    assert 'class="govuk-breadcrumbs' in page and 'href="/reports/"' in page
 
 
 def test_a_report_whose_worker_was_lost_shows_it_waits_to_be_retried(

@@ -51,12 +51,12 @@ def test_admin_sees_every_user_with_a_labelled_role_select(seeded, client, login
     response = client.get(USERS_PAGE)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<caption>" in page
+    assert '<caption class="govuk-table__caption' in page
     for email in ("moderator@example.org", "stakeholder@example.org", "lead@example.org"):
         assert email in page
     stakeholder = user_by_email(seeded, "stakeholder@example.org")
-    assert f'<label for="role-{stakeholder.id}"' in page
-    assert f'<select id="role-{stakeholder.id}" name="role">' in page
+    assert re.search(rf'<label class="[^"]*" for="role-{stakeholder.id}"', page)
+    assert re.search(rf'<select class="govuk-select" id="role-{stakeholder.id}" name="role"', page)
     assert f"Deactivate {stakeholder.name}" in page
 
 
@@ -83,12 +83,39 @@ def test_users_page_is_paginated_fifty_at_a_time(seeded, client, login):
     next_link = re.search(r'href="(/admin/users\?after=\d+)"', first).group(1)
     rest = client.get(next_link).get_data(as_text=True)
 
+    listed_first, listed_rest = (re.findall(r"data-email>([^<]+)<", p) for p in (first, rest))
     assert first.count('name="role"') == 50
-    assert all(f"<td>{email}</td>" in first for email in emails[:50])
-    assert f"<td>{emails[50]}</td>" not in first
-    assert all(f"<td>{email}</td>" in rest for email in emails[50:])
-    assert f"<td>{emails[49]}</td>" not in rest
+    assert listed_first == emails[:50]
+    assert listed_rest == emails[50:]
+    assert 'class="govuk-pagination' in first and "First page" not in first
+    assert 'class="govuk-pagination' in rest and 'href="/admin/users"' in rest  # the first page
+    assert 'href="/admin/users?after=' not in rest  # the last page has no next link
     assert client.get(USERS_PAGE, query_string={"after": "x"}).status_code == 400
+
+
+def user_row(page: str, user_id: int) -> str:
+    return re.search(rf'<tr class="govuk-table__row" data-user="{user_id}">.*?</tr>', page, re.S)[0]
+
+
+def test_each_users_state_is_a_tag_and_their_role_is_named(seeded, client, login):
+    login(client, "admin@example.org")
+    stakeholder = user_by_email(seeded, "stakeholder@example.org")
+    lead = user_by_email(seeded, "lead@example.org")
+    assert set_active(client, stakeholder.id, False).status_code == 302
+    page = client.get(USERS_PAGE).get_data(as_text=True)
+    deactivated, leading = user_row(page, stakeholder.id), user_row(page, lead.id)
+    assert 'govuk-tag govuk-tag--red">\n  Deactivated' in deactivated
+    assert "Reactivate " + stakeholder.name in deactivated
+    assert 'govuk-tag govuk-tag--green">\n  Active' in leading
+    assert "Organisation lead" in leading and "Organisation lead" not in deactivated
+    assert '<option value="stakeholder" selected>Stakeholder</option>' in leading
+
+
+def test_an_overlong_search_is_refused_with_a_message(seeded, client, login):
+    login(client, "admin@example.org")
+    page = client.get(USERS_PAGE, query_string={"q": "x" * 255}).get_data(as_text=True)
+    assert "Field cannot be longer than 254 characters." in page
+    assert "moderator@example.org" in page  # every user, as without a search
 
 
 @pytest.mark.parametrize(
