@@ -450,7 +450,7 @@ def test_the_campaign_pages_show_groups_differences_and_start_a_bulk_decision(
     assert f">{KEY}" not in html and f"{KEY}<" not in html
     assert page.status_code == 200
     assert SHARED in html
-    seen = re.sub(r'<span class="visually-hidden">[^<]*</span>', "", html)
+    seen = re.sub(r'<span class="govuk-visually-hidden">[^<]*</span>', "", html)
     assert "<del>every</del> <ins>each</ins>" in seen  # the seventh member's change, set apart
     assert html.count("data-member=") == campaign_groups.PAGE_SIZE
     second = client.get(f"/moderation/campaigns/{KEY}?after={ids[campaign_groups.PAGE_SIZE - 1]}")
