@@ -24,7 +24,7 @@ install: $(VENV)/.installed translations frontend
 # GOV.UK Frontend, the MOJ components and accessible-autocomplete, pinned by package-lock.json,
 # built into app/static/vendor (scripts/build-frontend; node and npm are on every machine).
 frontend: app/static/vendor/consulta.css
-app/static/vendor/consulta.css: package.json package-lock.json app/frontend/consulta.scss scripts/build-frontend
+app/static/vendor/consulta.css: package.json package-lock.json $(wildcard app/frontend/*.scss) scripts/build-frontend
 	scripts/build-frontend
 
 # Compiled catalogues (.mo) are build output; the .po files are the source.
