@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from werkzeug.exceptions import BadRequest
 
 # ASCII digits only ("²" and other Unicode digits are refused), and small enough for BIGINT.
 _ID = re.compile(r"[0-9]{1,18}")
@@ -13,3 +16,15 @@ def parse_id(raw: str | None) -> int | None:
     if raw is None or not _ID.fullmatch(raw):
         return None
     return int(raw)
+
+
+def id_argument(args: Mapping[str, str], name: str) -> int | None:
+    """An optional id in a query string (a page's `after` cursor): None when it is absent,
+    a 400 (BadRequest) when it is there but not a plain id."""
+    raw = args.get(name, "")
+    if not raw:
+        return None
+    found = parse_id(raw)
+    if found is None:
+        raise BadRequest(f"{name} is not an id")
+    return found

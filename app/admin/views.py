@@ -10,20 +10,9 @@ from app.accounts import roles
 from app.admin.blueprint import bp
 from app.admin.forms import ActivationForm, RoleForm, UserSearchForm, role_labels
 from app.models import Role
-from app.parsing import parse_id
+from app.parsing import id_argument
 
 PAGE_SIZE = 50
-
-
-def _after() -> int | None:
-    """The id cursor of the `after` parameter; 400 when malformed."""
-    raw = request.args.get("after", "")
-    if not raw:
-        return None
-    after = parse_id(raw)
-    if after is None:
-        abort(400)
-    return after
 
 
 @bp.get("/users")
@@ -31,7 +20,9 @@ def _after() -> int | None:
 def users():  # noqa: ANN201
     search_form = UserSearchForm(request.args)
     search = (search_form.q.data or "").strip() if search_form.validate() else ""
-    found = roles.list_users(current_user.id, search=search, after=_after(), limit=PAGE_SIZE)
+    found = roles.list_users(
+        current_user.id, search=search, after=id_argument(request.args, "after"), limit=PAGE_SIZE
+    )
     next_after = found[-1].id if len(found) == PAGE_SIZE else None
     # Each row's role select, showing that user's role (the forms post to change_role).
     rows = [(user, RoleForm(formdata=None, role=user.role.value)) for user in found]

@@ -21,7 +21,7 @@ from app.models.organization import INTERNATIONAL_COUNTRY, OrganizationType
 from app.moderation import exports, queue_labels, queue_sorting
 from app.moderation import queue as review_queue
 from app.moderation.blueprint import bp
-from app.parsing import parse_id
+from app.parsing import id_argument, parse_id
 from app.vocabulary import flag_label
 
 PAGE_SIZE = 50
@@ -44,17 +44,6 @@ def _cursor() -> tuple[datetime, int] | None:
     return moment, feedback_id
 
 
-def _after_id() -> int | None:
-    """The cursor of a column order: the id of the last row of the previous page."""
-    raw = request.args.get("after", "")
-    if not raw:
-        return None
-    feedback_id = parse_id(raw)
-    if feedback_id is None:
-        abort(400)
-    return feedback_id
-
-
 @bp.get("/")
 @login_required
 def queue():  # noqa: ANN201
@@ -65,7 +54,7 @@ def queue():  # noqa: ANN201
         current_user.id,
         filt,
         after=_cursor() if by_date else None,
-        after_id=None if by_date else _after_id(),
+        after_id=None if by_date else id_argument(request.args, "after"),
         limit=PAGE_SIZE,
     )
     next_cursor = None
