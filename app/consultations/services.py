@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, union, union_all
+from sqlalchemy import delete, func, insert, literal, select, union, union_all
 
 from app.analysis.tally import Tally, tally
 from app.errors import NotFound
 from app.extensions import db
 from app.models import (
+    Attribution,
     Consultation,
     CosignState,
     CouncilResponse,
@@ -269,30 +270,47 @@ def item_tallies(item_ids: list[int]) -> dict[int, Tally]:
 
 
 def participating_organisations(consultation_ids: list[int]) -> dict[int, int]:
-    """How many distinct organisations took part in each consultation, publicly: those whose
-    position is published, and those that accepted to co-sign one (each counted once)."""
+    """How many organisations took part in each consultation, publicly: those whose position
+    is published, and those that accepted to co-sign one. A named organisation counts once
+    however many positions it has; an anonymous position (and each co-signature of one)
+    counts on its own, so that the figure never tells whether an anonymous position belongs
+    to an organisation already named."""
     if not consultation_ids:
         return {}
-    published = (Feedback.state == FeedbackState.PUBLISHED,)
-    owners = (
-        select(Item.consultation_id, Feedback.organization_id.label("organization_id"))
+    in_scope = (
+        Item.consultation_id.in_(consultation_ids),
+        Feedback.state == FeedbackState.PUBLISHED,
+    )
+    named = Feedback.attribution == Attribution.NAMED
+    # (consultation, kind, id): kind 0 a named organisation, 1 an anonymous position, 2 a
+    # co-signature of an anonymous position; the union keeps each participant once.
+    owners_named = (
+        select(Item.consultation_id, literal(0), Feedback.organization_id)
         .join(Item, Item.id == Feedback.item_id)
-        .where(Item.consultation_id.in_(consultation_ids), *published)
+        .where(*in_scope, named)
     )
-    cosigners = (
-        select(Item.consultation_id, FeedbackCosigner.organization_id.label("organization_id"))
-        .join(Feedback, Feedback.id == FeedbackCosigner.feedback_id)
+    owners_anonymous = (
+        select(Item.consultation_id, literal(1), Feedback.id)
         .join(Item, Item.id == Feedback.item_id)
-        .where(
-            Item.consultation_id.in_(consultation_ids),
-            FeedbackCosigner.state == CosignState.ACCEPTED,
-            *published,
-        )
+        .where(*in_scope, ~named)
     )
-    taking_part = union(owners, cosigners).subquery()
-    rows = db.session.execute(
-        select(taking_part.c.consultation_id, func.count()).group_by(taking_part.c.consultation_id)
+    cosigned = (Feedback.id == FeedbackCosigner.feedback_id, Item.id == Feedback.item_id)
+    cosigners_named = (
+        select(Item.consultation_id, literal(0), FeedbackCosigner.organization_id)
+        .join(Feedback, cosigned[0])
+        .join(Item, cosigned[1])
+        .where(*in_scope, named, FeedbackCosigner.state == CosignState.ACCEPTED)
     )
+    cosigners_anonymous = (
+        select(Item.consultation_id, literal(2), FeedbackCosigner.id)
+        .join(Feedback, cosigned[0])
+        .join(Item, cosigned[1])
+        .where(*in_scope, ~named, FeedbackCosigner.state == CosignState.ACCEPTED)
+    )
+    taking_part = union(owners_named, owners_anonymous, cosigners_named, cosigners_anonymous)
+    part = taking_part.subquery()
+    consultation = part.c[0]
+    rows = db.session.execute(select(consultation, func.count()).group_by(consultation))
     counts = dict.fromkeys(consultation_ids, 0)
     counts.update({consultation_id: n for consultation_id, n in rows})
     return counts

@@ -224,6 +224,19 @@ def test_the_participation_counts_each_organisation_once_cosigners_included(back
     assert "3 organisations took part" in page_of(client, f"{CONSULTATION}/items/A2")
 
 
+def test_the_participation_never_ties_an_anonymous_position_to_a_named_one(backend, client):
+    # One organisation, named on A1 and anonymous on A2: were it counted once, a visitor
+    # would learn that the anonymous position is the named organisation's.
+    named = published("A1", name="Known Org")
+    published(
+        "A2", organization=db.session.get(Organization, named.organization_id), anonymous=True
+    )
+    consultation = page_of(client, CONSULTATION)
+    assert re.search(r"<span data-participation>2</span>", consultation)
+    item = page_of(client, f"{CONSULTATION}/items/A2")
+    assert "Known Org" not in item
+
+
 def test_the_councils_published_responses_and_reports_are_on_the_consultation_page(backend, client):
     consultation = the_consultation()
     for code, decision, when in (
@@ -385,6 +398,33 @@ def test_the_search_never_finds_a_redacted_word(backend, client):
     assert spared.reference in page and feedback.reference not in page
     found = page_of(client, f"{A1}?q=call")  # its redacted text still holds the other words
     assert feedback.reference in found
+
+
+def redact(feedback: Feedback, words: str) -> None:
+    start = feedback.comment.index(words)
+    db.session.add(
+        Redaction(
+            feedback_id=feedback.id,
+            field="comment",
+            start=start,
+            end=start + len(words),
+            reason="A person's name.",
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("query", ["ted", "red", "dact", "strasse"])
+def test_whether_a_position_is_found_never_depends_on_its_hidden_words(backend, client, query):
+    # Both read "Call [redacted] now. Die Straße ist zu." in public: a search must treat them
+    # alike, whatever the hidden names hold ("Ted", "Strasser") and whatever the mark spells.
+    ted = published(comment="Call Ted Strasser now. Die Straße ist zu.")
+    bob = published(comment="Call Bob Meier now. Die Straße ist zu.")
+    redact(ted, "Ted Strasser")
+    redact(bob, "Bob Meier")
+    page = page_of(client, f"{A1}?q={query}")
+    assert (ted.reference in page) == (bob.reference in page)
+    assert ted.reference not in page  # neither the mark nor a hidden word is searchable
 
 
 @pytest.mark.parametrize(
