@@ -33,6 +33,7 @@ def upload(slug: str, code: str):  # noqa: ANN201
     answers, unsaved_lock, failed = _keep_answers(view)
     if failed is not None:
         return failed  # the form with its errors and the text typed; no file attached
+    changed = False
     if form.validate_on_submit():
         chosen = form.attachment.data  # a werkzeug FileStorage, spooled by the server
         try:
@@ -46,13 +47,14 @@ def upload(slug: str, code: str):  # noqa: ANN201
         except (InvalidState, Conflict) as error:
             flash(error.message, "error")
         else:
+            changed = True
             flash(_("“%(name)s” is attached.", name=saved.filename), "success")
     else:
         for errors in form.errors.values():
             for message in errors:
                 flash(message, "error")
     if unsaved_lock is not None:
-        return feedback_views.typed_page(view, answers, unsaved_lock)
+        return feedback_views.typed_page(view, answers, unsaved_lock, changed=changed)
     return _back_to_form(slug, code)
 
 
@@ -67,14 +69,16 @@ def delete(attachment_id: int):  # noqa: ANN201
     answers, unsaved_lock, failed = _keep_answers(view)
     if failed is not None:
         return failed
+    changed = False
     try:
         attachments.remove_attachment(current_user.id, attachment_id)
     except InvalidState as error:
         flash(error.message, "error")
     else:
+        changed = True
         flash(_("The file was removed."), "success")
     if unsaved_lock is not None:
-        return feedback_views.typed_page(view, answers, unsaved_lock)
+        return feedback_views.typed_page(view, answers, unsaved_lock, changed=changed)
     return _back_to_form(item.consultation.slug, item.code)
 
 

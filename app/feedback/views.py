@@ -108,11 +108,22 @@ def draft_before_attaching(view: ItemView, form: FeedbackForm):  # noqa: ANN201
     return failed
 
 
-def typed_page(view: ItemView, form: FeedbackForm, lock_before: int | None):  # noqa: ANN201
-    """The form again with the answers typed and not yet submitted, after a file changed; the
-    lock moves on with the file's own change when nobody else changed the position meanwhile."""
+def typed_page(  # noqa: ANN201
+    view: ItemView, form: FeedbackForm, lock_before: int | None, *, changed: bool
+):
+    """The form again with the answers typed and not yet submitted, after a file button. The
+    page's lock moves on only past the file's own change (exactly one version on from the one
+    the page held): a colleague's change meanwhile, or a file refused, leaves it where it was,
+    so that submitting the page still meets the conflict check."""
     existing = _own_position(view)
-    if existing is not None and lock_before == _lock_version(form.lock_version.data):
+    page_lock = _lock_version(form.lock_version.data)
+    if (
+        changed
+        and existing is not None
+        and lock_before is not None
+        and lock_before == page_lock
+        and existing.lock_version == lock_before + 1
+    ):
         form.lock_version.data = str(existing.lock_version)
     return _render(view, form, existing)
 

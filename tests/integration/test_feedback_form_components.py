@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.feedback import attachments
 from app.models import Attachment, FeedbackState
 from app.models.feedback import REGION_COUNTRIES
 from tests.helpers.feedback import FORM, LEAD, MEMBER, our_feedback, publish
@@ -247,3 +248,35 @@ def test_on_a_submitted_position_the_file_is_attached_and_the_changes_stay_unsub
     )
     assert response.status_code == 302
     assert our_feedback(seeded).comment == "Changed, not yet sent"
+
+
+def test_a_colleagues_change_while_the_file_is_read_still_meets_the_conflict_check(
+    seeded, client, login, monkeypatch
+):
+    login(client, LEAD)
+    client.post(
+        FORM, data={**hidden_fields(page_of(client)), **ANSWER, "comment": "Sent", "submit": "y"}
+    )
+    page = page_of(client)  # this lead's page holds the position's lock as it is now
+    real_add = attachments.add_attachment
+
+    def colleague_changes_it_meanwhile(*args, **kwargs):
+        # Another lead submits a change while this upload is being inspected.
+        with seeded.app_context():
+            feedback = db.session.merge(our_feedback(seeded))
+            feedback.comment = "A colleague's wording"
+            db.session.commit()
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(attachments, "add_attachment", colleague_changes_it_meanwhile)
+    shown = client.post(
+        UPLOAD,
+        data=with_file({**hidden_fields(page), **ANSWER, "comment": "Mine"}),
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    # The page's lock moved past the file's change only, not the colleague's: a conflict.
+    response = client.post(
+        FORM, data={**hidden_fields(shown), **ANSWER, "comment": "Mine", "submit": "y"}
+    )
+    assert response.status_code == 409
+    assert our_feedback(seeded).comment == "A colleague's wording"
