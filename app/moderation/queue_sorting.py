@@ -3,7 +3,9 @@
 The default orders ("oldest", "newest") walk the queue's index by submission time. A column
 order ("priority", "-priority" for descending, ...) sorts by that column then by id: the
 cursor of the next page is the id of the last row read, and the page after it starts after
-that row's sort key (a keyset, so rows never repeat or go missing between pages).
+that row's sort key as it is then (a keyset: rows neither repeat nor go missing between pages,
+unless that very row's sort value changes in between, say a resubmission with another
+priority; the date orders carry their key in the cursor and have no such gap).
 """
 
 from __future__ import annotations
