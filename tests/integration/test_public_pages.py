@@ -379,27 +379,6 @@ def test_the_search_does_not_find_an_anonymous_organisation_by_its_name(backend,
     assert "No published feedback matches your search." in page
 
 
-def test_the_search_never_finds_a_redacted_word(backend, client):
-    feedback = published(comment="Call Maria Lopez on 555.")
-    spared = published(comment="Maria runs the shelter.")
-    start = feedback.comment.index("Maria Lopez")
-    db.session.add(
-        Redaction(
-            feedback_id=feedback.id,
-            field="comment",
-            start=start,
-            end=start + len("Maria Lopez"),
-            reason="A person's name.",
-        )
-    )
-    db.session.commit()
-    page = page_of(client, f"{A1}?q=maria")
-    assert results(page) == "1 published position matches your search"
-    assert spared.reference in page and feedback.reference not in page
-    found = page_of(client, f"{A1}?q=call")  # its redacted text still holds the other words
-    assert feedback.reference in found
-
-
 def redact(feedback: Feedback, words: str) -> None:
     start = feedback.comment.index(words)
     db.session.add(
@@ -412,6 +391,17 @@ def redact(feedback: Feedback, words: str) -> None:
         )
     )
     db.session.commit()
+
+
+def test_the_search_never_finds_a_redacted_word(backend, client):
+    feedback = published(comment="Call Maria Lopez on 555.")
+    spared = published(comment="Maria runs the shelter.")
+    redact(feedback, "Maria Lopez")
+    page = page_of(client, f"{A1}?q=maria")
+    assert results(page) == "1 published position matches your search"
+    assert spared.reference in page and feedback.reference not in page
+    found = page_of(client, f"{A1}?q=call")  # its redacted text still holds the other words
+    assert feedback.reference in found
 
 
 @pytest.mark.parametrize("query", ["ted", "red", "dact", "strasse"])
