@@ -29,6 +29,11 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     from app.errors import handlers as errors
     from app.extensions import celery_init_app
 
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     web.register_logging(app)
     web.register_extensions(app)
     web.register_blueprints(app)

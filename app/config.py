@@ -85,6 +85,10 @@ class Settings:
     mail_lease_seconds: int | None = None
     # Requests per API token (or per address without one), in the limits library's notation.
     api_rate_limit: str = "600/minute"
+    # Proxies in front of the web (the TLS proxy, a load balancer) whose X-Forwarded-For,
+    # -Proto and -Host are believed: the client's address (rate limits, logs) is the one the
+    # nearest of them saw. 0 (no proxy) believes no such header.
+    trusted_proxies: int = 0
     password_hash_profile: PasswordHashProfile = "strong"  # noqa: S105 - a cost, not a secret
     # Load shedding (app.overload): requests one web process lets work at once (at most the
     # database connections it may hold; 0 turns it off), and how long a request waits for a
@@ -133,6 +137,7 @@ class Settings:
             max_upload_mb=int(get("MAX_UPLOAD_MB", "50")),
             ratelimit_storage_url=get("RATELIMIT_STORAGE_URL", ""),
             celery_queue=get("CELERY_QUEUE", "consulta"),
+            trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "30")),
             job_reconcile_seconds=int(get("JOB_RECONCILE_SECONDS", "20")),
             report_attempts=int(get("REPORT_ATTEMPTS", "3")),
@@ -215,6 +220,8 @@ class Settings:
                 "MAX_CONCURRENT_REQUESTS, OVERLOAD_WAIT_MS, STATEMENT_TIMEOUT_MS and"
                 " QUEUE_COUNTS_SECONDS must not be negative"
             )
+        if self.trusted_proxies < 0:
+            raise ConfigError("TRUSTED_PROXIES must be the number of proxies in front, 0 or more")
         if self.attachment_store not in ATTACHMENT_STORES:
             raise ConfigError(f"ATTACHMENT_STORE must be one of {', '.join(ATTACHMENT_STORES)}")
         if self.attachment_store == "s3" and not self.s3_bucket:
