@@ -30,8 +30,11 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks."""
+    """Only local paths: no scheme, no host, no protocol-relative or backslash tricks, and no
+    control character (a CR or LF would end the Location header: a 500, or a split answer)."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
         return None
     try:
         parts = urlsplit(target)

@@ -139,6 +139,19 @@ def test_sign_in_ignores_an_offsite_next(seeded, client):
     assert response.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["/c%0d%0aSet-Cookie:%20x=1", "/c%0aX:%201", "/c%00"])
+def test_sign_in_with_a_line_break_in_next_goes_home(seeded, client, target):
+    # A CR or LF in the Location header was a 500 after the session had been created.
+    response = submit_form(
+        client,
+        f"/auth/login?next={target}",
+        email="stakeholder@example.org",
+        password="consulta-demo",
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
 def test_sign_in_follows_a_local_next(seeded, client):
     target = "/c/leaders-summit-2021-migration"
     response = submit_form(
@@ -213,7 +226,17 @@ def test_a_database_outage_is_a_503_page_not_a_crash(redis_url, tmp_path):
     assert "temporarily unavailable" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["/\t/[x", "/\t/evil.example.com", "https://evil.example.com"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\t/[x",
+        "/\t/evil.example.com",
+        "https://evil.example.com",
+        "/c\r\nSet-Cookie: x=1",
+        "/c\nLocation: https://evil.example.com",
+        "/c\x00",
+    ],
+)
 def test_a_malformed_or_offsite_next_is_replaced_by_the_home_page(client, target):
     page = client.get("/auth/login").get_data(as_text=True)
     response = client.post(
