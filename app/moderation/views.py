@@ -40,7 +40,10 @@ def _cursor() -> tuple[datetime, int] | None:
     feedback_id = parse_id(ident)
     if feedback_id is None:
         abort(400)
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:  # a time near year 1 or 9999 in another zone has no UTC equivalent
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        abort(400)
     return moment, feedback_id
 
 

@@ -502,6 +502,19 @@ def test_column_headers_are_links_that_set_the_order_and_mark_it(queue_data, mod
     assert re.search(r'aria-sort="descending" data-sort="reference"', descending)
 
 
+@pytest.mark.parametrize(
+    "after",
+    [
+        "0001-01-01T00:00:00%2B01:00_1",  # no UTC time exists before year 1: was a 500
+        "9999-12-31T23:59:59-01:00_1",
+        "not-a-time_1",
+        "2026-01-01T00:00:00_x",
+    ],
+)
+def test_a_date_cursor_out_of_range_or_malformed_is_a_400(queue_data, moderator, after):
+    assert moderator.get(f"/moderation/?after={after}").status_code == 400
+
+
 def test_a_column_order_refuses_a_cursor_that_is_not_a_row(queue_data, moderator):
     assert moderator.get("/moderation/?order=priority&after=abc").status_code == 400
     assert moderator.get("/moderation/?order=priority&after=99999999").status_code == 400
