@@ -131,6 +131,21 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+# Staff, report and account areas: never kept by a browser's or a proxy's cache, whoever asks.
+PRIVATE_AREAS = ("/moderation", "/reports", "/admin", "/account", "/organisation", "/auth")
+NEVER_PRIVATE = ("static", "health.favicon", "health.healthz", "health.readyz")
+
+
+def _private(req) -> bool:  # noqa: ANN001 - the current request
+    """An answer no shared or browser cache may keep: a staff, report or account page, or
+    anything answered to someone signed in or holding an API token (static files aside)."""
+    if req.endpoint in NEVER_PRIVATE:
+        return False
+    if req.path.startswith(PRIVATE_AREAS) or "Authorization" in req.headers:
+        return True
+    return bool(current_user and current_user.is_authenticated)
+
+
 def register_request_hooks(app: Flask) -> None:
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
@@ -151,6 +166,8 @@ def register_request_hooks(app: Flask) -> None:
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if app.config["SETTINGS"].is_production:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        if _private(request):
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     @app.context_processor

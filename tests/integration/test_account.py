@@ -281,7 +281,7 @@ def test_a_forged_email_change_link_is_refused(seeded, client):
 def create_token(client, name: str) -> str:
     response = submit_form(client, "/account/tokens", name=name)
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     return re.search(r'value="(cst_[A-Za-z0-9_-]+)"', response.get_data(as_text=True)).group(1)
 
 

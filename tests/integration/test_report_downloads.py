@@ -63,6 +63,8 @@ def test_council_downloads_the_pdf(compiled_report, client, login):
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert f"consulta-report-{compiled_report}.pdf" in response.headers["Content-Disposition"]
     assert response.data.startswith(b"%PDF")
+    # "no-cache" would still let a shared cache store the council's report: never stored.
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_council_downloads_the_rows_as_csv(seeded, compiled_report, client, login):
