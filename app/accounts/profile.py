@@ -89,6 +89,7 @@ def change_password(
     user.password_hash = sessions.hash_password(new_password)
     sessions.end_other_sessions(user.id, keep_token=keep_session)
     audit.record(user.id, "user.change_password", "user", user.id)
+    sessions.after_new_password(user)
     db.session.commit()
 
 

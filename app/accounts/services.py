@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app import audit
 from app.accounts import link_tokens as tokens
 from app.accounts.passwords import password_problems
-from app.accounts.sessions import end_other_sessions, hash_password
+from app.accounts.sessions import after_new_password, end_other_sessions, hash_password
 from app.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
 from app.extensions import db
 from app.models import (
@@ -323,6 +323,7 @@ def reset_password(token: str, new_password: str, purpose: str = "reset") -> Use
     end_other_sessions(user.id)
     action = "user.reset_password" if purpose == "reset" else "user.set_password"
     audit.record(user.id, action, "user", user.id)
+    after_new_password(user)
     db.session.commit()
     return user
 

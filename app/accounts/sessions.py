@@ -15,8 +15,9 @@ from sqlalchemy import select, update
 from app import audit
 from app.accounts.passwords import password_hasher
 from app.extensions import db
-from app.models import Role, User, UserSession
+from app.models import ApiToken, Role, User, UserSession
 from app.models.base import utcnow
+from app.notifications import mail
 from app.parsing import parse_id
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -134,3 +135,27 @@ def end_other_sessions(user_id: int, keep_token: str | None = None) -> None:
     if keep_token:
         query = query.where(UserSession.token_hash != _token_hash(keep_token))
     db.session.execute(query.values(revoked_at=utcnow()))
+
+
+def after_new_password(user: User) -> None:
+    """What a new password (changed or reset) ends besides the other sessions: every API token
+    made with the old one, since whoever knew that password may have made one. The owner is
+    told by e-mail, with the way to make new tokens."""
+    revoked = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount
+    if not revoked:
+        return
+    audit.record(user.id, "api_token.revoke_all", "user", user.id, after={"tokens": revoked})
+    mail.queue_email(
+        "tokens_revoked",
+        user.email,
+        user.locale,
+        dedupe_key=f"tokens_revoked:{user.id}:{utcnow():%Y%m%d%H%M%S%f}",
+        user_id=user.id,
+        name=user.name,
+        count=revoked,
+        link=mail.absolute_url("account.tokens"),
+    )

@@ -501,3 +501,64 @@ def test_when_the_only_lead_leaves_a_colleague_becomes_lead(seeded, client, logi
     response = submit_form(client, "/account/delete", current_password=DEMO_PASSWORD, confirm="y")
     assert response.status_code == 302
     assert user_by_email(seeded, STAKEHOLDER).is_lead
+
+
+def revocation_mails(app, email: str) -> list[Notification]:
+    with app.app_context():
+        found = list(
+            db.session.scalars(
+                select(Notification).where(
+                    Notification.to_email == email,
+                    Notification.subject == "Your Consulta API tokens were revoked",
+                )
+            )
+        )
+        db.session.expunge_all()
+        return found
+
+
+def test_a_new_password_revokes_every_api_token_and_tells_the_owner(seeded, client, login):
+    login(client, STAKEHOLDER)
+    laptop, server = create_token(client, "Laptop"), create_token(client, "Server")
+
+    response = submit_form(
+        client, "/account/password", current_password=DEMO_PASSWORD, new_password=NEW_PASSWORD
+    )
+
+    assert response.status_code == 302
+    with seeded.app_context():
+        assert profile.caller_for_api_token(laptop) is None
+        assert profile.caller_for_api_token(server) is None
+    api = client.get("/api/v1/feedback", headers={"Authorization": f"Bearer {laptop}"})
+    assert api.status_code == 401
+    [mail] = revocation_mails(seeded, STAKEHOLDER)
+    assert "2 API tokens of yours were revoked" in mail.body_text and "/account/tokens" in mail.body_text
+    user = user_by_email(seeded, STAKEHOLDER)
+    assert "api_token.revoke_all" in audit_actions(seeded, user.id)
+
+
+def test_a_password_reset_revokes_the_tokens_too(seeded, client, login):
+    login(client, STAKEHOLDER)
+    secret = create_token(client, "Laptop")
+    with seeded.app_context():
+        user = db.session.scalar(select(User).where(User.email == STAKEHOLDER))
+        token = accounts.tokens.issue(
+            "reset",
+            {"uid": user.id, "fp": accounts._password_fingerprint(user)},  # noqa: SLF001
+        )
+    visitor = seeded.test_client()
+    response = submit_form(
+        visitor, f"/auth/reset-password/{token}", password=NEW_PASSWORD, confirm=NEW_PASSWORD
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    with seeded.app_context():
+        assert profile.caller_for_api_token(secret) is None
+    assert len(revocation_mails(seeded, STAKEHOLDER)) == 1
+
+
+def test_no_token_no_mail(seeded, client, login):
+    login(client, STAKEHOLDER)
+    submit_form(
+        client, "/account/password", current_password=DEMO_PASSWORD, new_password=NEW_PASSWORD
+    )
+    assert revocation_mails(seeded, STAKEHOLDER) == []
