@@ -142,8 +142,14 @@ def _redacted_matches(item_id: int, text: str) -> list[int]:
     Decided on the redacted text alone: the rows are not narrowed by their stored text first
     (that would tell whether the hidden words match), and the mark that stands for hidden words
     is not searchable ("ted" must not find "[redacted]")."""
-    candidates = db.session.scalars(
-        select(Feedback)
+    candidates = db.session.execute(
+        select(
+            Feedback.id,
+            Feedback.comment,
+            Feedback.comment_disclosure,
+            Feedback.amendment,
+            Feedback.amendment_disclosure,
+        )
         .where(
             Feedback.item_id == item_id,
             Feedback.state == FeedbackState.PUBLISHED,
@@ -152,22 +158,16 @@ def _redacted_matches(item_id: int, text: str) -> list[int]:
         .order_by(Feedback.id)
         .limit(_REDACTED_SCAN)
     ).all()
-    spans = redacted_spans([feedback.id for feedback in candidates])
+    spans = redacted_spans([row.id for row in candidates])
     wanted = text.lower()
 
-    def visible(feedback: Feedback, field: str) -> str:
-        shown = apply_redactions(getattr(feedback, field), spans.get((feedback.id, field), []))
-        return shown.replace(MARK, "\x00").lower()  # a query never holds a control character
+    def found_in(row, field: str) -> bool:  # noqa: ANN001 - a result row
+        if getattr(row, f"{field}_disclosure") is not Disclosure.PUBLIC:
+            return False
+        shown = apply_redactions(getattr(row, field), spans.get((row.id, field), []))
+        return wanted in shown.replace(MARK, "\x00").lower()  # no query holds a control char
 
-    return [
-        feedback.id
-        for feedback in candidates
-        if any(
-            getattr(feedback, f"{field}_disclosure") is Disclosure.PUBLIC
-            and wanted in visible(feedback, field)
-            for field in _TEXT_FIELDS
-        )
-    ]
+    return [row.id for row in candidates if any(found_in(row, f) for f in _TEXT_FIELDS)]
 
 
 @dataclass(frozen=True)
