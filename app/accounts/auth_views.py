@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app.accounts import lockout, sessions
 from app.accounts import services as accounts
-from app.accounts import sessions
 from app.accounts.auth_forms import (
     EmptyForm,
     ForgotPasswordForm,
@@ -43,36 +43,73 @@ def safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
-def _login_account_key() -> str:
-    return "login-account:" + request.form.get("email", "").strip().lower()
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10/minute;100/hour", methods=["POST"])  # per client address
-@limiter.limit("10/minute;50/hour", methods=["POST"], key_func=_login_account_key)
 def login():  # noqa: ANN201
     if current_user.is_authenticated:
         return redirect(url_for("consultations.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = sessions.authenticate(form.email.data, form.password.data)
+        email = form.email.data
+        locked = lockout.is_locked(email)  # before this attempt, which may be the owner's
+        user = sessions.authenticate(email, form.password.data)
+        if locked:
+            return _locked_out(form, email, user)
         if user is None:
+            lockout.record_failure(email)
             flash(_("The email or password is not right."), "error")
         elif user.email_confirmed_at is None:
             accounts.resend_confirmation(user)
             flash(_("Confirm your email address first: we have sent you a new link."), "error")
         else:
-            next_url = safe_next(request.args.get("next"))
-            _fresh_session()  # nothing carried over at sign-in (fixation) but the language
             # Staff accounts are never remembered on a device.
             remember = bool(form.remember.data) and user.role is Role.STAKEHOLDER
-            sessions.start_session(
-                user, remember=remember, user_agent=request.headers.get("User-Agent", "")
-            )
-            login_user(user, remember=remember, duration=REMEMBER_LIFETIME)
-            flash(_("Welcome, %(name)s.", name=user.name), "success")
-            return redirect(next_url or url_for("consultations.index"))
+            return _sign_in(user, remember=remember)
     return render_template("auth/login.html", form=form)
+
+
+def _sign_in(user, *, remember: bool):  # noqa: ANN001, ANN202
+    next_url = safe_next(request.args.get("next"))
+    _fresh_session()  # nothing carried over at sign-in (fixation) but the language
+    sessions.start_session(
+        user, remember=remember, user_agent=request.headers.get("User-Agent", "")
+    )
+    login_user(user, remember=remember, duration=REMEMBER_LIFETIME)
+    flash(_("Welcome, %(name)s.", name=user.name), "success")
+    return redirect(next_url or url_for("consultations.index"))
+
+
+def _locked_out(form: LoginForm, email: str, user):  # noqa: ANN001, ANN202
+    """Too many wrong passwords for this account: no password signs in for a while, but the
+    right one mails its owner a sign-in link. The answer is the same either way."""
+    if user is not None:
+        lockout.mail_sign_in_link(user)
+    flash(
+        _(
+            "Too many wrong passwords have been tried for this account, so its password cannot "
+            "be used for a while. If the password you typed is right, we have emailed you a "
+            "link that signs you in."
+        ),
+        "error",
+    )
+    page = render_template("auth/login.html", form=form)
+    return page, 429, {"Retry-After": str(lockout.seconds_locked(email))}
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def sign_in_link(token: str):  # noqa: ANN201
+    """The link mailed when the right password met a locked account. Opening it shows a button
+    (mail scanners that follow links sign nobody in); pressing it signs in, once."""
+    form = EmptyForm()
+    try:
+        if not form.validate_on_submit():
+            lockout.check_sign_in_link(token)
+            return render_template("auth/sign_in_link.html", form=form)
+        user = lockout.use_sign_in_link(token)
+    except InvalidToken as error:
+        return _token_problem(error, "sign-in")
+    return _sign_in(user, remember=False)
 
 
 @bp.post("/logout")

@@ -40,6 +40,7 @@ def _subjects() -> dict[str, str]:
         "already_registered": _("Someone tried to register with your email on Consulta"),
         "password_reset": _("Reset your Consulta password"),
         "tokens_revoked": _("Your Consulta API tokens were revoked"),
+        "sign_in_link": _("Your link to sign in to Consulta"),
         "colleague_invitation": _("You are invited to join your organisation on Consulta"),
         "join_request": _("Someone asks to join your organisation on Consulta"),
         "join_decided": _("Your request to join an organisation on Consulta"),
