@@ -1,11 +1,15 @@
-"""Strict parsing of identifiers that arrive in URLs and forms."""
+"""Strict parsing of what arrives in URLs, forms and JSON bodies."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
+from flask import request
+from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
+
+from app.errors import DomainError
 
 # ASCII digits only ("²" and other Unicode digits are refused), and small enough for BIGINT.
 _ID = re.compile(r"[0-9]{1,18}")
@@ -28,3 +32,54 @@ def id_argument(args: Mapping[str, str], name: str) -> int | None:
     if found is None:
         raise BadRequest(f"{name} is not an id")
     return found
+
+
+# A \uD800-\uDFFF escape: half of a surrogate pair, which JSON allows alone but no text can hold.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def lone_surrogate_path(raw: bytes, value: object) -> str | None:
+    """Where the decoded JSON `value` of the body `raw` holds a string with half a surrogate
+    pair ("items.1.comment"), or None. Only a body with such an escape is walked."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return None
+    stack: list[tuple[str, object]] = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(
+                (f"{path}.{key}" if path else str(key), item) for key, item in node.items()
+            )
+            # A key is text too: name the object it belongs to.
+            if any(_unencodable(key) for key in node):
+                return path or "body"
+        elif isinstance(node, list):
+            stack.extend(
+                (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(node)
+            )
+        elif isinstance(node, str) and _unencodable(node):
+            return path or "body"
+    return None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class NulCharacter(DomainError):
+    code = "invalid_data"
+
+
+def refuse_nul_in_query() -> None:
+    """Before every request: a NUL in a query-string value is a 400 naming the parameter. No
+    filter or search can hold one (PostgreSQL refuses it), and a streamed export would find out
+    only after its 200 had been sent."""
+    for name, value in request.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            raise NulCharacter(
+                _("This value holds a NUL character."), field=name.replace("\x00", "")
+            )

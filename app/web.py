@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import overload
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models import LOCALES
+from app.parsing import refuse_nul_in_query
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -155,6 +156,7 @@ def register_request_hooks(app: Flask) -> None:
     # answer carries its request id, and a refused request has touched nothing.
     overload.register(app)
     app.before_request_funcs.setdefault(None, []).insert(0, assign_request_id)
+    app.before_request(refuse_nul_in_query)
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202 - Flask response

@@ -6,11 +6,23 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 import flask
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from app.api.schemas import ErrorSchema
+from app.errors import DomainError
+from app.parsing import lone_surrogate_path
+
+
+class InvalidJson(DomainError):
+    code = "invalid_json"
+
+
+class InvalidText(DomainError):
+    code = "invalid_text"
+
 
 # Any request can meet these: a malformed request, a bad token, too many requests, a fault.
 ALWAYS = (400, 401, 429, 500, 503)
@@ -24,6 +36,22 @@ class ApiParser(FlaskParser):
 
     def load_multipart(self, req: flask.Request, schema):  # noqa: ANN001, ANN201
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+    def _raw_load_json(self, req: flask.Request):  # noqa: ANN202
+        """webargs' JSON body, refusing with a 400 what would otherwise end in a 500: nesting
+        deeper than the decoder's recursion allows, and half a surrogate pair in a string
+        (valid JSON that no database text can hold)."""
+        try:
+            data = super()._raw_load_json(req)
+        except RecursionError as error:
+            raise InvalidJson(_("The JSON body is nested too deeply.")) from error
+        field = lone_surrogate_path(req.get_data(cache=True), data)
+        if field is not None:
+            raise InvalidText(
+                _("This text holds half of a character (a lone surrogate): send whole characters."),
+                field=field,
+            )
+        return data
 
 
 class ApiBlueprint(Blueprint):

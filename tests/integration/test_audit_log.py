@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import audit
 from app.audit import log as audit_log
@@ -285,3 +285,17 @@ def test_the_log_names_submissions_by_reference_and_tells_changes_in_words(seede
     found = moderator.get(LOG, query_string={"target_id": reference}).get_data(as_text=True)
     assert set(rows_of(found)) == {"feedback.submit", "feedback.redact", "feedback.published"}
     assert "Version read" not in rows  # a technical counter, not for people
+
+
+@pytest.mark.parametrize("field", ["actor", "action", "target_type"])
+def test_a_nul_in_an_export_filter_is_a_400_before_anything_is_streamed_or_logged(
+    seeded, client, login, field
+):
+    login(client, "council@example.org")
+    with seeded.app_context():
+        before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    response = client.get(f"/moderation/audit/export.csv?{field}=a%00b")
+    assert response.status_code == 400
+    assert "NUL" in response.get_data(as_text=True)
+    with seeded.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == before

@@ -541,3 +541,10 @@ def test_the_filter_panel_draws_each_filter_and_narrows_the_table(queue_data, mo
     assert ">Mexico</option>" in panel and ">Spanish</option>" in panel
     assert "leaders-summit-2021-migration" not in panel
     assert [r for r in references(page_html) if r.startswith("QT-")] == ["QT-0002"]
+
+
+def test_a_nul_in_the_queue_search_is_a_400_for_the_page_and_the_export(seeded, client, login):
+    login(client, "moderator@example.org")
+    for path in ("/moderation/", "/moderation/export.csv"):
+        response = client.get(f"{path}?q=visa%00")
+        assert response.status_code == 400, path
