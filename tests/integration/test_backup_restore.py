@@ -238,6 +238,8 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(
     runner = seeded.test_cli_runner()
     assert runner.invoke(args=["backup", "create", str(tmp_path / "backups")]).exit_code == 0
     backup = only_backup(tmp_path / "backups")
+    intact = runner.invoke(args=["backup", "verify", str(backup)])
+    assert intact.exit_code == 0 and "is intact" in intact.output, intact.output
     files = sorted(path for path in (backup / "attachments").rglob("*") if path.is_file())
     assert len(files) >= len(made["files"])
     damaged = files[0]
@@ -245,6 +247,7 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(
     dump = backup / "database.dump"
     dump.write_bytes(dump.read_bytes()[:-100])
 
+    assert runner.invoke(args=["backup", "verify", str(backup)]).exit_code == 1
     refused = restored_app.test_cli_runner().invoke(args=["backup", "restore", str(backup)])
 
     assert refused.exit_code == 1
@@ -255,6 +258,22 @@ def test_a_damaged_backup_is_refused_before_anything_is_restored(
         store = attachment_store()
         keys = [str(path.relative_to(backup / "attachments")) for path in files]
         assert not any(store.exists(key) for key in keys)
+
+
+def test_a_restore_that_does_not_hold_the_rows_the_backup_counted_fails(
+    seeded, restored_app, tmp_path
+):
+    runner = seeded.test_cli_runner()
+    assert runner.invoke(args=["backup", "create", str(tmp_path / "backups")]).exit_code == 0
+    backup = only_backup(tmp_path / "backups")
+    manifest = manifest_of(backup)
+    manifest["database"]["rows"]["public.audit_events"] += 1
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+
+    result = restored_app.test_cli_runner().invoke(args=["backup", "restore", str(backup)])
+
+    assert result.exit_code == 1
+    assert "restored rows differ from the backup in public.audit_events" in result.output
 
 
 def test_a_database_that_is_not_empty_is_never_restored_over(seeded, tmp_path):
