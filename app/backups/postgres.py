@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, func, select, table, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
 TABLES = text(
@@ -72,7 +72,7 @@ def check_restore_client(pg_restore: Tool, server: int) -> None:
 
 def dump(pg_dump: Tool, url: str, target: Path, snapshot: str) -> None:
     """The whole database, as the exported `snapshot` sees it, in pg_dump's custom format."""
-    dbname, env = _libpq(url)
+    dbname, env = libpq_arguments(url)
     _run(
         [
             pg_dump.path,
@@ -87,7 +87,7 @@ def dump(pg_dump: Tool, url: str, target: Path, snapshot: str) -> None:
 
 def restore(pg_restore: Tool, url: str, source: Path) -> None:
     """Into an empty database, all or nothing; objects belong to the user who restores."""
-    dbname, env = _libpq(url)
+    dbname, env = libpq_arguments(url)
     _run(
         [
             pg_restore.path,
@@ -122,14 +122,22 @@ def table_rows(connection: Connection) -> dict[str, int]:
     }
 
 
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
+def libpq_arguments(url: str) -> tuple[str, dict[str, str]]:
     """The --dbname for `url`, and an environment carrying its password (never an argument,
     which any process of the machine could read)."""
     parsed = make_url(url)
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
-    conninfo = parsed.set(drivername="postgresql", password=None)
+    # URL.set() reads password=None as "unchanged": build the URL without it instead.
+    conninfo = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
     return conninfo.render_as_string(hide_password=False), env
 
 
