@@ -1,4 +1,5 @@
-"""`flask --app app …` commands: seed, demo-data, create-user, compile-report, generate-feedback.
+"""`flask --app app …` commands: seed, demo-data, create-user, compile-report, generate-feedback,
+backup (create, verify, restore).
 
 The report pipeline and the data generators are imported by the commands that run them: every
 web process registers these commands, and importing the analysis stack (scikit-learn) would add
@@ -7,6 +8,7 @@ about two seconds to its start."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -15,6 +17,8 @@ from sqlalchemy import select
 
 from app.accounts import services as accounts
 from app.accounts.passwords import password_problems
+from app.backups import services as backups
+from app.backups.postgres import BackupError
 from app.consultations import seeding as content
 from app.errors import DomainError
 from app.extensions import db
@@ -23,7 +27,7 @@ from app.reports import services as reports
 
 
 def register_commands(app: Flask) -> None:
-    for command in (seed, demo_data, create_user, compile_report, generate_feedback):
+    for command in (seed, demo_data, create_user, compile_report, generate_feedback, backup):
         app.cli.add_command(command)
 
 
@@ -178,4 +182,69 @@ def generate_feedback(
         f"{report.campaign_groups} items with {report.campaign_members:,} members; "
         f"{report.flags:,} flags; {report.cosigners:,} co-signatures; "
         f"in {report.seconds:.1f} s"
+    )
+
+
+@click.group("backup")
+def backup() -> None:
+    """Back up the database and the attachment files, check a backup, restore one."""
+
+
+@backup.command("create")
+@with_appcontext
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Then delete all but the newest KEEP backups in ROOT.",
+)
+def backup_create(root: Path, keep: int | None) -> None:
+    """Write a new backup into a folder of its own under ROOT."""
+    try:
+        made = backups.create_backup(root, keep)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    database, files = made.manifest["database"], made.manifest["attachments"]
+    click.echo(
+        f"backup {made.path}: database {database['size']:,} bytes "
+        f"({len(database['rows'])} tables, {sum(database['rows'].values()):,} rows), "
+        f"{files['count']:,} attachments ({files['bytes']:,} bytes)"
+    )
+    if made.removed:
+        click.echo(f"removed {len(made.removed)} older: {', '.join(made.removed)}")
+    for problem in made.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if made.problems:
+        raise click.exceptions.Exit(1)
+
+
+@backup.command("verify")
+@with_appcontext
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_verify(folder: Path) -> None:
+    """Check a backup's files against its manifest, and that pg_restore reads its dump."""
+    try:
+        manifest = backups.verify_backup(folder)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"{folder} is intact: the dump and {manifest['attachments']['count']:,} attachments"
+        " match their checksums"
+    )
+
+
+@backup.command("restore")
+@with_appcontext
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def backup_restore(folder: Path) -> None:
+    """Restore a backup into the configured (empty) database and attachment store."""
+    try:
+        manifest = backups.restore_backup(folder)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    rows = manifest["database"]["rows"]
+    click.echo(
+        f"restored {folder}: {len(rows)} tables hold the {sum(rows.values()):,} rows of the"
+        f" backup; {manifest['attachments']['count']:,} attachments are in the store"
     )

@@ -25,7 +25,7 @@ DOCKERIGNORE = PROJECT / ".dockerignore"
 ENV_EXAMPLE = PROJECT / ".env.example"
 
 APP_SERVICES = {"web", "worker", "beat", "migrate"}
-ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "minio", "mailcatcher"}
+ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "minio", "mailcatcher", "backup"}
 LONG_RUNNING = ALL_SERVICES - {"migrate"}
 
 # How the app's environment setting is spelled in deployment files. Settings.from_env also falls
@@ -504,3 +504,98 @@ def test_the_test_tools_bring_an_s3_server_and_running_brings_its_client() -> No
     # tests/integration/test_object_store.py runs moto's server process when MinIO is absent.
     assert any(requirement.startswith("moto[server]") for requirement in test_extra)
     assert "test" in installed_extras("test")
+
+
+# --- the backup service (docs/backups.md) -------------------------------------------------------
+
+
+def backup_service() -> dict:
+    return load_compose()["services"]["backup"]
+
+
+def test_backup_service_runs_the_backup_command_on_a_schedule_into_its_volume(
+    tmp_path: Path,
+) -> None:
+    service = backup_service()
+    assert "backups:/backups" in [str(volume) for volume in service["volumes"]]
+    assert "backups" in load_compose()["volumes"]
+    variables = {SECRET_NAME: STRONG_KEY}
+    env = {name: interpolate(value, variables) for name, value in service_env(service).items()}
+    assert int(env["BACKUP_KEEP"]) >= 1 and int(env["BACKUP_INTERVAL_SECONDS"]) >= 60
+    # The loop's body, as the container's shell runs it: a command the app really has.
+    script = shlex.split(interpolate(command_text(service["command"]), {}))
+    assert script[:2] == ["sh", "-c"]
+    body = script[2].replace('"$BACKUP_KEEP"', env["BACKUP_KEEP"])
+    assert body.startswith("while true; do flask --app app backup create /backups --keep ")
+    assert 'sleep "$BACKUP_INTERVAL_SECONDS"; done' in body
+    argv = shlex.split(body.split(";")[1])[1:]  # after "do"
+    from app import create_app
+
+    application = create_app({"env": "test", "instance_path": str(tmp_path)})
+    group = application.cli.commands[argv[3]]
+    context = group.commands[argv[4]].make_context(argv[4], argv[5:])
+    assert context.params == {"root": Path("/backups"), "keep": int(env["BACKUP_KEEP"])}
+
+
+def test_backup_service_reaches_the_database_and_the_attachments_as_the_app_does() -> None:
+    service = backup_service()
+    env = service_env(service)
+    assert {name: env[name] for name in app_env_block()} == app_env_block()
+    for name in ("migrate", "postgres", "minio"):
+        expected = "service_completed_successfully" if name == "migrate" else "service_healthy"
+        assert service["depends_on"][name]["condition"] == expected, name
+    assert service["restart"] == "unless-stopped"
+
+
+def test_backup_service_has_the_postgres_services_client_and_runs_unprivileged() -> None:
+    compose = load_compose()
+    service = compose["services"]["backup"]
+    server_image = compose["services"]["postgres"]["image"]
+    major = server_image.split(":")[1]
+    build = service["build"]
+    assert build["additional_contexts"] == {"app": "service:web"}  # the app's own image
+    lines = [line.strip() for line in build["dockerfile_inline"].splitlines() if line.strip()]
+    assert lines[0] == f"FROM {server_image}-bookworm AS client"
+    assert "FROM app" in lines
+    copies = [line for line in lines if line.startswith("COPY --from=client")]
+    assert copies == [
+        f"COPY --from=client /usr/lib/postgresql/{major}/bin/pg_dump "
+        f"/usr/lib/postgresql/{major}/bin/pg_restore /usr/local/bin/"
+    ]
+    assert lines[-1] == "USER consulta"
+    assert service["image"] != compose["services"]["web"]["image"]
+
+
+def test_backup_healthcheck_is_healthy_only_while_the_newest_backup_is_recent(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    check = backup_service()["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    code = check[3].replace("/backups/", f"{tmp_path}/")
+    env = {**os.environ, "BACKUP_INTERVAL_SECONDS": "3600"}
+
+    def healthy() -> bool:
+        done = subprocess.run([sys.executable, "-c", code], env=env, check=False)  # noqa: S603
+        return done.returncode == 0
+
+    assert not healthy()  # no backup yet
+    (tmp_path / ".incomplete-20261207T020000Z").mkdir()
+    (tmp_path / ".incomplete-20261207T020000Z" / "manifest.json").write_text("{}")
+    assert not healthy()  # one being written is not one made
+    older = tmp_path / "20261206T020000Z"
+    older.mkdir()
+    (older / "manifest.json").write_text("{}")
+    assert healthy()
+    long_ago = time.time() - 1.5 * 3600 - 60
+    os.utime(older / "manifest.json", (long_ago, long_ago))
+    assert not healthy()
+
+
+def test_env_example_mentions_the_backup_schedule() -> None:
+    _, commented = parse_env_file(ENV_EXAMPLE.read_text(encoding="utf-8"))
+    assert {"BACKUP_KEEP", "BACKUP_INTERVAL_SECONDS"} <= commented
