@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import security_log
 from app.accounts import services as accounts
 from app.accounts import sessions
 from app.accounts.auth_forms import (
@@ -57,8 +58,10 @@ def login():  # noqa: ANN201
     if form.validate_on_submit():
         user = sessions.authenticate(form.email.data, form.password.data)
         if user is None:
+            security_log.failed_sign_in(form.email.data, "wrong_credentials")
             flash(_("The email or password is not right."), "error")
         elif user.email_confirmed_at is None:
+            security_log.failed_sign_in(form.email.data, "unconfirmed", user.id)
             accounts.resend_confirmation(user)
             flash(_("Confirm your email address first: we have sent you a new link."), "error")
         else:
