@@ -1,5 +1,6 @@
 # One image for every Python service of docker-compose.yml: web (gunicorn, the default CMD),
-# worker and beat (Celery, command overridden in compose) and the one-shot migrate service.
+# worker, beat and flower (Celery, command overridden in compose) and the one-shot migrate
+# service. The `monitoring` extra is Flower.
 
 # The front end (GOV.UK Frontend, the MOJ components, accessible-autocomplete) is built from the
 # packages package-lock.json pins, in a stage of its own: the image itself carries no Node.
@@ -36,7 +37,7 @@ RUN pip install "babel>=2.15,<3" \
  && if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
         pybabel compile -f -d app/translations; \
     fi \
- && pip install . \
+ && pip install ".[monitoring]" \
  && rm -rf build ./*.egg-info \
  && mkdir -p /app/instance/uploads /app/instance/reports \
  && chown -R consulta:consulta /app/instance
