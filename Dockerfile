@@ -1,5 +1,6 @@
 # One image for every Python service of docker-compose.yml: web (gunicorn, the default CMD),
-# worker and beat (Celery, command overridden in compose) and the one-shot migrate service.
+# worker, beat and flower (Celery, command overridden in compose) and the one-shot migrate
+# service. The `monitoring` extra is Flower.
 
 # The front end (GOV.UK Frontend, the MOJ components, accessible-autocomplete) is built from the
 # packages package-lock.json pins, in a stage of its own: the image itself carries no Node.
@@ -36,7 +37,7 @@ RUN pip install "babel>=2.15,<3" \
  && if ls app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
         pybabel compile -f -d app/translations; \
     fi \
- && pip install . \
+ && pip install ".[monitoring]" \
  && rm -rf build ./*.egg-info \
  && mkdir -p /app/instance/uploads /app/instance/reports \
  && chown -R consulta:consulta /app/instance
@@ -57,5 +58,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # (MAX_CONCURRENT_REQUESTS, 24, the size of its database pool): the spare threads answer a surge
 # with 503 and Retry-After within OVERLOAD_WAIT_MS instead of leaving it queued. A statement that
 # runs past 5 s is cancelled by PostgreSQL (503 too), so no query holds a slot for long; the
-# worker and the CLI set no such limit. `make bench` starts gunicorn from this very line.
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "40", "--backlog", "512", "--reuse-port", "--timeout", "30", "--graceful-timeout", "25", "--keep-alive", "5", "--env", "CONSULTA_STATEMENT_TIMEOUT_MS=5000", "--access-logfile", "-", "app:create_app()"]
+# worker and the CLI set no such limit. gunicorn's own lines (start-up, access) are JSON like the
+# app's in production (app/gunicorn_config.py). `make bench` starts gunicorn from this very line.
+CMD ["gunicorn", "--config", "python:app.gunicorn_config", "--bind", "0.0.0.0:5000", "--workers", "2", "--worker-class", "gthread", "--threads", "40", "--backlog", "512", "--reuse-port", "--timeout", "30", "--graceful-timeout", "25", "--keep-alive", "5", "--env", "CONSULTA_STATEMENT_TIMEOUT_MS=5000", "--access-logfile", "-", "app:create_app()"]

@@ -75,6 +75,11 @@ def celery_settings(settings: Settings) -> dict[str, object]:
         "task_soft_time_limit": TASK_HARD_TIME_LIMIT - 60,
         "task_default_queue": settings.celery_queue,
         "worker_hijack_root_logger": False,
+        # Task events (sent, received, started, succeeded, failed...) for the Flower service of
+        # docker-compose.yml. Published to the broker's event exchange and dropped unless a
+        # monitor listens.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
         # Leased jobs are reconciled often: a dead worker's job is taken over within about a
         # lease plus this interval.
         "beat_schedule": {

@@ -22,6 +22,7 @@ ATTACHMENT_STORES: tuple[str, ...] = get_args(AttachmentStore)
 JOB_SETTINGS = (
     "job_lease_seconds",
     "job_reconcile_seconds",
+    "worker_heartbeat_seconds",
     "report_attempts",
     "report_lease_seconds",
     "flag_batch_size",
@@ -70,6 +71,9 @@ class Settings:
     job_lease_seconds: int = 30
     # How often beat looks for lost wake-ups and expired leases.
     job_reconcile_seconds: int = 20
+    # How often each worker says it is alive (app.worker_heartbeat); /readyz counts a worker
+    # gone after three beats without one.
+    worker_heartbeat_seconds: int = 10
     # Attempts per kind of job, and its own lease (None: job_lease_seconds).
     report_attempts: int = 3
     report_lease_seconds: int | None = None
@@ -140,6 +144,7 @@ class Settings:
             trusted_proxies=int(get("TRUSTED_PROXIES", "0")),
             job_lease_seconds=int(get("JOB_LEASE_SECONDS", "30")),
             job_reconcile_seconds=int(get("JOB_RECONCILE_SECONDS", "20")),
+            worker_heartbeat_seconds=int(get("WORKER_HEARTBEAT_SECONDS", "10")),
             report_attempts=int(get("REPORT_ATTEMPTS", "3")),
             report_lease_seconds=_optional_int(get("REPORT_LEASE_SECONDS", "")),
             report_part_rows=int(get("REPORT_PART_ROWS", "100000")),

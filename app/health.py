@@ -3,9 +3,10 @@ favicon browsers ask every site for."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, send_from_directory
+from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from sqlalchemy import text
 
+from app import worker_heartbeat
 from app.extensions import csrf, db
 
 bp = Blueprint("health", __name__)
@@ -26,8 +27,14 @@ def favicon():  # noqa: ANN201
 
 @bp.get("/readyz")
 def readyz():  # noqa: ANN201
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
-    ready = all(checks.values())
+    """The database, the broker and a live worker. `?worker=optional` (the web container's
+    health check) still reports the worker but does not count it: the web serves, and queues
+    work, while workers start or restart."""
+    checks = {"database": _database_ok(), "broker": _broker_ok(), "worker": _worker_ok()}
+    counted = dict(checks)
+    if request.args.get("worker") == "optional":
+        counted.pop("worker")
+    ready = all(counted.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return jsonify(body), 200 if ready else 503
 
@@ -50,6 +57,14 @@ def _broker_ok() -> bool:
         return True
     except Exception:
         current_app.logger.warning("readiness: broker unreachable", exc_info=True)
+        return False
+
+
+def _worker_ok() -> bool:
+    try:
+        return worker_heartbeat.alive(current_app)
+    except Exception:
+        current_app.logger.warning("readiness: worker heartbeats unreadable", exc_info=True)
         return False
 
 

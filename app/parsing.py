@@ -77,9 +77,10 @@ class NulCharacter(DomainError):
 def refuse_nul_in_query() -> None:
     """Before every request: a NUL in a query-string value is a 400 naming the parameter. No
     filter or search can hold one (PostgreSQL refuses it), and a streamed export would find out
-    only after its 200 had been sent."""
+    only after its 200 had been sent. `next` is let through: it is never queried, and sign-in
+    drops a bad one (`safe_next`) rather than refuse the visitor."""
     for name, value in request.args.items(multi=True):
-        if "\x00" in value or "\x00" in name:
+        if name != "next" and ("\x00" in value or "\x00" in name):
             raise NulCharacter(
                 _("This value holds a NUL character."), field=name.replace("\x00", "")
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import re
 import uuid
 
@@ -12,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import overload
+from app import logs, overload
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models import LOCALES
 from app.parsing import refuse_nul_in_query
@@ -20,24 +19,9 @@ from app.parsing import refuse_nul_in_query
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            record.request_id = g.get("request_id", "-")
-        except RuntimeError:  # outside a request or app context
-            record.request_id = "-"
-        return True
-
-
 def register_logging(app: Flask) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-    )
-    app.logger.handlers[:] = [handler]
-    app.logger.addFilter(RequestIdFilter())  # on the logger, so every handler sees the id
-    app.logger.setLevel(app.config["SETTINGS"].log_level)
-    app.logger.propagate = False
+    settings = app.config["SETTINGS"]
+    logs.configure(app.logger, settings.log_level, production=settings.is_production)
 
 
 def register_extensions(app: Flask) -> None:

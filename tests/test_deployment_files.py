@@ -25,7 +25,7 @@ DOCKERIGNORE = PROJECT / ".dockerignore"
 ENV_EXAMPLE = PROJECT / ".env.example"
 
 APP_SERVICES = {"web", "worker", "beat", "migrate"}
-ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "minio", "mailcatcher", "backup"}
+ALL_SERVICES = APP_SERVICES | {"postgres", "redis", "minio", "mailcatcher", "backup", "flower"}
 LONG_RUNNING = ALL_SERVICES - {"migrate"}
 
 # How the app's environment setting is spelled in deployment files. Settings.from_env also falls
@@ -36,6 +36,9 @@ UNADVERTISED = {"ENV"}
 # Named in .env.example only as a commented-out line: its default depends on where the project
 # lives, and the Docker image sets it itself.
 OPTIONAL_IN_ENV_EXAMPLE = {"INSTANCE_PATH"}
+# Read by docker-compose.yml alone (not the app), and required there: .env.example assigns them,
+# empty, for the operator to fill in.
+COMPOSE_ONLY = {"FLOWER_BASIC_AUTH"}
 
 STRONG_KEY = "k" * 48
 SECRET_NAME = "SECRET_KEY"  # compose refuses to interpolate it when unset
@@ -185,6 +188,35 @@ def test_python_services_share_one_image_built_from_the_project() -> None:
     assert "command" not in services["web"], "web runs the image's default CMD (gunicorn)"
 
 
+def test_flower_runs_from_the_image_behind_basic_auth_on_the_hosts_loopback_only() -> None:
+    services = load_compose()["services"]
+    flower = services["flower"]
+    web = services["web"]
+    assert (flower["build"], flower["image"]) == (web["build"], web["image"])
+    command = shlex.split(command_text(flower["command"]))
+    # The broker and nothing else: no database, no secret key in the monitor's container.
+    assert command[:3] == ["celery", f"--broker={app_env_block()['REDIS_URL']}", "flower"]
+    assert set(service_env(flower)) == {"FLOWER_BASIC_AUTH"}
+    auth = service_env(flower)["FLOWER_BASIC_AUTH"]
+    with pytest.raises(KeyError, match="FLOWER_BASIC_AUTH"):
+        interpolate(auth, {})
+    assert interpolate(auth, {"FLOWER_BASIC_AUTH": "ops:pw"}) == "ops:pw"
+    assert all(str(port).startswith("127.0.0.1:") for port in flower["ports"])
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    extras = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(requirement.startswith("flower") for requirement in extras["monitoring"])
+
+
+def test_workers_send_the_task_events_flower_shows() -> None:
+    from app import celery_settings
+
+    settings = celery_settings(Settings())
+    assert settings["worker_send_task_events"] is True
+    assert settings["task_send_sent_event"] is True
+
+
 def test_redis_is_durable_and_never_evicts() -> None:
     redis = load_compose()["services"]["redis"]
     command = command_text(redis["command"])
@@ -250,7 +282,9 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
     assert "pg_isready" in command_text(services["postgres"]["healthcheck"]["test"])
     assert "redis-cli ping" in command_text(services["redis"]["healthcheck"]["test"])
     assert command_text(services["minio"]["healthcheck"]["test"]) == "CMD mc ready local"
-    assert "/readyz" in command_text(services["web"]["healthcheck"]["test"])
+    # Database and broker only: the web is not unhealthy while workers start.
+    assert "/readyz?worker=optional" in command_text(services["web"]["healthcheck"]["test"])
+    assert "/healthcheck" in command_text(services["flower"]["healthcheck"]["test"])
     worker_check = command_text(services["worker"]["healthcheck"]["test"])
     assert "worker.celery_app inspect ping" in worker_check
 
@@ -339,7 +373,7 @@ def test_env_example_names_every_setting_and_nothing_else() -> None:
     assert expected, "no settings recorded from Settings.from_env"
     missing = expected - set(active)
     assert not missing, f".env.example lacks {sorted(missing)}"
-    unknown = set(active) - recorded_keys()
+    unknown = set(active) - recorded_keys() - COMPOSE_ONLY
     assert not unknown, f".env.example sets variables the app never reads: {sorted(unknown)}"
     assert not set(active) & UNADVERTISED
     for name in OPTIONAL_IN_ENV_EXAMPLE:
@@ -397,12 +431,12 @@ def test_dockerfile_installs_the_whole_project_and_compiles_translations() -> No
     # whose migrations/ is what app/web.py hands to Flask-Migrate.
     assert instruction_args("WORKDIR")[-1] == "/app"  # the image's; /build is the front end's
     runs = " ".join(instruction_args("RUN"))
-    assert "pip install ." in runs
+    assert 'pip install ".[monitoring]"' in runs  # the project, and Flower for compose
     assert "pybabel compile -f -d app/translations" in runs
     assert "if ls app/translations/*/LC_MESSAGES/*.po" in runs
     assert "|| true" not in runs
     # Compiled before `pip install .`, so the installed package carries the .mo files as well.
-    assert runs.index("pybabel compile") < runs.index("pip install .")
+    assert runs.index("pybabel compile") < runs.index('pip install ".[monitoring]"')
 
 
 def test_dockerfile_builds_the_front_end_from_the_lock_file_in_a_stage_of_its_own() -> None:

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from app import security_log
 from app.accounts import lockout, sessions
 from app.accounts import services as accounts
 from app.accounts.auth_forms import (
@@ -54,11 +55,14 @@ def login():  # noqa: ANN201
         locked = lockout.is_locked(email)  # before this attempt, which may be the owner's
         user = sessions.authenticate(email, form.password.data)
         if locked:
+            security_log.failed_sign_in(email, "locked", user.id if user else None)
             return _locked_out(form, email, user)
         if user is None:
             lockout.record_failure(email)
+            security_log.failed_sign_in(email, "wrong_credentials")
             flash(_("The email or password is not right."), "error")
         elif user.email_confirmed_at is None:
+            security_log.failed_sign_in(form.email.data, "unconfirmed", user.id)
             accounts.resend_confirmation(user)
             flash(_("Confirm your email address first: we have sent you a new link."), "error")
         else:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask, current_app, g, jsonify, render_template, render_template_string, request
 from flask_babel import gettext as _
+from flask_login import user_unauthorized
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app import security_log
 from app.errors import DomainError
 from app.extensions import db
 from app.storage import StoreError
@@ -62,6 +66,7 @@ def error_response(  # noqa: ANN201
     fields: dict[str, object] | None = None,
     rows: list[dict[str, object]] | None = None,
 ):
+    g.error_code = code  # the reason a refusal is logged with (log_refusals)
     if wants_json():
         body: dict[str, object] = {"error": {"code": code, "message": message}}
         if field:
@@ -92,6 +97,9 @@ MINIMAL_ERROR_PAGE = """<!doctype html>
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.after_request(log_refusals)
+    user_unauthorized.connect(log_sign_in_required)  # once: blinker keeps one of each receiver
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):  # noqa: ANN202
         message = _("Your form expired or was sent from elsewhere. Please submit it again.")
@@ -166,6 +174,23 @@ def register_error_handlers(app: Flask) -> None:
     def internal_error(error: InternalServerError):  # noqa: ANN202
         app.logger.error("internal server error: %s", error.original_exception or error)
         return error_response(500, "internal_error", _messages()[500])
+
+
+def log_refusals(response):  # noqa: ANN001, ANN201 - a Flask response
+    """Every refused authorisation (401, 403, a failed CSRF check) and every throttled sign-in,
+    whichever view, hook or handler answered it, is logged here once."""
+    status = response.status_code
+    code = g.get("error_code")
+    if status in (401, 403) or code == "csrf_failed":
+        security_log.refused(code or HTTPStatus(status).phrase.lower(), status)
+    elif status == 429 and request.endpoint == "auth.login":
+        security_log.failed_sign_in(request.form.get("email", ""), "throttled")
+    return response
+
+
+def log_sign_in_required(_sender: Flask, **_extra: object) -> None:
+    """Flask-Login's unauthorized(): the visitor is sent to the sign-in page (a redirect)."""
+    security_log.refused("sign_in_required")
 
 
 def _invalid_fields(error: HTTPException) -> dict[str, object]:
