@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.api.errors import ApiBlueprint
 from app.api.feedback import member, own_feedback
+from app.api.http import checked_first
 from app.downloads import send_attachment
 from app.errors import DomainError
 from app.feedback import attachments
@@ -68,6 +69,7 @@ def listing(feedback_id: int):  # noqa: ANN201
 
 
 @blp.post("/feedback/<id:feedback_id>/attachments")
+@checked_first(own_feedback)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, AttachmentSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 413, 422)
