@@ -74,19 +74,25 @@ def listing(feedback_id: int):  # noqa: ANN201
 @blp.response(201, AttachmentSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 413, 422)
 def upload(form: dict, feedback_id: int):  # noqa: ANN201
-    """Attach a file. Its type is read from its content, not its name; too large, too many,
-    a refused type or a dangerous zip is refused with the reason (409)."""
+    """Attach a file. Its type is read from its content, not its name; an empty, damaged or
+    too large file, a refused type or a dangerous zip is refused with the reason (422, field
+    `file`); a file too many, or on a position that can no longer change, is 409."""
     found = own_feedback(feedback_id)
     chosen = form["file"]
     if not isinstance(chosen, FileStorage):  # a plain form field named "file"
         raise DomainError(_('Send the file itself as the "file" part.'), field="file")
-    saved = attachments.add_attachment(
-        current_user.id,
-        found.item_id,
-        chosen.stream,
-        chosen.filename or "",
-        Disclosure(form["disclosure"]),
-    )
+    try:
+        saved = attachments.add_attachment(
+            current_user.id,
+            found.item_id,
+            chosen.stream,
+            chosen.filename or "",
+            Disclosure(form["disclosure"]),
+        )
+    except DomainError as error:
+        if error.field == "attachment":  # the form's field; here it is `file`
+            error.field = "file"
+        raise
     body = _body(saved)
     return body, 201, {"Location": body["url"]}
 

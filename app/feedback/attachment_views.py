@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from app.consultations import services as consultations
 from app.consultations.services import ItemView
 from app.downloads import send_attachment
-from app.errors import Conflict, InvalidState
+from app.errors import Conflict, InvalidInput, InvalidState
 from app.extensions import limiter
 from app.feedback import attachments
 from app.feedback import services as feedback
@@ -46,7 +46,7 @@ def upload(slug: str, code: str):  # noqa: ANN201
                 chosen.filename or "",
                 Disclosure(form.disclosure.data),
             )
-        except (InvalidState, Conflict) as error:
+        except (InvalidInput, InvalidState, Conflict) as error:
             flash(error.message, "error")
         else:
             changed = True

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.permissions import MODERATORS, acting_user
 from app.analysis.redaction import apply_redactions
-from app.errors import InvalidState
+from app.errors import InvalidInput, InvalidState
 from app.models import Disclosure
 from app.moderation import redactions, review_page
 from app.moderation import services as moderation
@@ -145,7 +145,7 @@ def redact(feedback_id: int):  # noqa: ANN201
             redactions.redact_text(
                 current_user.id, feedback_id, form.field.data, form.text.data, form.reason.data
             )
-    except InvalidState as error:
+    except (InvalidInput, InvalidState) as error:
         form.form_errors.append(error.message)
         return _page(feedback_id, redact_form=form, status=INVALID)
     flash(_("Redacted: the public now reads [redacted] instead."), "success")
