@@ -237,6 +237,7 @@ def _body(found: Feedback) -> dict:
 
 
 @blp.get("")
+@checked_first(member)
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, FeedbackPageSchema)
 @blp.errors(403, 422, 429)
