@@ -12,6 +12,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.api.errors import ApiBlueprint
 from app.api.feedback import member, own_feedback
+from app.api.http import checked_first
 from app.downloads import send_attachment
 from app.errors import DomainError
 from app.feedback import attachments
@@ -68,23 +69,30 @@ def listing(feedback_id: int):  # noqa: ANN201
 
 
 @blp.post("/feedback/<id:feedback_id>/attachments")
+@checked_first(own_feedback)
 @blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, AttachmentSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 413, 422)
 def upload(form: dict, feedback_id: int):  # noqa: ANN201
-    """Attach a file. Its type is read from its content, not its name; too large, too many,
-    a refused type or a dangerous zip is refused with the reason (409)."""
+    """Attach a file. Its type is read from its content, not its name; an empty, damaged or
+    too large file, a refused type or a dangerous zip is refused with the reason (422, field
+    `file`); a file too many, or on a position that can no longer change, is 409."""
     found = own_feedback(feedback_id)
     chosen = form["file"]
     if not isinstance(chosen, FileStorage):  # a plain form field named "file"
         raise DomainError(_('Send the file itself as the "file" part.'), field="file")
-    saved = attachments.add_attachment(
-        current_user.id,
-        found.item_id,
-        chosen.stream,
-        chosen.filename or "",
-        Disclosure(form["disclosure"]),
-    )
+    try:
+        saved = attachments.add_attachment(
+            current_user.id,
+            found.item_id,
+            chosen.stream,
+            chosen.filename or "",
+            Disclosure(form["disclosure"]),
+        )
+    except DomainError as error:
+        if error.field == "attachment":  # the form's field; here it is `file`
+            error.field = "file"
+        raise
     body = _body(saved)
     return body, 201, {"Location": body["url"]}
 

@@ -8,18 +8,19 @@ Another organisation's feedback does not exist for the caller (404).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.accounts.permissions import acting_user
 from app.api import idempotency
 from app.api.errors import ApiBlueprint
-from app.api.http import IF_MATCH, authenticate, if_match, with_etag
+from app.api.http import IF_MATCH, authenticate, checked_first, if_match, with_etag
 from app.api.schemas import PageArgsSchema, page_of
-from app.errors import Forbidden, NotFound
+from app.errors import NotFound
 from app.extensions import db, kept_after_commit
 from app.feedback import batch as draft_batch
 from app.feedback import services as feedback
@@ -36,7 +37,6 @@ from app.models import (
     Disclosure,
     Feedback,
     FeedbackState,
-    Role,
     Stance,
 )
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
@@ -136,10 +136,7 @@ class FeedbackPageSchema(Schema):
 def member():  # noqa: ANN202 - the calling User
     if not current_user.is_authenticated:
         authenticate()
-    user = acting_user(current_user.id, Role.STAKEHOLDER)
-    if user.organization_id is None:
-        raise Forbidden(_("You need to belong to an organisation to give feedback."))
-    return user
+    return feedback.organisation_member(current_user.id)
 
 
 def own_feedback(feedback_id: int) -> Feedback:
@@ -149,6 +146,21 @@ def own_feedback(feedback_id: int) -> Feedback:
     if found is None or found.organization_id != user.organization_id:
         raise NotFound(_("No such feedback."))
     return found
+
+
+def led_feedback(feedback_id: int, lead: Callable[[int], object]) -> Feedback:
+    """The caller's organisation's feedback, when the caller passes `lead` (a lead's check)."""
+    found = own_feedback(feedback_id)
+    lead(current_user.id)
+    return found
+
+
+def to_submit(feedback_id: int) -> Feedback:
+    return led_feedback(feedback_id, feedback.submitting_lead)
+
+
+def to_withdraw(feedback_id: int) -> Feedback:
+    return led_feedback(feedback_id, feedback.withdrawing_lead)
 
 
 def _input(data: dict) -> FeedbackInput:
@@ -225,6 +237,7 @@ def _body(found: Feedback) -> dict:
 
 
 @blp.get("")
+@checked_first(member)
 @blp.arguments(PageArgsSchema, location="query")
 @blp.response(200, FeedbackPageSchema)
 @blp.errors(403, 422, 429)
@@ -243,6 +256,7 @@ def listing(args: dict):  # noqa: ANN201
 
 
 @blp.post("")
+@checked_first(member)
 @blp.arguments(NewFeedbackSchema)
 @blp.response(201, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 422, 429)
@@ -272,6 +286,7 @@ def one(feedback_id: int):  # noqa: ANN201
 
 
 @blp.put("/<id:feedback_id>")
+@checked_first(own_feedback)
 @blp.arguments(FeedbackInputSchema(partial=True))
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 412, 422, 428, 429)
@@ -293,6 +308,7 @@ class SubmitSchema(FeedbackInputSchema):
 
 
 @blp.post("/<id:feedback_id>/submit")
+@checked_first(to_submit)
 @blp.arguments(SubmitSchema(partial=True), required=False)
 @blp.response(200, FeedbackSchema, headers={"ETag": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 409, 412, 422, 428)
@@ -301,7 +317,7 @@ def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
     """The lead signs off the organisation's official position: the draft as it is, or with
     the fields sent replacing its own (how a submitted position is changed: a new revision,
     back to the moderators)."""
-    found = own_feedback(feedback_id)
+    found = to_submit(feedback_id)
     version = if_match(found)
     content = _as_input(found)
     if changes:
@@ -318,7 +334,7 @@ def submit(changes: dict | None, feedback_id: int):  # noqa: ANN201
 @blp.doc(parameters=[IF_MATCH])
 def withdraw(feedback_id: int):  # noqa: ANN201
     """The lead takes the organisation's position back (it becomes a draft)."""
-    found = own_feedback(feedback_id)
+    found = to_withdraw(feedback_id)
     version = if_match(found)
     saved = feedback.withdraw_feedback(current_user.id, found.item_id, version)
     return with_etag(_body(saved), saved)
@@ -338,6 +354,7 @@ class BatchResultSchema(Schema):
 
 
 @blp.post("/batch")
+@checked_first(member)
 @blp.arguments(BatchSchema)
 @blp.response(201, BatchResultSchema)
 @blp.errors(403, 409, 422)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 from flask import request
 from flask_babel import gettext as _
@@ -11,7 +13,9 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 from werkzeug.routing import IntegerConverter
 
+from app.accounts.permissions import acting_user
 from app.errors import DomainError
+from app.models import Role
 
 API_PREFIX = "/api/v1"
 
@@ -94,3 +98,24 @@ def signed_in() -> int:
     if not current_user.is_authenticated:
         authenticate()
     return current_user.id
+
+
+def signed_in_as(*roles: Role) -> int:
+    """The caller's id when signed in with one of `roles`: 401 for a visitor, 403 otherwise."""
+    return acting_user(signed_in(), *roles).id
+
+
+def checked_first(check: Callable[..., object]) -> Callable[[Callable], Callable]:
+    """Run `check` with the URL's arguments before the body is read: a caller who may not act
+    (or may not see the record) gets 401, 403 or 404, never a 422 about a body it had no right
+    to send. Put it above `@blp.arguments`, which parses the body when called."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)  # keeps the OpenAPI notes of the decorators below
+        def checked(*args: object, **url_values: object):  # noqa: ANN202
+            check(**url_values)
+            return view(*args, **url_values)
+
+        return checked
+
+    return decorate

@@ -7,7 +7,7 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.http import ID_MAX, signed_in
+from app.api.http import ID_MAX, checked_first, signed_in, signed_in_as
 from app.consultations import services as consultations
 from app.downloads import send_report_file
 from app.models import Report, ReportStatus
@@ -111,6 +111,7 @@ def _body(report: Report, *, public_slug: str | None = None, with_result: bool =
 
 
 @blp.post("")
+@checked_first(lambda: signed_in_as(*reports.READERS))
 @blp.arguments(ReportRequestSchema)
 @blp.response(202, ReportSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 422, 429)

@@ -9,7 +9,7 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.errors import ApiBlueprint
-from app.api.http import signed_in
+from app.api.http import checked_first, signed_in, signed_in_as
 from app.consultations import council_responses
 from app.errors import DomainError
 from app.models import Decision
@@ -84,6 +84,7 @@ def listing(item_id: int):  # noqa: ANN201
 
 
 @blp.post("/items/<id:item_id>/responses")
+@checked_first(lambda item_id: signed_in_as(*council_responses.WRITERS))
 @blp.arguments(ResponseInputSchema)
 @blp.response(201, RecordedResponseSchema, headers={"Location": {"schema": {"type": "string"}}})
 @blp.errors(403, 404, 422)

@@ -31,3 +31,11 @@ class Conflict(DomainError):
 class InvalidState(DomainError):
     status_code = 409
     code = "invalid_state"
+
+
+class InvalidInput(DomainError):
+    """What was sent breaks a rule (422, with the field at fault); a request that the record's
+    state refuses, whatever was sent, is an InvalidState (409)."""
+
+    status_code = 422
+    code = "invalid_input"

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from app.consultations import services as consultations
 from app.consultations.services import ItemView
 from app.downloads import send_attachment
-from app.errors import Conflict, InvalidState
+from app.errors import Conflict, InvalidInput, InvalidState
 from app.extensions import limiter
 from app.feedback import attachments
+from app.feedback import services as feedback
 from app.feedback import views as feedback_views
 from app.feedback.attachment_forms import AttachmentForm, DeleteAttachmentForm
 from app.feedback.forms import FeedbackForm
@@ -29,6 +30,7 @@ def upload(slug: str, code: str):  # noqa: ANN201
     typed there is saved as the draft first (or, on a submitted position, shown again unsaved),
     so attaching a file never costs the answers."""
     view = consultations.get_item(slug, code)
+    feedback.organisation_member(current_user.id)  # before the form's fields are read
     form = AttachmentForm()
     answers, unsaved_lock, failed = _keep_answers(view)
     if failed is not None:
@@ -44,7 +46,7 @@ def upload(slug: str, code: str):  # noqa: ANN201
                 chosen.filename or "",
                 Disclosure(form.disclosure.data),
             )
-        except (InvalidState, Conflict) as error:
+        except (InvalidInput, InvalidState, Conflict) as error:
             flash(error.message, "error")
         else:
             changed = True

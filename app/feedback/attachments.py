@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.accounts.permissions import acting_user
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidState, NotFound
 from app.extensions import db
-from app.feedback import positions, uploads
+from app.feedback import positions
 from app.feedback.uploads import display_name, inspect_upload, read_upload
 from app.models import (
     Attachment,
@@ -121,11 +121,12 @@ def add_attachment(
                 _("A colleague changed this feedback just now. Please try again.")
             ) from error
     elif _count(feedback.id) >= MAX_ATTACHMENTS_PER_FEEDBACK:
-        raise uploads.refused(
+        raise InvalidState(  # the feedback's state: any further file is refused
             _(
                 "You can attach at most %(n)s files. Remove one to attach another.",
                 n=MAX_ATTACHMENTS_PER_FEEDBACK,
-            )
+            ),
+            field="attachment",
         )
 
     key = _store(data, inspected.content_type)
@@ -307,13 +308,15 @@ def _locked_feedback(organization_id: int, item_id: int) -> Feedback | None:
 
 def _check_window(consultation: Consultation) -> None:
     if consultation.state_at(utcnow()) is not ConsultationState.OPEN:
-        raise uploads.refused(_("This consultation is not open for feedback."))
+        raise InvalidState(_("This consultation is not open for feedback."), field="attachment")
 
 
 def _check_changeable(feedback: Feedback | None, consultation: Consultation, user: User) -> None:
     _check_window(consultation)
     if not can_change_attachments(feedback, consultation, is_lead=user.is_lead):
-        raise uploads.refused(_("The files of this position can no longer be changed by you."))
+        raise InvalidState(
+            _("The files of this position can no longer be changed by you."), field="attachment"
+        )
 
 
 def _mark_changed(feedback: Feedback) -> None:

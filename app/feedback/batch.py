@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.accounts.permissions import acting_user
 from app.analysis.language import detect_language
-from app.errors import DomainError, Forbidden, InvalidState
+from app.errors import DomainError, Forbidden, InvalidInput
 from app.extensions import db
 from app.feedback import cosigning, positions, services
 from app.feedback.feedback_input import FeedbackInput, apply_input, input_faults
@@ -74,7 +74,7 @@ def save_drafts(
     if submit and not user.is_lead:
         raise Forbidden(_("Only your organisation's lead can sign off and submit its position."))
     if not drafts or len(drafts) > MAX_BATCH:
-        raise InvalidState(
+        raise InvalidInput(
             _("Send between 1 and %(n)s drafts at once.", n=MAX_BATCH), field="drafts"
         )
     item_ids = {item_id for item_id, _data in drafts}

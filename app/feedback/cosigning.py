@@ -52,9 +52,14 @@ class CosignedFeedback:
 # --- inviting -----------------------------------------------------------------------------------
 
 
+def inviting_lead(user_id: int) -> User:
+    """The organisation's lead, the one who may invite co-signers; Forbidden otherwise."""
+    return _lead(user_id, _("Only your organisation's lead can invite co-signers."))
+
+
 def invite(lead_user_id: int, item_id: int, organization_id: int) -> FeedbackCosigner:
     """The lead asks another verified organisation to co-sign its position on the item."""
-    lead = _lead(lead_user_id, _("Only your organisation's lead can invite co-signers."))
+    lead = inviting_lead(lead_user_id)
     item = db.session.get(Item, item_id)
     if item is None:
         raise NotFound(_("No such item."))

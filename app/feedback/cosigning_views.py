@@ -28,6 +28,7 @@ def _inviter_key() -> str:
 def invite(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
     back = redirect(url_for("feedback.edit", slug=slug, code=code))
+    cosigning.inviting_lead(current_user.id)  # before the form's fields are read
     form = InviteCosignerForm()
     if not form.validate_on_submit():
         flash(_("Choose an organisation to invite."), "error")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask_babel import format_number
 from flask_babel import gettext as _
 
-from app.errors import DomainError
+from app import errors
 from app.models import Attribution, Disclosure, Feedback, Stance
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
 
@@ -46,11 +46,8 @@ class FeedbackInput:
 EMPTY_INPUT = FeedbackInput(stance=None, priority=None, comment="")
 
 
-class InvalidInput(DomainError):
+class InvalidInput(errors.InvalidInput):
     """The input breaks one or more rules; `faults` names every field at fault."""
-
-    status_code = 422
-    code = "invalid_input"
 
     def __init__(self, faults: dict[str, str]) -> None:
         field, message = next(iter(faults.items()))

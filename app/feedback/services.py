@@ -51,6 +51,31 @@ from app.notifications import mail
 from app.reports import services as reports
 
 
+def organisation_member(user_id: int) -> User:
+    """The active member of an organisation, or Forbidden: who may write its feedback. Views
+    check it before reading a form, so that no one else learns what their input lacked."""
+    user = acting_user(user_id, Role.STAKEHOLDER)
+    if user.organization_id is None:
+        raise Forbidden(_("You need to belong to an organisation to give feedback."))
+    return user
+
+
+def submitting_lead(user_id: int) -> User:
+    """The organisation's lead, the one who signs off its position; Forbidden otherwise."""
+    user = organisation_member(user_id)
+    if not user.is_lead:
+        raise Forbidden(_("Only your organisation's lead can sign off and submit its position."))
+    return user
+
+
+def withdrawing_lead(user_id: int) -> User:
+    """The organisation's lead, the one who may withdraw its position; Forbidden otherwise."""
+    user = organisation_member(user_id)
+    if not user.is_lead:
+        raise Forbidden(_("Only your organisation's lead can withdraw its position."))
+    return user
+
+
 def save_feedback(
     user_id: int,
     item_id: int,
@@ -72,11 +97,7 @@ def save_feedback(
     inserts (feedback, revision, receipt, audit) and one commit. Flags and the receipt's
     delivery are the worker's, in batches (`flagging.enqueue_flagging`, `mail.queue_email`).
     """
-    user = acting_user(user_id, Role.STAKEHOLDER)
-    if user.organization_id is None:
-        raise Forbidden(_("You need to belong to an organisation to give feedback."))
-    if submit and not user.is_lead:
-        raise Forbidden(_("Only your organisation's lead can sign off and submit its position."))
+    user = submitting_lead(user_id) if submit else organisation_member(user_id)
     found = positions.item_in_window(item_id)
     if found is None:
         raise NotFound(_("No such item."), field="item_id")
@@ -164,9 +185,7 @@ def save_feedback(
 
 def withdraw_feedback(user_id: int, item_id: int, lock_version: int) -> Feedback:
     """The lead takes the organisation's position back; possible until the window closes."""
-    user = acting_user(user_id, Role.STAKEHOLDER)
-    if not user.is_lead:
-        raise Forbidden(_("Only your organisation's lead can withdraw its position."))
+    user = withdrawing_lead(user_id)
     feedback = feedback_of_organization(user.organization_id, item_id)
     if feedback is None:
         raise NotFound(_("Your organisation has no feedback on this item."))

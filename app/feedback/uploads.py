@@ -17,7 +17,7 @@ from typing import BinaryIO
 import filetype
 from flask_babel import gettext as _
 
-from app.errors import InvalidState
+from app.errors import InvalidInput
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -146,7 +146,7 @@ def read_upload(upload: bytes | BinaryIO, filename: str) -> bytes:
 def inspect_upload(data: bytes | BinaryIO, filename: str) -> Inspected:
     """What the file is, judged from its content; refuses what is not an accepted document.
 
-    Raises InvalidState(field="attachment") with a message naming the file.
+    Raises InvalidInput(field="attachment") with a message naming the file.
     """
     data = read_upload(data, filename)
     name = display_name(filename)
@@ -259,11 +259,12 @@ def _check_zip_limits(entries: list[zipfile.ZipInfo], name: str) -> None:
         )
 
 
-def refused(message: str) -> InvalidState:
-    return InvalidState(message, field="attachment")
+def refused(message: str) -> InvalidInput:
+    """A file that cannot be accepted: the input's fault (422), whatever the feedback's state."""
+    return InvalidInput(message, field="attachment")
 
 
-def _not_accepted(name: str) -> InvalidState:
+def _not_accepted(name: str) -> InvalidInput:
     return refused(
         _(
             "“%(name)s” is not a PDF, DOCX, ODT, PNG or JPEG file. Files are checked by their"
@@ -273,7 +274,7 @@ def _not_accepted(name: str) -> InvalidState:
     )
 
 
-def _damaged(name: str) -> InvalidState:
+def _damaged(name: str) -> InvalidInput:
     return refused(_("“%(name)s” is damaged or could not be read.", name=name))
 
 

@@ -55,6 +55,9 @@ def edit(slug: str, code: str):  # noqa: ANN201
             _fill(form, existing)
         return _render(view, form, existing, stored=True)
 
+    # Who may save is checked before the form's fields are read. Who may submit is checked
+    # when saving, so that a member who pressed Submit keeps the text typed.
+    feedback.organisation_member(current_user.id)
     submitting = bool(form.submit.data)
     saved, failed = _save(view, form, submitting=submitting)
     if failed is not None:
@@ -144,6 +147,10 @@ def autosave(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
     if not current_user.is_authenticated:
         return _json_error(401, "unauthenticated", _("Your session has expired."), None)
+    try:
+        feedback.organisation_member(current_user.id)  # before the form's fields are read
+    except DomainError as error:
+        return _json_error(error.status_code, error.code, error.message, error.field)
     form = FeedbackForm()
     if not form.validate():
         if form.csrf_token.errors:
@@ -168,6 +175,7 @@ def autosave(slug: str, code: str):  # noqa: ANN201
 @login_required
 def withdraw(slug: str, code: str):  # noqa: ANN201
     view = consultations.get_item(slug, code)
+    feedback.withdrawing_lead(current_user.id)  # before the form's fields are read
     form = WithdrawForm()
     if form.validate_on_submit():
         try:

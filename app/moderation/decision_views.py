@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.accounts.permissions import MODERATORS, acting_user
 from app.analysis.redaction import apply_redactions
-from app.errors import InvalidState
+from app.errors import InvalidInput, InvalidState
 from app.models import Disclosure
 from app.moderation import redactions, review_page
 from app.moderation import services as moderation
@@ -26,6 +30,19 @@ from app.moderation.redactions import REDACTABLE_FIELDS
 INVALID = 422
 
 
+def moderators_only(view: Callable) -> Callable:
+    """The staff area admits the council too (it reads submissions); a decision, note or
+    redaction is a moderator's. Checked before the form is read, so the council gets 403 and
+    never a 422 about fields it had no right to send."""
+
+    @functools.wraps(view)
+    def checked(**url_values: object):  # noqa: ANN202
+        acting_user(current_user.id, *MODERATORS)
+        return view(**url_values)
+
+    return checked
+
+
 @bp.get("/feedback/<int:feedback_id>")
 @login_required
 def show(feedback_id: int):  # noqa: ANN201
@@ -34,6 +51,7 @@ def show(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/<int:feedback_id>/publish")
 @login_required
+@moderators_only
 def publish(feedback_id: int):  # noqa: ANN201
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -48,6 +66,7 @@ def publish(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/<int:feedback_id>/reject")
 @login_required
+@moderators_only
 def reject(feedback_id: int):  # noqa: ANN201
     """The queue's quick reject with a free-text reason (kept as "other" with that note)."""
     form = RejectForm()
@@ -63,6 +82,7 @@ def reject(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/feedback/<int:feedback_id>/reject")
 @login_required
+@moderators_only
 def reject_with_reason(feedback_id: int):  # noqa: ANN201
     form = RejectWithReasonForm()
     if not form.validate_on_submit():
@@ -80,6 +100,7 @@ def reject_with_reason(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/feedback/<int:feedback_id>/request-changes")
 @login_required
+@moderators_only
 def request_changes(feedback_id: int):  # noqa: ANN201
     form = RequestChangesForm()
     if not form.validate_on_submit():
@@ -93,6 +114,7 @@ def request_changes(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/feedback/<int:feedback_id>/notes")
 @login_required
+@moderators_only
 def add_note(feedback_id: int):  # noqa: ANN201
     form = NoteForm()
     if not form.validate_on_submit():
@@ -104,6 +126,7 @@ def add_note(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/feedback/<int:feedback_id>/redactions")
 @login_required
+@moderators_only
 def redact(feedback_id: int):  # noqa: ANN201
     form = RedactForm()
     if not form.validate_on_submit():
@@ -122,7 +145,7 @@ def redact(feedback_id: int):  # noqa: ANN201
             redactions.redact_text(
                 current_user.id, feedback_id, form.field.data, form.text.data, form.reason.data
             )
-    except InvalidState as error:
+    except (InvalidInput, InvalidState) as error:
         form.form_errors.append(error.message)
         return _page(feedback_id, redact_form=form, status=INVALID)
     flash(_("Redacted: the public now reads [redacted] instead."), "success")
@@ -131,6 +154,7 @@ def redact(feedback_id: int):  # noqa: ANN201
 
 @bp.post("/redactions/<int:redaction_id>/revert")
 @login_required
+@moderators_only
 def revert_redaction(redaction_id: int):  # noqa: ANN201
     form = RevertForm()
     if not form.validate_on_submit():

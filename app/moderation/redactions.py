@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from app import audit
 from app.accounts.permissions import acting_user
 from app.analysis.redaction import merged_spans
-from app.errors import InvalidState, NotFound
+from app.errors import InvalidInput, InvalidState, NotFound
 from app.extensions import db
 from app.models import Disclosure, Feedback, FeedbackState, Redaction, Role, User
 from app.models.base import utcnow
@@ -67,13 +67,13 @@ def redact_text(
     text = _public_text(feedback, field)
     reason = _checked_reason(reason)
     if not exact_text or not exact_text.strip():
-        raise InvalidState(_("Copy the words to redact into the box."), field="text")
+        raise InvalidInput(_("Copy the words to redact into the box."), field="text")
     spans, position = [], text.find(exact_text)
     while position != -1:
         spans.append((position, position + len(exact_text)))
         position = text.find(exact_text, position + len(exact_text))
     if not spans:
-        raise InvalidState(
+        raise InvalidInput(
             _("These words are not in the text. Copy them exactly, with the same spacing."),
             field="text",
         )
@@ -157,7 +157,7 @@ def _locked_feedback(feedback_id: int) -> Feedback:
 
 def _public_text(feedback: Feedback, field: str) -> str:
     if field not in REDACTABLE_FIELDS:
-        raise InvalidState(_("Only the comment and the amendment can be redacted."), field="field")
+        raise InvalidInput(_("Only the comment and the amendment can be redacted."), field="field")
     if getattr(feedback, f"{field}_disclosure") is not Disclosure.PUBLIC:
         raise InvalidState(
             _(
@@ -172,9 +172,9 @@ def _public_text(feedback: Feedback, field: str) -> str:
 def _checked_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidState(_("Give a reason for the redaction."), field="reason")
+        raise InvalidInput(_("Give a reason for the redaction."), field="reason")
     if len(reason) > REASON_MAX:
-        raise InvalidState(_("The reason is too long."), field="reason")
+        raise InvalidInput(_("The reason is too long."), field="reason")
     return reason
 
 
@@ -182,7 +182,7 @@ def _add(
     moderator: User, feedback: Feedback, field: str, text: str, start: int, end: int, reason: str
 ) -> Redaction:
     if not 0 <= start < end <= len(text):
-        raise InvalidState(
+        raise InvalidInput(
             _(
                 "The span %(start)s–%(end)s is outside the text (%(length)s characters).",
                 start=start,
@@ -192,7 +192,7 @@ def _add(
             field="start",
         )
     if not text[start:end].strip():
-        raise InvalidState(
+        raise InvalidInput(
             _("The span holds only spaces: there is nothing to hide."), field="start"
         )
     redaction = Redaction(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.accounts.permissions import MODERATORS, acting_user
-from app.errors import Conflict, InvalidState, NotFound
+from app.errors import Conflict, InvalidInput, InvalidState, NotFound
 from app.extensions import db
 from app.feedback import cosignatures, cosigning
 from app.feedback.attachments import attachments_of
@@ -93,11 +93,11 @@ def reject_feedback(
     """
     note = (note or "").strip()
     if code not in REJECTION_REASONS:
-        raise InvalidState(_("Choose a reason from the list."), field="code")
+        raise InvalidInput(_("Choose a reason from the list."), field="code")
     if code == OTHER_REASON and not note:
-        raise InvalidState(_("Explain the reason in the note."), field="note")
+        raise InvalidInput(_("Explain the reason in the note."), field="note")
     if len(note) > NOTE_MAX:
-        raise InvalidState(_("The note is too long."), field="note")
+        raise InvalidInput(_("The note is too long."), field="note")
     feedback = _decide(
         user_id, feedback_id, seen_version, FeedbackState.REJECTED, code=code, note=note
     )
@@ -109,9 +109,9 @@ def request_changes(user_id: int, feedback_id: int, seen_version: int, message: 
     """Reopen the submission as a draft with the moderator's `message` to the organisation."""
     message = (message or "").strip()
     if not message:
-        raise InvalidState(_("Tell the organisation what to change."), field="message")
+        raise InvalidInput(_("Tell the organisation what to change."), field="message")
     if len(message) > NOTE_MAX:
-        raise InvalidState(_("The message is too long."), field="message")
+        raise InvalidInput(_("The message is too long."), field="message")
     feedback = _decide(
         user_id, feedback_id, seen_version, FeedbackState.CHANGES_REQUESTED, note=message
     )
@@ -324,9 +324,9 @@ def add_note(user_id: int, feedback_id: int, body: str) -> ModerationNote:
     _readable_feedback(feedback_id)
     body = (body or "").strip()
     if not body:
-        raise InvalidState(_("Write the note first."), field="body")
+        raise InvalidInput(_("Write the note first."), field="body")
     if len(body) > NOTE_MAX:
-        raise InvalidState(_("The note is too long."), field="body")
+        raise InvalidInput(_("The note is too long."), field="body")
     note = ModerationNote(feedback_id=feedback_id, author_id=moderator.id, body=body)
     db.session.add(note)
     db.session.flush()

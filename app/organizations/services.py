@@ -50,6 +50,14 @@ def joinable_choices() -> list[tuple[str, str]]:
     return [("", _("Choose an organisation"))] + [(str(i), name) for i, name in rows]
 
 
+def colleague_inviter(user_id: int) -> User:
+    """The organisation's lead, the one who may invite colleagues; Forbidden otherwise."""
+    user = acting_user(user_id)
+    if not user.is_lead or user.organization_id is None:
+        raise Forbidden(_("Only your organisation's lead can invite colleagues."))
+    return user
+
+
 def overview(user_id: int) -> OrganizationOverview:
     """The caller's own organisation, with what its lead has to decide."""
     user = acting_user(user_id)

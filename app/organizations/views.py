@@ -36,6 +36,7 @@ def _inviter_key() -> str:
 @login_required
 @limiter.limit("30/day", key_func=_inviter_key)  # invitations send mail: no mass mailing
 def invite():  # noqa: ANN201
+    organizations.colleague_inviter(current_user.id)  # before the form's fields are read
     form = InviteColleagueForm()
     if form.validate_on_submit():
         try:

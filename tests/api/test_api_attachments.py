@@ -58,7 +58,8 @@ def test_a_member_uploads_lists_downloads_and_removes_a_file(seeded, client, bea
 def test_what_the_form_refuses_the_api_refuses_with_the_reason(seeded, client, bearer, data, name):
     feedback_id = _own_feedback(seeded)
     response = _upload(client, feedback_id, bearer("stakeholder"), data, name)
-    assert response.status_code in (400, 409)
+    assert response.status_code == 422  # the file's fault, whatever the position's state
+    assert response.get_json()["error"]["field"] == "file"
     assert response.get_json()["error"]["message"]
     with seeded.app_context():
         assert (

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from app.errors import InvalidState
+from app.errors import InvalidInput
 from app.feedback.uploads import (
     DOCX,
     EXECUTABLE_EXTENSIONS,
@@ -47,7 +47,7 @@ def refusal_without_unpacking(monkeypatch, data: bytes, name: str) -> str:
 
 
 def refusal(data: bytes, name: str) -> str:
-    with pytest.raises(InvalidState) as caught:
+    with pytest.raises(InvalidInput) as caught:
         inspect_upload(data, name)
     assert caught.value.field == "attachment"
     return caught.value.message
@@ -245,7 +245,7 @@ class EndlessZeros(io.RawIOBase):
 
 def test_a_large_stream_is_not_read_past_the_limit():
     stream = EndlessZeros()
-    with pytest.raises(InvalidState, match="larger than 10 MB"):
+    with pytest.raises(InvalidInput, match="larger than 10 MB"):
         inspect_upload(stream, "endless.pdf")
     assert stream.served <= MAX_ATTACHMENT_BYTES + 1
 
