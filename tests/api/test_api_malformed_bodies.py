@@ -66,3 +66,8 @@ def test_deeply_nested_json_is_a_400_not_a_500(seeded, client, bearer, depth):
     response = post_raw(client, "[" * depth + "]" * depth, bearer("stakeholder"))
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "invalid_json"
+
+
+def test_a_visitor_with_a_malformed_body_is_told_to_authenticate_first(seeded, client):
+    response = post_raw(client, "[" * 5_000, {})
+    assert response.status_code == 401
