@@ -17,7 +17,7 @@ from app.accounts import services as accounts
 from app.accounts import sessions
 from app.accounts.passwords import password_problems
 from app.accounts.permissions import acting_user
-from app.errors import Conflict, DomainError, InvalidState, NotFound
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
     LOCALES,
@@ -67,9 +67,9 @@ def update_profile(user_id: int, name: str, locale: str) -> User:
     user = acting_user(user_id)
     name = name.strip()
     if not name:
-        raise InvalidState(_("Give your name."), field="name")
+        raise InvalidInput(_("Give your name."), field="name")
     if locale not in LOCALES:
-        raise InvalidState(_("Choose one of the offered languages."), field="locale")
+        raise InvalidInput(_("Choose one of the offered languages."), field="locale")
     user.name = name
     user.locale = locale
     audit.record(user.id, "user.update_profile", "user", user.id, after={"locale": locale})
@@ -105,7 +105,7 @@ def request_email_change(user_id: int, current_password: str, new_email: str) ->
     _reauthenticate(user, current_password)
     address = new_email.strip().lower()
     if address == user.email:
-        raise InvalidState(_("This is already your email address."), field="new_email")
+        raise InvalidInput(_("This is already your email address."), field="new_email")
     if db.session.scalar(select(User.id).where(User.email == address)) is not None:
         return  # nothing to send: the address is someone else's
     # Bound to the current address: once the email changes, every other pending link dies.
@@ -171,7 +171,7 @@ def create_api_token(user_id: int, name: str) -> NewApiToken:
     user = acting_user(user_id)
     name = name.strip()
     if not name:
-        raise InvalidState(_("Give the token a name."), field="name")
+        raise InvalidInput(_("Give the token a name."), field="name")
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name[:100], token_hash=_secret_hash(secret))
     db.session.add(token)

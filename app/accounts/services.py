@@ -16,7 +16,7 @@ from app import audit
 from app.accounts import link_tokens as tokens
 from app.accounts.passwords import password_problems
 from app.accounts.sessions import after_new_password, end_other_sessions, hash_password
-from app.errors import Conflict, DomainError, Forbidden, InvalidState, NotFound
+from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from app.extensions import db
 from app.models import (
     ColleagueInvitation,
@@ -123,7 +123,7 @@ def register(data: Registration) -> None:
         elif data.join_organization_id is not None:
             organization = _joinable(data.join_organization_id)
         else:
-            raise InvalidState(
+            raise InvalidInput(
                 _("Create an organisation or ask to join one."), field="organization"
             )
 
@@ -193,7 +193,7 @@ def _require_free_name(name: str) -> None:
 
 def _require_country(country: str) -> None:
     if organisation_country(country) is None:
-        raise InvalidState(
+        raise InvalidInput(
             _("Choose the organisation's country from the list."), field="organization_country"
         )
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.accounts import profile
 from app.errors import InvalidInput
 from app.extensions import db
 from app.feedback import batch
 from app.models import Feedback, FeedbackState, User
 from app.moderation import redactions
 from app.moderation import services as moderation
+from tests.helpers.web import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.postgres]
 
@@ -70,3 +72,27 @@ def test_a_batch_of_no_drafts_is_an_input_fault(seeded):
     with seeded.app_context():
         member = _id_of(User, User.email == "stakeholder@example.org")
         assert refusal(lambda: batch.save_drafts(member, [])).field == "drafts"
+
+
+def _stakeholder() -> int:
+    return _id_of(User, User.email == "stakeholder@example.org")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: profile.update_profile(_stakeholder(), "  ", "en"), "name"),
+        (lambda: profile.update_profile(_stakeholder(), "Ana", "xx"), "locale"),
+        (lambda: profile.create_api_token(_stakeholder(), " "), "name"),
+        (
+            lambda: profile.request_email_change(
+                _stakeholder(), DEMO_PASSWORD, "stakeholder@example.org"
+            ),
+            "new_email",
+        ),
+    ],
+    ids=["empty name", "unknown language", "unnamed token", "same email"],
+)
+def test_account_input_faults_are_422_naming_the_field(seeded, call, field):
+    with seeded.app_context():
+        assert refusal(call).field == field
