@@ -35,7 +35,7 @@ def test_two_beat_processes_schedule_one_report_per_consultation(
     try:
 
         def sent_by_each_beat() -> bool:
-            return all(beat.log().count(f"({SCHEDULE})") >= 4 for beat in beats)
+            return all(beat.log().count(f"({SCHEDULE})") >= 3 for beat in beats)
 
         wait_for(sent_by_each_beat, timeout=90, interval=0.3)
     finally:

@@ -17,7 +17,7 @@ from tests.helpers.waiting import wait_for
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 VISIBILITY_TIMEOUT = 2  # seconds; an hour in production
-PAUSE = 8  # the compilation's pause once it has read the rows: longer than that timeout
+PAUSE = 5  # the compilation's pause once it has read the rows: longer than that timeout
 
 
 def test_a_task_longer_than_the_visibility_timeout_runs_once(faults_app, workers):

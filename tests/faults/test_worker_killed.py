@@ -296,7 +296,7 @@ def test_a_pool_child_killed_mid_report_is_replaced_and_the_report_compiled_once
     once the lease runs out, beat's reconciler sends the job again and it is compiled once."""
     app = faults_app
     with app.app_context():
-        synthetic_feedback.generate(1_500, consultation_slug=SLUG, seed=5)
+        synthetic_feedback.generate(400, consultation_slug=SLUG, seed=5)
     item_id, expected = first_item_and_its_count(app)
     council, _consultation = council_and_consultation(app)
     # Each pool child pauses for a few seconds once it has read the item's rows.
