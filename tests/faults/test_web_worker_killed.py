@@ -28,7 +28,7 @@ from app.models import (
     Notification,
 )
 from tests.helpers.faults import DRAFT, new_lead, server_settings, short_lease_app, sign_in
-from tests.helpers.processes import children_of, kill_children, start_gunicorn
+from tests.helpers.processes import answers, children_of, kill_children, start_gunicorn
 from tests.helpers.waiting import wait_for
 from tests.helpers.web import hidden_fields
 
@@ -87,7 +87,7 @@ def kill_mid_post(web, database: str, post: Callable[[], requests.Response]) -> 
         wait_for(lambda: watcher.execute(gone, (backend,)).fetchone()[0], timeout=30)
     # gunicorn replaces its worker.
     wait_for(lambda: set(children_of(web.process.pid)) - {killed}, timeout=30)
-    wait_for(lambda: _answers(web.url), timeout=60)
+    wait_for(lambda: answers(web.url), timeout=60)
     return killed
 
 
@@ -168,10 +168,3 @@ def test_a_form_post_killed_midway_saves_nothing_and_its_resubmission_saves_once
             )
         )
         assert revisions == 1
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False

@@ -4,7 +4,6 @@ SIGKILL for a worker's pool child or the whole worker."""
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import shutil
@@ -12,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -177,6 +175,7 @@ class ServiceProcess:
 
     def __init__(self, command: Sequence[str], env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
+        self.url = ""  # where a server answers
         self._log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own programs
             list(command),
@@ -234,13 +233,14 @@ def start_gunicorn(settings: dict[str, str], log_path: Path, workers: int = 1) -
         worker_env(settings),
         log_path,
     )
-    server.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    server.url = f"http://127.0.0.1:{port}"
     server.wait_for_log("Booting worker", timeout=60)
-    wait_for(lambda: _answers(server.url), timeout=60, interval=0.2)  # type: ignore[attr-defined]
+    wait_for(lambda: answers(server.url), timeout=60, interval=0.2)
     return server
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Whether the web server at `url` answers its health check."""
     import requests
 
     try:
@@ -249,12 +249,12 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_beat(
+def launch_beat(
     settings: dict[str, str], log_path: Path, app_module: str, **env: str
 ) -> ServiceProcess:
     """`celery beat` of `app_module`, with a schedule file of its own beside its log; `env`
-    goes to its environment as given."""
-    beat = ServiceProcess(
+    goes to its environment as given. Not waited for: see `wait_for_beat`."""
+    return ServiceProcess(
         [
             sys.executable,
             "-m",
@@ -269,15 +269,15 @@ def start_beat(
         {**worker_env(settings), **env},
         log_path,
     )
+
+
+def wait_for_beat(beat: ServiceProcess) -> ServiceProcess:
     beat.wait_for_log("beat: Starting", timeout=60)
     return beat
 
 
-def wait_until_gone(pid: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists():
-            return
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
+def start_beat(
+    settings: dict[str, str], log_path: Path, app_module: str, **env: str
+) -> ServiceProcess:
+    """A beat process (`launch_beat`), once it has started."""
+    return wait_for_beat(launch_beat(settings, log_path, app_module, **env))
