@@ -85,13 +85,12 @@ def some_time_passes(organization_id: int | None = None) -> None:
 
 def sent_mail(app) -> list[tuple[str, str]]:
     with app.app_context():
-        return sorted(
-            db.session.execute(
-                select(Notification.to_email, Notification.subject).where(
-                    Notification.status == NotificationStatus.SENT
-                )
-            ).tuples()
+        rows = db.session.execute(
+            select(Notification.to_email, Notification.subject).where(
+                Notification.status == NotificationStatus.SENT
+            )
         )
+        return sorted((to, subject) for to, subject in rows)
 
 
 def caught(mail_catcher) -> list[tuple[str, str]]:
