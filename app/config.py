@@ -263,6 +263,10 @@ class Settings:
             "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_url,
             "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis down must not refuse sign-ins and submissions: the limits are counted in
+            # this process's memory until it answers again.
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_SWALLOW_ERRORS": True,
             "PREFERRED_URL_SCHEME": "https" if self.is_production else "http",
             "TESTING": self.env == "test",
             **self.extra,

@@ -94,7 +94,11 @@ def _throttle(who: str):  # noqa: ANN202 - a response, or None to go on
     `Retry-After`."""
     limit = parse(current_app.config["SETTINGS"].api_rate_limit)
     window = limiter.limiter
-    if window.hit(limit, "api", who):
+    try:
+        if window.hit(limit, "api", who):
+            return None
+    except Exception:  # Redis down: better an uncounted call than a refused submission
+        current_app.logger.warning("API rate limit not counted: its storage failed", exc_info=True)
         return None
     reset, _remaining = window.get_window_stats(limit, "api", who)
     retry_after = max(1, math.ceil(reset - time.time()))

@@ -5,7 +5,7 @@ closing reports, publishing the public version, and reading reports."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select, update
@@ -237,19 +237,19 @@ def schedule_reports() -> list[int]:
     now = utcnow()
     scheduled = []
     for consultation in db.session.scalars(select(Consultation).order_by(Consultation.id)):
-        state = consultation.state_at(now)
-        closing = state is ConsultationState.CLOSED and consultation.closing_report_at is None
-        digest = state is ConsultationState.OPEN and (
-            consultation.last_digest_at is None or consultation.last_digest_at < now - DIGEST_EVERY
-        )
-        if not closing and not digest:
+        if not any(_reports_due(consultation, now)):
             continue
         locked = db.session.scalar(
             select(Consultation)
             .where(Consultation.id == consultation.id)
             .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         )
         if locked is None:  # another beat run is on it
+            continue
+        # Read again under the lock: another beat run may have scheduled it since our read.
+        closing, digest = _reports_due(locked, now)
+        if not closing and not digest:
             continue
         if closing:
             locked.closing_report_at = now
@@ -263,6 +263,16 @@ def schedule_reports() -> list[int]:
         db.session.commit()
         scheduled.append(report.id)
     return scheduled
+
+
+def _reports_due(consultation: Consultation, now: datetime) -> tuple[bool, bool]:
+    """Whether the consultation's closing report, and its weekly digest, are due now."""
+    state = consultation.state_at(now)
+    closing = state is ConsultationState.CLOSED and consultation.closing_report_at is None
+    digest = state is ConsultationState.OPEN and (
+        consultation.last_digest_at is None or consultation.last_digest_at < now - DIGEST_EVERY
+    )
+    return closing, digest
 
 
 def publish_report(user_id: int, report_id: int) -> Report:

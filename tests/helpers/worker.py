@@ -110,6 +110,7 @@ def start_worker_for(app: Flask, log_path: Path, *args: str, **env: str) -> Work
             "mail_port": settings.mail_port,
             "job_lease_seconds": settings.job_lease_seconds,
             "job_reconcile_seconds": settings.job_reconcile_seconds,
+            "report_attempts": settings.report_attempts,
             "password_hash_profile": settings.password_hash_profile,
         },
         log_path,

@@ -80,3 +80,15 @@ def test_a_consultation_that_closes_gets_its_report_once(seeded):
             db.session.scalars(select(User.id).where(User.role == "council")).all()
         )
         assert all(m.dedupe_key.startswith(f"report-ready:{report_id}:") for m in mails)
+
+
+def test_a_beat_run_that_read_before_another_one_committed_schedules_nothing_again(seeded):
+    """Two beats: this run has read the consultations when another run schedules their reports
+    and commits. Under its lock it must see that they are done, not act on what it read."""
+    with seeded.app_context():
+        read = db.session.scalars(select(Consultation)).all()  # this run's read, still held
+        with seeded.app_context():  # the other run: a session of its own
+            scheduled = reports.schedule_reports()
+        assert len(scheduled) == len(read) == 2
+        assert reports.schedule_reports() == []
+        assert len(db.session.scalars(select(Report)).all()) == 2

@@ -1,24 +1,22 @@
 """A report survives its workers: fan-out per item, fan-in in the database, short leases kept
 by a heartbeat.
 
-The workers here are real Celery processes on the real Redis; one is killed with SIGKILL in
-the middle of a report, and the next one finishes it with exactly one result.
+The workers here are real Celery processes on the real Redis; the whole worker, or only its
+pool child, is killed with SIGKILL in the middle of a report, and the report is finished with
+exactly one result.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import signal
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from app import create_app, jobs
+from app import jobs
 from app.dev import synthetic_feedback
 from app.extensions import db
 from app.models import (
@@ -34,15 +32,13 @@ from app.models import (
 from app.models.base import utcnow
 from app.reports import compiler, pipeline
 from app.reports import services as reports
-from tests.helpers.services import app_settings
+from tests.helpers.fault_processes import children_of, kill_children, kill_tree
+from tests.helpers.faults import LEASE_SECONDS, RECONCILE_SECONDS, deliveries
 from tests.helpers.waiting import wait_for
-from tests.helpers.worker import start_worker_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 SLUG = "task-force-migration-recommendations"
-LEASE_SECONDS = 3
-RECONCILE_SECONDS = 2
 
 
 def council_and_consultation(app) -> tuple[int, int]:
@@ -50,21 +46,6 @@ def council_and_consultation(app) -> tuple[int, int]:
         council = db.session.scalar(select(User.id).where(User.email == "council@example.org"))
         consultation = db.session.scalar(select(Consultation.id).where(Consultation.slug == SLUG))
     return council, consultation
-
-
-def start(app, tmp_path: Path, name: str, *args: str, **env: str):
-    """A worker on the test's queue; `args` go to `celery worker`, `env` to its environment."""
-    return start_worker_for(app, tmp_path / f"{name}.log", *args, **env)
-
-
-def kill_hard(worker) -> None:
-    """SIGKILL the worker and its pool children at once, as a machine losing power would."""
-    pid = worker.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    for child in children:
-        os.kill(int(child), signal.SIGKILL)
-    os.kill(pid, signal.SIGKILL)
-    worker.process.wait(timeout=10)
 
 
 def report_state(app, report_id: int) -> tuple[Report, list[ReportPart]]:
@@ -77,24 +58,7 @@ def report_state(app, report_id: int) -> tuple[Report, list[ReportPart]]:
         return report, parts
 
 
-@pytest.fixture
-def faults_app(seeded, tmp_path, redis_url):
-    """An app on the same database whose tasks go to a queue only this test's workers read,
-    with a lease of seconds (and beat, where a worker runs it, reconciling every two), so a
-    takeover is seen quickly."""
-    settings = seeded.config["SETTINGS"]
-    queue = f"consulta-faults-{uuid.uuid4().hex[:8]}"
-    app = create_app(
-        {
-            **app_settings(tmp_path / "app", settings.database_url, redis_url, queue),
-            "job_lease_seconds": LEASE_SECONDS,
-            "job_reconcile_seconds": RECONCILE_SECONDS,
-        }
-    )
-    return app
-
-
-def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults_app, tmp_path):
+def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults_app, workers):
     app = faults_app
     with app.app_context():
         synthetic_feedback.generate(6_000, consultation_slug=SLUG, seed=7)
@@ -108,7 +72,7 @@ def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults
             )
         )
     council, consultation = council_and_consultation(app)
-    first = start(app, tmp_path, "first")
+    first = workers(app, "first")
     try:
         with app.app_context():
             report_id = reports.request_report(council, consultation).id
@@ -119,13 +83,13 @@ def test_a_worker_killed_mid_report_leaves_it_to_the_next_with_one_result(faults
 
         wait_for(a_part_is_running, timeout=60, interval=0.02)
     finally:
-        kill_hard(first)
+        kill_tree(first.process)
     report, parts = report_state(app, report_id)
     assert report.status is ReportStatus.RUNNING and report.parts_done < report.parts_total
     interrupted = [part.id for part in parts if part.status is ReportStatus.RUNNING]
     assert len(interrupted) == 1
 
-    second = start(app, tmp_path, "second")
+    second = workers(app, "second")
     try:
         time.sleep(LEASE_SECONDS + 1)  # the dead worker's lease runs out
         with app.app_context():  # what Celery beat does every minute
@@ -209,7 +173,7 @@ def test_a_late_assembly_wake_up_is_sent_again_and_uses_up_no_attempt(seeded, re
 
 
 def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_says_so(
-    faults_app, tmp_path, login
+    faults_app, workers, tmp_path, login
 ):
     """Kill -9 a worker while it compiles an item report: its heartbeat stops, the short lease
     runs out, beat's reconciler queues the report again (the page says it waits to be retried)
@@ -241,8 +205,8 @@ def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_say
         return answer
 
     # This worker pauses for a minute once it has read the item's rows.
-    first = start(
-        app, tmp_path, "first", "--include", "tests.integration.slow_compile",
+    first = workers(
+        app, "first", include="tests.faults.slow_compile",
         SLOW_COMPILE_SECONDS="60",
     )  # fmt: skip
     try:
@@ -256,7 +220,7 @@ def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_say
         assert still.lease_until > held.lease_until
         assert status()["retry"] is None
     finally:
-        kill_hard(first)
+        kill_tree(first.process)
     killed = time.monotonic()
 
     # No worker renews the lease now; once it runs out the page says what happens next.
@@ -264,7 +228,7 @@ def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_say
     waiting = "Waiting to be retried (attempt 2 of 3)"
     assert seen_labels[-1] == waiting
     # A fresh worker with beat: the reconciler takes the report over and the worker compiles it.
-    second = start(app, tmp_path, "second", "-B", "--schedule", str(tmp_path / "beat-schedule"))
+    second = workers(app, "second", "-B", "--schedule", str(tmp_path / "beat-schedule"))
     taken_over = None
     try:
 
@@ -293,6 +257,72 @@ def test_a_worker_killed_mid_report_is_replaced_within_a_minute_and_the_page_say
     directory = Path(app.config["SETTINGS"].instance_path) / "reports" / str(report_id)
     with (directory / report.files["csv"]).open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    assert len(rows) == expected == len({tuple(row.values()) for row in rows})
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 1
+
+
+def first_item_and_its_count(app) -> tuple[int, int]:
+    """The first item of the consultation, and how many submissions a report of it covers."""
+    with app.app_context():
+        item_id = db.session.scalar(
+            select(Item.id)
+            .join(Consultation, Consultation.id == Item.consultation_id)
+            .where(Consultation.slug == SLUG)
+            .order_by(Item.position, Item.id)
+            .limit(1)
+        )
+        expected = db.session.scalar(
+            select(func.count(Feedback.id)).where(
+                Feedback.item_id == item_id,
+                Feedback.state.in_((FeedbackState.SUBMITTED, FeedbackState.PUBLISHED)),
+            )
+        )
+    return item_id, expected
+
+
+def csv_rows(app, report: Report) -> list[dict]:
+    directory = Path(app.config["SETTINGS"].instance_path) / "reports" / str(report.id)
+    with (directory / report.files["csv"]).open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_pool_child_killed_mid_report_is_replaced_and_the_report_compiled_once(
+    faults_app, workers, beats
+):
+    """SIGKILL only the worker's pool child (as the kernel's OOM killer would) while it
+    compiles: the worker forks a new child, the message that was never acknowledged comes back
+    (reject on worker lost) and finds the job still leased by the dead run, so it does nothing;
+    once the lease runs out, beat's reconciler sends the job again and it is compiled once."""
+    app = faults_app
+    with app.app_context():
+        synthetic_feedback.generate(400, consultation_slug=SLUG, seed=5)
+    item_id, expected = first_item_and_its_count(app)
+    council, _consultation = council_and_consultation(app)
+    # Each pool child pauses for a few seconds once it has read the item's rows.
+    worker = workers(app, "worker", include="tests.faults.slow_compile", SLOW_COMPILE_SECONDS="4")
+    beats(app, "beat")  # a process of its own: the worker's only child is its pool process
+    with app.app_context():
+        report_id = reports.request_item_report(council, item_id).id
+    wait_for(lambda: report_state(app, report_id)[0].stage == "reading", timeout=60, interval=0.05)
+    killed = kill_children(worker.process)
+    assert len(killed) == 1
+    wait_for(lambda: set(children_of(worker.process.pid)) - set(killed), timeout=30)
+
+    def finished() -> bool:
+        return report_state(app, report_id)[0].status in (ReportStatus.DONE, ReportStatus.FAILED)
+
+    wait_for(finished, timeout=120, interval=0.2)
+    assert worker.process.poll() is None  # the worker itself lived on
+    report, _parts = report_state(app, report_id)
+    assert report.status is ReportStatus.DONE, report.error
+    assert report.attempts == 2 and report.error is None  # the killed run, then one more
+    log = worker.log_path.read_text()
+    assert "raised error: WorkerLostError" in log
+    # Acknowledged: the first message, its redelivery and the reconciler's; stored: one result.
+    assert len(deliveries(log, pipeline.COMPILE_TASK)) >= 2
+    assert report.result["figures"]["headline"]["submissions"] == expected
+    rows = csv_rows(app, report)
     assert len(rows) == expected == len({tuple(row.values()) for row in rows})
     with app.app_context():
         assert db.session.scalar(select(func.count(Report.id))) == 1
