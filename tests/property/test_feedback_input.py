@@ -7,7 +7,7 @@ fault like any other."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from app.accounts import profile
@@ -180,6 +180,8 @@ API_SETTINGS = settings(
     # One organisation and one draft serve every example: each example leaves it a valid
     # draft, so the fixture's state does not leak from one example into the next.
     suppress_health_check=[HealthCheck.function_scoped_fixture],
+    # A failure is reported as found: shrinking through HTTP and the database is slow.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 
 
