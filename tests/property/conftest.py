@@ -1,6 +1,7 @@
 """Hypothesis settings for the property tests: one profile, loaded for this folder.
 
-No example database (nothing written to .hypothesis/), no per-example deadline (a shared CI
+No example database, and Hypothesis's other caches in the system's temporary folder: nothing
+is written into the checkout (no .hypothesis/). No per-example deadline (a shared CI
 machine is slow now and then; a real hang meets pytest's timeout), and under CI=true the same
 examples on every run, so a red build can be run again and fails the same way. A failing
 example found once is kept in the test as an @example.
@@ -11,11 +12,16 @@ HYPOTHESIS_PROFILE=thorough runs ten times the examples, to hunt for new failure
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask_babel import Babel
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "consulta-hypothesis")
 
 EXAMPLES = 60  # per property: the folder runs in well under a minute
 
