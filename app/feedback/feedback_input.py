@@ -75,6 +75,11 @@ def input_faults(data: FeedbackInput, *, submitting: bool) -> dict[str, str]:
                 limit=format_number(TEXT_LIMIT),
                 count=format_number(len(text)),
             )
+        elif not storable(text):
+            faults[field] = _(
+                "This text holds a character that cannot be saved (a null character, or half "
+                "of an emoji): remove it."
+            )
     amendment_needed = submitting and data.stance is Stance.SUPPORT_WITH_AMENDMENTS
     if amendment_needed and not data.amendment.strip() and "amendment" not in faults:
         faults["amendment"] = _("Give the wording you propose when you support with amendments.")
@@ -88,10 +93,22 @@ def input_faults(data: FeedbackInput, *, submitting: bool) -> dict[str, str]:
                     limit=format_number(MAX_LINK_LENGTH),
                 )
                 break
-            if not WEB_ADDRESS.fullmatch(link):
+            if not (WEB_ADDRESS.fullmatch(link) and storable(link)):
                 faults["evidence_links"] = _("This is not a web address: %(link)s", link=link)
                 break
     return faults
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can hold `text`: it refuses a NUL, and a lone surrogate (which JSON
+    can carry as "\\ud800") has no UTF-8 at all."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_input(data: FeedbackInput, *, submitting: bool) -> None:

@@ -10,12 +10,15 @@ priority; the date orders carry their key in the cursor and have no such gap).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, select, tuple_
 
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Feedback, Item, Organization
+from app.parsing import parse_id
 from app.vocabulary import STANCES
 
 DATE_ORDERS = ("oldest", "newest")
@@ -61,6 +64,28 @@ def column_sorted(query: Select, order: str, after_id: int | None) -> Select:
         bound = tuple_(*values)
         query = query.where(tuple_(*keys) < bound if descending else tuple_(*keys) > bound)
     return query.order_by(*(key.desc() if descending else key for key in keys))
+
+
+def date_cursor(submitted_at: datetime, feedback_id: int) -> str:
+    """The `after` cursor of the page that follows this row in a date order."""
+    return f"{submitted_at.isoformat()}_{feedback_id}"
+
+
+def read_date_cursor(raw: str) -> tuple[datetime, int] | None:
+    """The (UTC time, id) of a `date_cursor`; None when `raw` is not one."""
+    stamp, _sep, ident = raw.rpartition("_")
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    feedback_id = parse_id(ident)
+    if feedback_id is None:
+        return None
+    try:  # a time near year 1 or 9999 in another zone has no UTC equivalent
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return moment, feedback_id
 
 
 def header_order(column: str, current: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Response,
@@ -21,7 +21,7 @@ from app.models.organization import INTERNATIONAL_COUNTRY, OrganizationType
 from app.moderation import exports, queue_labels, queue_sorting
 from app.moderation import queue as review_queue
 from app.moderation.blueprint import bp
-from app.parsing import id_argument, parse_id
+from app.parsing import id_argument
 from app.vocabulary import flag_label
 
 PAGE_SIZE = 50
@@ -32,19 +32,10 @@ def _cursor() -> tuple[datetime, int] | None:
     raw = request.args.get("after", "")
     if not raw:
         return None
-    stamp, _sep, ident = raw.rpartition("_")
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
+    cursor = queue_sorting.read_date_cursor(raw)
+    if cursor is None:
         abort(400)
-    feedback_id = parse_id(ident)
-    if feedback_id is None:
-        abort(400)
-    try:  # a time near year 1 or 9999 in another zone has no UTC equivalent
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:
-        abort(400)
-    return moment, feedback_id
+    return cursor
 
 
 @bp.get("/")
@@ -63,7 +54,9 @@ def queue():  # noqa: ANN201
     next_cursor = None
     if len(entries) == PAGE_SIZE:
         last = entries[-1]
-        next_cursor = f"{last.submitted_at.isoformat()}_{last.id}" if by_date else str(last.id)
+        next_cursor = (
+            queue_sorting.date_cursor(last.submitted_at, last.id) if by_date else str(last.id)
+        )
     return render_template(
         "moderation/queue.html",
         entries=entries,

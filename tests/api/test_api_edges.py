@@ -38,13 +38,15 @@ def test_a_nul_character_is_a_400_not_a_500(seeded, client, path):
     assert response.get_json()["error"]["code"] == "invalid_data"
 
 
-def test_a_nul_character_in_a_draft_is_a_400(seeded, client, bearer):
+def test_a_nul_character_in_a_draft_is_a_422_naming_the_field(seeded, client, bearer):
+    # An input fault like any other (PostgreSQL could not store it): tests/property has more.
     response = client.post(
         "/api/v1/feedback",
         json={"item_id": _free_item(seeded), "comment": "bad\x00text"},
         headers=bearer("stakeholder"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "comment"
 
 
 def test_a_change_keeps_the_fields_it_does_not_name(seeded, client, bearer):
