@@ -12,7 +12,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from app.api.schemas import ErrorSchema
-from app.errors import DomainError
+from app.errors import DomainError, InvalidInput
 from app.parsing import lone_surrogate_path
 
 
@@ -20,8 +20,12 @@ class InvalidJson(DomainError):
     code = "invalid_json"
 
 
-class InvalidText(DomainError):
-    code = "invalid_text"
+class InvalidText(InvalidInput):
+    """Text no database can hold, wherever it is in the body (422, naming where)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, field=field)
+        self.faults = {field: message}
 
 
 # Any request can meet these: a malformed request, a bad token, too many requests, a fault.
@@ -38,9 +42,9 @@ class ApiParser(FlaskParser):
         return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def _raw_load_json(self, req: flask.Request):  # noqa: ANN202
-        """webargs' JSON body, refusing with a 400 what would otherwise end in a 500: nesting
-        deeper than the decoder's recursion allows, and half a surrogate pair in a string
-        (valid JSON that no database text can hold)."""
+        """webargs' JSON body, refusing what would otherwise end in a 500: nesting deeper than
+        the decoder's recursion allows (400), and half a surrogate pair in a string, valid JSON
+        that no database text can hold (an input fault, 422, naming where)."""
         try:
             data = super()._raw_load_json(req)
         except RecursionError as error:
@@ -48,7 +52,10 @@ class ApiParser(FlaskParser):
         field = lone_surrogate_path(req.get_data(cache=True), data)
         if field is not None:
             raise InvalidText(
-                _("This text holds half of a character (a lone surrogate): send whole characters."),
+                _(
+                    "This text holds a character that cannot be saved (a null character, or "
+                    "half of an emoji): remove it."
+                ),
                 field=field,
             )
         return data

@@ -1,5 +1,5 @@
-"""JSON bodies that parse but that no field can hold, or that do not parse without exhausting
-the interpreter: a 400 naming the fault, never a 500, and nothing stored."""
+"""JSON bodies that parse but that no field can hold (a 422 naming where), or that do not parse
+without exhausting the interpreter (a 400): never a 500, and nothing stored."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def test_a_lone_surrogate_in_a_comment_is_a_400_naming_the_field(seeded, client,
         f'{{"item_id": {item}, "comment": "half an emoji \\ud83d here"}}',
         bearer("stakeholder"),
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     error = response.get_json()["error"]
-    assert error["code"] == "invalid_text"
+    assert error["code"] == "invalid_input"
     assert error["field"] == "comment"
     assert feedback_count(seeded) == before
 
@@ -57,7 +57,7 @@ def test_a_lone_surrogate_deep_in_a_batch_names_its_row_and_field(seeded, client
         bearer("stakeholder"),
         "/api/v1/feedback/batch",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "drafts.1.comment"
 
 
