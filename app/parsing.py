@@ -74,13 +74,17 @@ class NulCharacter(DomainError):
     code = "invalid_data"
 
 
+FREE_TEXT = frozenset({"next", "q"})
+
+
 def refuse_nul_in_query() -> None:
     """Before every request: a NUL in a query-string value is a 400 naming the parameter. No
     filter or search can hold one (PostgreSQL refuses it), and a streamed export would find out
-    only after its 200 had been sent. `next` is let through: it is never queried, and sign-in
-    drops a bad one (`safe_next`) rather than refuse the visitor."""
+    only after its 200 had been sent. Let through: `next`, never queried (sign-in drops a bad
+    one, `safe_next`, rather than refuse the visitor), and `q`, free text that each search
+    cleans (the public search drops control characters) or refuses itself, with its message."""
     for name, value in request.args.items(multi=True):
-        if name != "next" and ("\x00" in value or "\x00" in name):
+        if name not in FREE_TEXT and ("\x00" in value or "\x00" in name):
             raise NulCharacter(
                 _("This value holds a NUL character."), field=name.replace("\x00", "")
             )

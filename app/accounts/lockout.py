@@ -61,10 +61,15 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(f"{user.password_hash}|{user.email}|{seen}".encode()).hexdigest()[:16]
 
 
+def sign_in_token(user: User) -> str:
+    """The token of a link that signs `user` in once."""
+    return tokens.issue(_PURPOSE, {"uid": user.id, "fp": _fingerprint(user)})
+
+
 def mail_sign_in_link(user: User) -> None:
     """The right password on a locked account: mail its owner a link that signs them in (at
     most one message a minute). Commits."""
-    token = tokens.issue(_PURPOSE, {"uid": user.id, "fp": _fingerprint(user)})
+    token = sign_in_token(user)
     mail.queue_email(
         "sign_in_link",
         user.email,

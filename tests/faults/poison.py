@@ -8,9 +8,9 @@ import os
 import signal
 
 from app.reports import compiler
+from tests.helpers.faults import POISON_RUN_LINE as RUN_LINE
 
 POISON = os.environ.get("POISON", "raise")
-RUN_LINE = "POISON RUN"
 
 
 def _poisoned_compile_item(scope, csv_path, alive=None, labels=None):  # noqa: ANN001, ANN202
@@ -20,4 +20,7 @@ def _poisoned_compile_item(scope, csv_path, alive=None, labels=None):  # noqa: A
     raise ValueError("the item's rows cannot be read")
 
 
-compiler.compile_item = _poisoned_compile_item  # the pipeline imports it when it runs
+# Only in a process started to be poisoned: a test module that imports this by mistake must not
+# poison the test run's own report compiling.
+if "POISON" in os.environ:
+    compiler.compile_item = _poisoned_compile_item  # the pipeline imports it when it runs

@@ -15,8 +15,13 @@ from app.models import Consultation, Item, Report, ReportStatus, User
 from app.models.base import utcnow
 from app.reports import pipeline
 from app.reports import services as reports
-from tests.faults.poison import RUN_LINE
-from tests.helpers.faults import BEAT_SECONDS, LEASE_SECONDS, messages_left, short_lease_app
+from tests.helpers.faults import (
+    BEAT_SECONDS,
+    LEASE_SECONDS,
+    messages_left,
+    short_lease_app,
+)
+from tests.helpers.faults import POISON_RUN_LINE as RUN_LINE
 from tests.helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]

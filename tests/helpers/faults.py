@@ -24,6 +24,8 @@ LEASE_SECONDS = 3
 RECONCILE_SECONDS = 2
 # Beat's periodic tasks, every one, in workers started with `beat=True` (see tuning.py).
 BEAT_SECONDS = 1
+# Printed by tests/faults/poison.py at each run it poisons; the poison test counts it.
+POISON_RUN_LINE = "POISON RUN"
 
 
 def short_lease_app(base: Flask, tmp_path: Path, **overrides: object) -> Flask:

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.routing import Rule
 
+from app.accounts import lockout
 from app.extensions import db
 from app.models import (
     Consultation,
@@ -80,6 +81,7 @@ class SiteData:
     campaign_key: str
     action_id: int
     reset_token: str
+    sign_in_token: str
     welcome_token: str
 
 
@@ -123,6 +125,7 @@ def argument(endpoint: str, name: str, data: SiteData) -> object:
         return {
             "auth.reset_password": data.reset_token,
             "auth.set_password": data.welcome_token,
+            "auth.sign_in_link": data.sign_in_token,
             "auth.confirm_email": FORGED_TOKEN,
             "account.confirm_email_change": FORGED_TOKEN,
         }[endpoint]
@@ -190,6 +193,7 @@ def build_site_data(app: Flask) -> SiteData:
             campaign_key=campaign_key,
             action_id=action_id,
             reset_token=reset_token,
+            sign_in_token=lockout.sign_in_token(_user("stakeholder@example.org")),
             welcome_token=welcome_token,
         )
 
