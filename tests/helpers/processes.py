@@ -99,24 +99,6 @@ def compose_command(service: str) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else list(command)
 
 
-def celery_worker(queue: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "worker.celery_app",
-        "worker",
-        "--pool=prefork",
-        "--concurrency=1",
-        "--without-gossip",
-        "--without-mingle",
-        "--loglevel=INFO",
-        "-Q",
-        queue,
-    ]
-
-
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
     """(status, headers, body) of a GET, whatever the status."""
     request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - a loopback URL

@@ -15,6 +15,26 @@ from app.wakeups import KEY_PREFIX
 from tests.helpers.services import PROJECT
 
 
+def worker_command(queue: str) -> list[str]:
+    """`celery worker` on `queue` with the pool that production runs: a forked child with its
+    own connections."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "worker",
+        "--pool=prefork",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--loglevel=INFO",
+        "-Q",
+        queue,
+    ]
+
+
 class WorkerProcess:
     def __init__(
         self, env: dict[str, str], log_path: Path, extra_args: tuple[str, ...] = ()
@@ -22,23 +42,7 @@ class WorkerProcess:
         self.log_path = log_path
         self._log = log_path.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                # The pool that production runs: a forked child with its own connections.
-                "--pool=prefork",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-                "-Q",
-                env["CONSULTA_CELERY_QUEUE"],
-                *extra_args,
-            ],
+            [*worker_command(env["CONSULTA_CELERY_QUEUE"]), *extra_args],
             cwd=PROJECT,
             env=env,
             stdout=self._log,

@@ -15,13 +15,13 @@ from tests.helpers.logs import captured
 from tests.helpers.processes import (
     Process,
     app_env,
-    celery_worker,
     dockerfile_gunicorn,
     http_get,
     wait_until_serving,
 )
 from tests.helpers.services import free_port
 from tests.helpers.waiting import wait_for
+from tests.helpers.worker import worker_command
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -62,7 +62,7 @@ def test_gunicorn_in_production_writes_json_lines_that_carry_the_request_id(prod
 def test_a_production_worker_writes_json_lines_that_name_the_task(app, tmp_path):
     queue = f"json-logs-{secrets.token_hex(3)}"
     worker = Process(
-        celery_worker(queue),
+        worker_command(queue),
         app_env(app, tmp_path, CONSULTA_CELERY_QUEUE=queue),
         tmp_path,
         "worker",

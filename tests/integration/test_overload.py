@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -17,7 +16,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-import yaml
 from flask import Flask
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
@@ -27,6 +25,7 @@ from app.accounts import profile
 from app.extensions import db
 from app.models import Consultation, Feedback, FeedbackState, Item
 from tests import factories
+from tests.helpers.processes import dockerfile_gunicorn
 from tests.helpers.services import PROJECT, free_port
 from tests.helpers.waiting import wait_for
 
@@ -211,16 +210,6 @@ def test_a_surge_is_shed_with_503_and_every_acknowledged_submission_is_stored(cr
         thread.join(timeout=10)
 
 
-def _gunicorn_as_the_dockerfile_runs_it(port: int) -> list[str]:
-    """The image's CMD, on a loopback port, with one process (the test's machine is shared)."""
-    for line in (PROJECT / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("CMD "):
-            argv = yaml.safe_load(line[4:])
-    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
-    argv[argv.index("--workers") + 1] = "1"
-    return [sys.executable, "-m", *argv]
-
-
 @pytest.fixture
 def gunicorn(seeded: Flask, tmp_path) -> Iterator[str]:
     """gunicorn started from the Dockerfile's command line, letting two requests work at once."""
@@ -240,7 +229,7 @@ def gunicorn(seeded: Flask, tmp_path) -> Iterator[str]:
     }
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(  # noqa: S603 - our interpreter, the Dockerfile's arguments
-        _gunicorn_as_the_dockerfile_runs_it(port),
+        dockerfile_gunicorn(port),
         cwd=PROJECT,
         env=env,
         stdout=log,
