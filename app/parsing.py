@@ -51,18 +51,19 @@ def lone_surrogate_path(raw: bytes, value: object) -> str | None:
                 (f"{path}.{key}" if path else str(key), item) for key, item in node.items()
             )
             # A key is text too: name the object it belongs to.
-            if any(_unencodable(key) for key in node):
+            if any(unencodable(key) for key in node):
                 return path or "body"
         elif isinstance(node, list):
             stack.extend(
                 (f"{path}.{index}" if path else str(index), item) for index, item in enumerate(node)
             )
-        elif isinstance(node, str) and _unencodable(node):
+        elif isinstance(node, str) and unencodable(node):
             return path or "body"
     return None
 
 
-def _unencodable(text: str) -> bool:
+def unencodable(text: str) -> bool:
+    """Whether `text` has no UTF-8 (half of a surrogate pair): no database text can hold it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from app import errors
 from app.models import Attribution, Disclosure, Feedback, Stance
 from app.models.feedback import AFFECTED_POPULATIONS, REGION_COUNTRIES
+from app.parsing import unencodable
 
 TEXT_LIMIT = 20_000  # characters of a comment or a proposed amendment
 MAX_EVIDENCE_LINKS = 10
@@ -102,13 +103,7 @@ def input_faults(data: FeedbackInput, *, submitting: bool) -> dict[str, str]:
 def storable(text: str) -> bool:
     """Whether PostgreSQL can hold `text`: it refuses a NUL, and a lone surrogate (which JSON
     can carry as "\\ud800") has no UTF-8 at all."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return "\x00" not in text and not unencodable(text)
 
 
 def check_input(data: FeedbackInput, *, submitting: bool) -> None:
